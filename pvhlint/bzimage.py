@@ -1,0 +1,145 @@
+"""The Linux setup header, its CRC32 trailer and the PE/EFI stub (linux-boot.md §1-8)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+from .blob import Blob
+from .model import PEInfo, SetupHeader
+
+HDRS = b"HdrS"
+BOOT_FLAG = 0xAA55
+SETUP_HEADER_START = 0x1F1
+
+# (offset, size, first protocol version, name) from boot.rst; 0 = every version.
+SETUP_FIELDS: tuple[tuple[int, int, int, str], ...] = (
+    (0x1F1, 1, 0, "setup_sects"), (0x1F2, 2, 0, "root_flags"), (0x1F4, 4, 0, "syssize"),
+    (0x1F8, 2, 0, "ram_size"), (0x1FA, 2, 0, "vid_mode"), (0x1FC, 2, 0, "root_dev"),
+    (0x1FE, 2, 0, "boot_flag"), (0x200, 2, 0x200, "jump"), (0x202, 4, 0x200, "header"),
+    (0x206, 2, 0x200, "version"), (0x208, 4, 0x200, "realmode_swtch"),
+    (0x20C, 2, 0x200, "start_sys_seg"), (0x20E, 2, 0x200, "kernel_version"),
+    (0x210, 1, 0x200, "type_of_loader"), (0x211, 1, 0x200, "loadflags"),
+    (0x212, 2, 0x200, "setup_move_size"), (0x214, 4, 0x200, "code32_start"),
+    (0x218, 4, 0x200, "ramdisk_image"), (0x21C, 4, 0x200, "ramdisk_size"),
+    (0x220, 4, 0x200, "bootsect_kludge"), (0x224, 2, 0x201, "heap_end_ptr"),
+    (0x226, 1, 0x202, "ext_loader_ver"), (0x227, 1, 0x202, "ext_loader_type"),
+    (0x228, 4, 0x202, "cmd_line_ptr"), (0x22C, 4, 0x203, "initrd_addr_max"),
+    (0x230, 4, 0x205, "kernel_alignment"), (0x234, 1, 0x205, "relocatable_kernel"),
+    (0x235, 1, 0x20A, "min_alignment"), (0x236, 2, 0x20C, "xloadflags"),
+    (0x238, 4, 0x206, "cmdline_size"), (0x23C, 4, 0x207, "hardware_subarch"),
+    (0x240, 8, 0x207, "hardware_subarch_data"), (0x248, 4, 0x208, "payload_offset"),
+    (0x24C, 4, 0x208, "payload_length"), (0x250, 8, 0x209, "setup_data"),
+    (0x258, 8, 0x20A, "pref_address"), (0x260, 4, 0x20A, "init_size"),
+    (0x264, 4, 0x20B, "handover_offset"), (0x268, 4, 0x20F, "kernel_info_offset"),
+)  # fmt: skip
+FIELD_OFFSETS = {name: (offset, size) for offset, size, _, name in SETUP_FIELDS}
+
+LOADFLAG_NAMES = {0: "LOADED_HIGH", 1: "KASLR_FLAG", 5: "QUIET_FLAG", 6: "KEEP_SEGMENTS",
+                  7: "CAN_USE_HEAP"}  # fmt: skip
+XLOADFLAG_NAMES = {0: "XLF_KERNEL_64", 1: "XLF_CAN_BE_LOADED_ABOVE_4G", 2: "XLF_EFI_HANDOVER_32",
+                   3: "XLF_EFI_HANDOVER_64", 4: "XLF_EFI_KEXEC", 5: "XLF_5LEVEL",
+                   6: "XLF_5LEVEL_ENABLED", 7: "XLF_MEM_ENCRYPTION"}  # fmt: skip
+
+
+def flag_names(value: int, names: dict[int, str]) -> list[str]:
+    return [names.get(bit, f"bit{bit}") for bit in range(16) if value >> bit & 1]
+
+
+def looks_like_bzimage(head: bytes) -> bool:
+    return len(head) >= 0x206 and (
+        head[0x202:0x206] == HDRS or struct.unpack_from("<H", head, 0x1FE)[0] == BOOT_FLAG
+    )
+
+
+def effective_version(version: int) -> int:
+    # 2.14 was burnt by a bad commit: treat it as 2.13 (linux-boot.md §2).
+    return 0x20D if version == 0x20E else version
+
+
+def read_setup(blob: Blob, layer: int) -> SetupHeader:
+    head = blob.read(0, 0x26C)
+    has_hdrs = head[0x202:0x206] == HDRS
+    version = struct.unpack_from("<H", head, 0x206)[0] if has_hdrs else 0
+    usable = effective_version(version)
+    fields: dict[str, int] = {}
+    for offset, size, since, name in SETUP_FIELDS:
+        if since <= usable and offset + size <= len(head):
+            fields[name] = int.from_bytes(head[offset : offset + size], "little")
+    if usable < 0x204 and "syssize" in fields:
+        fields["syssize"] &= 0xFFFF  # only two bytes were valid before 2.04
+    setup_sects = head[0x1F1]
+    pm_offset = ((setup_sects or 4) + 1) * 512
+    header = SetupHeader(layer, setup_sects, fields.get("boot_flag", 0), has_hdrs, version,
+                         fields, pm_offset, None, None, None, None)  # fmt: skip
+    _check_crc(blob, header)
+    header.kernel_info = _kernel_info(blob, header)
+    return header
+
+
+def _check_crc(blob: Blob, header: SetupHeader) -> None:
+    """build.c's CRC: reflected CRC-32, no final XOR, over [0, N-4); stored LE at N-4."""
+    syssize = header.fields.get("syssize", 0)
+    end = header.pm_offset + syssize * 16
+    header.crc_end = end
+    size = blob.known_size or 0
+    if not syssize or end > size or end < 4:
+        header.crc_ok = False
+        return
+    header.crc_stored = struct.unpack("<I", blob.read(end - 4, 4))[0]
+    header.crc_ok = zlib.crc32(blob.read(0, end)) == 0xFFFFFFFF
+
+
+def _kernel_info(blob: Blob, header: SetupHeader) -> dict[str, int] | None:
+    offset = header.fields.get("kernel_info_offset")
+    if not offset:
+        return None
+    at = header.pm_offset + offset
+    raw = blob.read(at, 16)
+    if len(raw) < 16 or raw[:4] != b"LToP":
+        return {"offset": at, "valid": 0}
+    size, size_total, setup_type_max = struct.unpack_from("<III", raw, 4)
+    return {"offset": at, "valid": 1, "size": size, "size_total": size_total,
+            "setup_type_max": setup_type_max}  # fmt: skip
+
+
+def read_pe(blob: Blob, layer: int) -> PEInfo | None:
+    """MZ → e_lfanew → PE header; Authenticode iff directory 4 (Security) is non-empty."""
+    head = blob.read(0, 0x40)
+    if head[:2] != b"MZ" or len(head) < 0x40:
+        return None
+    pe_at = struct.unpack_from("<I", head, 0x3C)[0]
+    coff = blob.read(pe_at, 24)
+    if len(coff) < 24 or coff[:4] != b"PE\0\0":
+        return None
+    machine, sections = struct.unpack_from("<HH", coff, 4)
+    opt_size = struct.unpack_from("<H", coff, 20)[0]
+    opt = blob.read(pe_at + 24, opt_size)
+    if len(opt) < 2:
+        return None
+    magic = struct.unpack_from("<H", opt, 0)[0]
+    count_at, dirs_at = (108, 112) if magic == 0x20B else (92, 96)
+    subsystem = struct.unpack_from("<H", opt, 68)[0] if len(opt) >= 70 else None
+    rva_count = struct.unpack_from("<I", opt, count_at)[0] if len(opt) >= count_at + 4 else 0
+    sec_off = sec_size = 0
+    if rva_count > 4 and len(opt) >= dirs_at + 40:
+        sec_off, sec_size = struct.unpack_from("<II", opt, dirs_at + 32)
+    info = PEInfo(layer, pe_at, machine, sections, magic, subsystem, rva_count, sec_off,
+                  sec_size, [])  # fmt: skip
+    info.certificates = _certificates(blob, sec_off, sec_size) if info.signed else []
+    return info
+
+
+def _certificates(blob: Blob, offset: int, size: int) -> list[dict[str, int]]:
+    """WIN_CERTIFICATE entries: dwLength, wRevision, wCertificateType; 8-byte aligned."""
+    found, pos, end = [], offset, offset + size
+    while pos + 8 <= end and len(found) < 16:
+        raw = blob.read(pos, 8)
+        if len(raw) < 8:
+            break
+        length, revision, cert_type = struct.unpack("<IHH", raw)
+        found.append({"offset": pos, "length": length, "revision": revision, "type": cert_type})
+        if length < 8:
+            break
+        pos += (length + 7) & ~7
+    return found

@@ -1,0 +1,252 @@
+"""A strict ELF reader that sees what Xen's libelf sees (xen/common/libelf).
+
+Notes are walked the way libelf walks them: name and descriptor padded to 4
+whatever the class, owner compared as a C string, header fields outside the
+image read as absent. Each segment is also walked padded to its p_align, the
+way QEMU and rust-vmm's linux-loader do, so rules can say where they disagree.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from .blob import Blob
+from .errors import FormatError
+from .model import (
+    PT_NOTE,
+    SHT_NOTE,
+    ElfInfo,
+    Note,
+    NoteArea,
+    Problem,
+    Section,
+    Segment,
+    XenGuestString,
+)
+from .xennotes import NOTE_KINDS, decode_value, parse_xen_guest
+
+ELF_MAGIC = b"\x7fELF"
+MAX_TOTAL_NOTES = 65536  # libelf's ELF_MAX_TOTAL_NOTE_COUNT
+_MAX_OWNER = 256  # bytes of an owner name kept; libelf compares a C string anyway
+_MAX_DESC = 1 << 16
+_MAX_STRING = 1 << 16  # how far past a descriptor to look for a string's NUL
+_MAX_PHDRS = 0xFFFF
+# Owners of notes that are not Xen's and are not mistakes.
+KNOWN_OWNERS = frozenset(
+    {"GNU", "Linux", "LINUX", "FreeBSD", "NetBSD", "OpenBSD", "Go", "stapsdt", "FDO",
+     "Android", "CORE", "VMCOREINFO", "XenSource"}
+)  # fmt: skip
+
+
+def _align(value: int, pad: int) -> int:
+    return (value + pad - 1) // pad * pad if pad > 1 else value
+
+
+class ElfReader:
+    """Reads one ELF layer from a Blob."""
+
+    def __init__(self, blob: Blob, layer: int, problems: list[Problem]) -> None:
+        self.blob = blob
+        self.layer = layer
+        self.problems = problems
+        ident = blob.read(0, 16)
+        if len(ident) < 16 or ident[:4] != ELF_MAGIC:
+            raise FormatError("not an ELF file (no \\x7fELF magic)")
+        if ident[4] not in (1, 2):
+            raise FormatError(f"ELF class {ident[4]} is neither ELF32 nor ELF64")
+        if ident[5] not in (1, 2):
+            raise FormatError(f"ELF data encoding {ident[5]} is neither little- nor big-endian")
+        self.class64 = ident[4] == 2
+        self.endian = "<" if ident[5] == 1 else ">"
+        self.total_notes = 0
+
+    def _unpack(self, fmt: str, offset: int, what: str) -> tuple[int, ...]:
+        fmt = self.endian + fmt
+        size = struct.calcsize(fmt)
+        data = self.blob.read(offset, size)
+        if len(data) < size:
+            raise FormatError(f"{what} at {offset:#x} runs past the end of the data")
+        return struct.unpack(fmt, data)
+
+    def _problem(self, code: str, message: str, offset: int | None) -> None:
+        self.problems.append(Problem(code, message, self.layer, offset))
+
+    def read(self, want_sections: bool) -> ElfInfo:
+        fmt = "HHIQQQIHHHHHH" if self.class64 else "HHIIIIIHHHHHH"
+        (e_type, machine, _version, entry, phoff, shoff, flags, _ehsize, phentsize, phnum,
+         shentsize, shnum, shstrndx) = self._unpack(fmt, 16, "ELF header")  # fmt: skip
+        if self.endian == ">":
+            self._problem("big-endian", "big-endian ELF: no x86 loader reads it", 5)
+        if machine not in (3, 62):
+            self._problem("unsupported-machine", f"e_machine {machine} is not x86", 18)
+        segments = self._segments(phoff, phnum, phentsize)
+        info = ElfInfo(self.layer, 64 if self.class64 else 32, machine, e_type, flags, entry,
+                       phoff, shoff, segments, None, [], None, [], None)  # fmt: skip
+        self._note_segments(info)
+        if want_sections or not info.xen_notes:
+            info.sections = self._sections(shoff, shnum, shentsize, shstrndx)
+            if not info.xen_notes:
+                self._note_sections(info)
+            if not info.xen_notes:
+                info.xen_guest = self._xen_guest(info.sections)
+                if info.xen_guest:
+                    info.xen_notes_from = "__xen_guest"
+        return info
+
+    def _segments(self, phoff: int, phnum: int, phentsize: int) -> list[Segment]:
+        want = 56 if self.class64 else 32
+        if phnum and phentsize < want:
+            raise FormatError(f"e_phentsize {phentsize} is smaller than {want}")
+        if phnum > _MAX_PHDRS:
+            raise FormatError(f"e_phnum {phnum} is not a real program header count")
+        segments = []
+        for index in range(phnum):
+            at = phoff + index * phentsize
+            if self.class64:
+                p_type, p_flags, off, vaddr, paddr, filesz, memsz, align = self._unpack(
+                    "IIQQQQQQ", at, f"program header {index}"
+                )
+            else:
+                p_type, off, vaddr, paddr, filesz, memsz, p_flags, align = self._unpack(
+                    "IIIIIIII", at, f"program header {index}"
+                )
+            segments.append(
+                Segment(index, p_type, off, vaddr, paddr, filesz, memsz, p_flags, align)
+            )
+        return segments
+
+    def _sections(self, shoff: int, shnum: int, shentsize: int, shstrndx: int) -> list[Section]:
+        want = 64 if self.class64 else 40
+        if not shnum or not shoff:
+            return []
+        if shentsize < want or shnum > 0xFFFF:
+            self._problem("bad-section-headers", f"e_shentsize {shentsize} / e_shnum {shnum}", None)
+            return []
+        raw = []
+        for index in range(shnum):
+            at = shoff + index * shentsize
+            fmt = "IIQQQQIIQQ" if self.class64 else "IIIIIIIIII"
+            try:
+                name, sh_type, sh_flags, addr, off, size, *_ = self._unpack(
+                    fmt, at, f"section header {index}"
+                )
+            except FormatError as exc:
+                self._problem("truncated", str(exc), at)
+                break
+            raw.append((index, name, sh_type, sh_flags, addr, off, size))
+        strtab = b""
+        if 0 < shstrndx < len(raw):
+            _, _, _, _, _, str_off, str_size = raw[shstrndx]
+            strtab = self.blob.read(str_off, min(str_size, 1 << 20))
+        sections = []
+        for index, name_off, sh_type, sh_flags, addr, off, size in raw:
+            end = strtab.find(b"\0", name_off)
+            name = strtab[name_off : end if end >= 0 else None].decode("latin-1")
+            sections.append(Section(index, name, sh_type, off, size, addr, sh_flags))
+        return sections
+
+    def _note_segments(self, info: ElfInfo) -> None:
+        for seg in info.segments:
+            if seg.type != PT_NOTE:
+                continue
+            notes = self._walk(seg.offset, seg.offset + seg.filesz, 4, "PT_NOTE")
+            if seg.align == 4:
+                by_align: list[Note] | None = notes
+            elif seg.align == 0:
+                by_align = None
+            else:
+                by_align = self._walk(seg.offset, seg.offset + seg.filesz, seg.align, None)
+            area = NoteArea(self.layer, "PT_NOTE", seg.index, seg.offset, seg.filesz, seg.align,
+                            None, notes, by_align)  # fmt: skip
+            info.note_areas.append(area)
+            if seg.offset == 0:  # libelf skips these (an old binutils bug)
+                message = f"PT_NOTE {seg.index} has p_offset 0; Xen skips it"
+                self._problem("note-segment-at-zero", message, None)
+                continue
+            info.xen_notes.extend(note for note in notes if note.is_xen)
+        if info.xen_notes:
+            info.xen_notes_from = "PT_NOTE"
+
+    def _note_sections(self, info: ElfInfo) -> None:
+        for sec in info.sections or []:
+            if sec.type != SHT_NOTE or sec.index == 0:
+                continue
+            notes = self._walk(sec.offset, sec.offset + sec.size, 4, "SHT_NOTE")
+            info.note_areas.append(NoteArea(self.layer, "SHT_NOTE", sec.index, sec.offset,
+                                            sec.size, 4, sec.name, notes, notes))  # fmt: skip
+            info.xen_notes.extend(note for note in notes if note.is_xen)
+        if info.xen_notes:
+            info.xen_notes_from = "SHT_NOTE"
+
+    def _walk(self, start: int, end: int, pad: int, counted: str | None) -> list[Note]:
+        """Walk [start, end) like elf_xen_parse_notes; `counted` notes count toward the cap."""
+        notes: list[Note] = []
+        pos = start
+        while pos < end:
+            if counted and self.total_notes >= MAX_TOTAL_NOTES:
+                self._problem("too-many-notes", "more than 65536 notes: Xen marks it broken", pos)
+                break
+            header = self.blob.read(pos, 12)
+            if len(header) < 12:
+                if header:
+                    self._problem("truncated", "note header runs past the end of the data", pos)
+                break
+            if counted:
+                self.total_notes += 1
+            notes.append(self._note(pos, end, pad, header))
+            pos = notes[-1].desc_offset + _align(notes[-1].descsz, pad)
+        return notes
+
+    def _note(self, pos: int, end: int, pad: int, header: bytes) -> Note:
+        namesz, descsz, n_type = struct.unpack(self.endian + "III", header)
+        name_off = pos + 12
+        # Sizes are padded, not offsets: libelf with 4, QEMU and rust-vmm with p_align.
+        desc_off = name_off + _align(namesz, pad)
+        owner = self.blob.read(name_off, min(namesz, _MAX_OWNER))
+        desc = self.blob.read(desc_off, min(descsz, _MAX_DESC))
+        is_xen = self.blob.read(name_off, 4) == b"Xen\0"  # strcmp: namesz is not consulted
+        note = Note(self.layer, pos, namesz, descsz, n_type, owner, desc, desc_off, is_xen)
+        if len(owner) < min(namesz, _MAX_OWNER) or len(desc) < min(descsz, _MAX_DESC):
+            note.problems.append("truncated")
+        if desc_off + descsz > end or name_off + namesz > end:
+            note.problems.append("desc-past-segment")
+        if pos % 4:
+            note.problems.append("bad-alignment")
+        owner_text = owner.split(b"\0", 1)[0].decode("latin-1")
+        if not is_xen and owner_text not in KNOWN_OWNERS:
+            note.problems.append("owner-not-xen")
+        elif is_xen and (namesz != 4 or owner != b"Xen\0"):
+            note.problems.append("owner-not-exact")
+        if is_xen:
+            self._decode(note)
+        return note
+
+    def _decode(self, note: Note) -> None:
+        kind = NOTE_KINDS.get(note.type)
+        note.name = f"XEN_ELFNOTE_{kind.name}" if kind else None
+        string = None
+        if kind and kind.kind == "str":
+            string = self._c_string(note)
+        note.value = decode_value(note.type, note.desc, note.descsz, string, self.class64)
+
+    def _c_string(self, note: Note) -> str | None:
+        """libelf's elf_strval: up to the first NUL anywhere in the image, not within descsz."""
+        nul = self.blob.find(b"\0", note.desc_offset, note.desc_offset + note.descsz + _MAX_STRING)
+        if nul < 0:
+            note.problems.append("string-unterminated")
+            return None
+        if nul >= note.desc_offset + note.descsz:
+            note.problems.append("string-not-in-desc")
+        return self.blob.read(note.desc_offset, nul - note.desc_offset).decode("latin-1")
+
+    def _xen_guest(self, sections: list[Section] | None) -> XenGuestString | None:
+        for sec in sections or []:
+            if sec.name == "__xen_guest":
+                raw = self.blob.read(sec.offset, min(sec.size, 1 << 16))
+                text = raw.split(b"\0", 1)[0].decode("latin-1")
+                return XenGuestString(self.layer, sec.offset, text, parse_xen_guest(text))
+        return None
+
+
+def read_elf(blob: Blob, layer: int, problems: list[Problem], want_sections: bool) -> ElfInfo:
+    return ElfReader(blob, layer, problems).read(want_sections)

@@ -1,0 +1,16 @@
+"""The one exception type users see: bad input, reported as a single line."""
+
+from __future__ import annotations
+
+
+class ImageError(Exception):
+    """An image that cannot be read at all; the CLI prints it and exits 2."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+class FormatError(Exception):
+    """Raised by a reader for structure it cannot get past; the opener adds the path."""

@@ -1,0 +1,246 @@
+"""`open_image`: read a kernel file into layers the way its loaders see it.
+
+file ─┬─ ELF32/ELF64                       (vmlinux, xen-syms, GRUB-for-Xen)
+      ├─ gzip ── ELF / flat                (xen.gz, gnumach.gz: one gzip layer)
+      ├─ bzImage setup ── payload (codec) ── ELF   (vmlinuz)
+      └─ flat binary with a multiboot header (a.out kludge)
+
+The payload of a bzImage is decoded only as far as the readers ask, unless
+`full=True` (inspect) asks for everything, sections and size checks included.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+
+from .blob import Blob, BytesBlob, map_file
+from .bzimage import looks_like_bzimage, read_pe, read_setup
+from .codecs import DEFAULT_MAX_OUTPUT, DecodedStream, detect_codec
+from .elf import ELF_MAGIC, read_elf
+from .errors import FormatError, ImageError
+from .model import EntryPoint, Image, Layer, MultibootHeader, Problem
+from .multiboot import MB1_WINDOW, MB2_WINDOW, scan_multiboot
+from .xennotes import NOTE_NUMBERS
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_image(
+    path: str | os.PathLike[str], *, full: bool = False, max_output: int = DEFAULT_MAX_OUTPUT
+) -> Image:
+    """Open one kernel image; raises ImageError (one line, naming the file) on bad input."""
+    name = os.fspath(path)
+    data = _read_file(name)
+    try:
+        return _Opener(name, data, full, max_output).build()
+    except FormatError as exc:
+        raise ImageError(name, str(exc)) from None
+
+
+def _read_file(path: str) -> bytes | memoryview:
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise ImageError(path, "is a directory, not a kernel image")
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(path, "is not a regular file")
+        if info.st_size == 0:
+            raise ImageError(path, "empty file")
+        return map_file(path)
+    except FileNotFoundError:
+        raise ImageError(path, "no such file") from None
+    except PermissionError:
+        raise ImageError(path, "permission denied") from None
+    except OSError as exc:
+        raise ImageError(path, f"cannot read: {exc.strerror or exc}") from None
+
+
+class _Opener:
+    def __init__(self, path: str, data: bytes | memoryview, full: bool, max_output: int) -> None:
+        self.data = data
+        self.full = full
+        self.max_output = max_output
+        self.file = BytesBlob(data)
+        self.image = Image(path, "unknown", len(data), [])
+        self.streams: dict[int, DecodedStream] = {}
+
+    def build(self) -> Image:
+        head = self.file.read(0, 0x400)
+        self._add_layer("file", "unknown", None, 0, len(self.data))
+        if head.startswith(GZIP_MAGIC):
+            self._gzip()
+        else:
+            self._kernel(self.file, 0, head)
+        self.image.format = self.image.layers[0].format
+        self._entry_points()
+        return self.image
+
+    def _add_layer(self, kind: str, fmt: str, parent: int | None, offset: int, size: int) -> Layer:
+        layer = Layer(len(self.image.layers), kind, fmt, parent, offset, size)
+        self.image.layers.append(layer)
+        return layer
+
+    def _problem(self, code: str, message: str, layer: int, offset: int | None = None) -> None:
+        self.image.problems.append(Problem(code, message, layer, offset))
+
+    def _kernel(self, blob: Blob, layer: int, head: bytes) -> None:
+        """ELF, bzImage or flat multiboot binary in `layer`; multiboot is scanned in all."""
+        self._scan_multiboot(blob, layer)
+        if head.startswith(ELF_MAGIC):
+            self._elf(blob, layer)
+        elif looks_like_bzimage(head):
+            self._bzimage(layer)
+        elif self._flat_multiboot(layer):
+            self.image.layers[layer].format = "flat"
+        else:
+            raise FormatError(
+                "unknown format: not ELF, gzip, a Linux bzImage or a flat binary with a "
+                f"multiboot header (starts with {bytes(head[:8]).hex(' ')})"
+            )
+
+    def _scan_multiboot(self, blob: Blob, layer: int) -> None:
+        size = blob.known_size
+        if size is None:
+            size = blob.ensure(1 << 62)
+        self.image.multiboot.extend(scan_multiboot(blob, layer, size))
+
+    def _flat_multiboot(self, layer: int) -> bool:
+        return any(h.layer == layer and h.in_window for h in self.image.multiboot)
+
+    def _elf(self, blob: Blob, layer: int) -> None:
+        info = read_elf(blob, layer, self.image.problems, self.full)
+        self.image.elf = info
+        self.image.layers[layer].format = f"elf{info.elf_class}"
+
+    def _gzip(self) -> None:
+        self.image.layers[0].format = "gzip"
+        self._scan_multiboot(self.file, 0)  # what QEMU sees: it does not unwrap gzip
+        stream = DecodedStream("gzip", self.data, self.max_output)
+        inner = self._add_layer("gzip", "unknown", 0, 0, len(self.data))
+        inner.codec = "gzip"
+        self.streams[inner.index] = stream
+        head = stream.read(0, 0x400)
+        if not head:
+            raise FormatError(f"gzip layer cannot be decoded: {stream.error or 'empty'}")
+        if head.startswith(GZIP_MAGIC):
+            raise FormatError("gzip inside gzip: only one gzip layer is unwrapped (as Xen does)")
+        self._decoded(stream, inner.index, lambda: self._kernel(stream, inner.index, head))
+
+    def _decoded(self, stream: DecodedStream, layer: int, read: object) -> None:
+        """Run a reader on a decoded layer; a decode error it ran into is bad input."""
+        try:
+            read()  # type: ignore[operator]
+        except FormatError as exc:
+            if stream.error:
+                raise FormatError(
+                    f"{stream.codec} data cannot be decoded: {stream.error}"
+                ) from None
+            raise FormatError(f"in the {stream.codec} layer: {exc}") from None
+        if self.full:
+            stream.read_all()
+        info = self.image.layers[layer]
+        info.decoded_size = stream.known_size
+        if stream.error:
+            self._problem("payload-corrupt", f"{stream.codec}: {stream.error}", layer)
+
+    def _bzimage(self, layer: int) -> None:
+        self.image.layers[layer].format = "bzimage"
+        setup = read_setup(self.file, layer)
+        self.image.setup = setup
+        self.image.pe = read_pe(self.file, layer)
+        if not setup.has_hdrs or setup.version < 0x208:
+            return
+        start = setup.pm_offset + setup.fields["payload_offset"]
+        length = setup.fields["payload_length"]
+        if start >= len(self.data):
+            self._problem("payload-offset-overflow", "payload_offset points past the file", 0)
+        elif start + length > len(self.data):
+            self._problem("payload-length-overflow", "payload runs past the end of the file", 0)
+        elif length < 8:
+            self._problem("payload-too-short", f"payload_length {length} is too short", 0)
+        else:
+            self._payload(start, length)
+
+    def _payload(self, start: int, length: int) -> None:
+        compressed = memoryview(self.data)[start : start + length]
+        payload = self._add_layer("payload", "payload", 0, start, length)
+        payload.codec = detect_codec(bytes(compressed[:9]))
+        payload.size_trailer = struct.unpack("<I", compressed[-4:])[0]
+        if payload.codec is None:
+            message = f"unknown compression format (starts {bytes(compressed[:6]).hex(' ')})"
+            self._problem("unknown-codec", message, 0, start)
+            return
+        # The build appends the decompressed size; decoders get the stream without it (as Xen).
+        body = compressed if payload.codec == "gzip" else compressed[:-4]
+        stream = DecodedStream(payload.codec, body, self.max_output)
+        self.streams[payload.index] = stream
+        self._decoded(stream, payload.index, lambda: self._payload_elf(stream, payload))
+        if payload.decoded_size is not None and payload.decoded_size != payload.size_trailer:
+            message = (
+                f"decompressed size {payload.decoded_size} differs from the size trailer "
+                f"{payload.size_trailer}"
+            )
+            self._problem("size-trailer-mismatch", message, 0, start + length - 4)
+
+    def _payload_elf(self, stream: DecodedStream, payload: Layer) -> None:
+        head = stream.read(0, 16)
+        if not head.startswith(ELF_MAGIC):
+            if stream.error:
+                raise FormatError(f"{stream.codec} payload cannot be decoded: {stream.error}")
+            self._problem("payload-not-elf", "the decompressed payload is not an ELF", 1, 0)
+            return
+        self._elf(stream, payload.index)
+
+    def _entry_points(self) -> None:
+        image, elf = self.image, self.image.elf
+        if elf:
+            self._entry("e_entry", elf.layer, elf.entry, False, 24)
+            for kind in ("ENTRY", "PHYS32_ENTRY"):
+                for note in elf.notes_of_type(NOTE_NUMBERS[kind]):
+                    if isinstance(note.value, int):
+                        self._entry(kind, elf.layer, note.value, kind != "ENTRY", note.desc_offset)
+        for header in image.multiboot:
+            if header.in_window and header.aligned:
+                self._multiboot_entry(header)
+        if image.setup and "code32_start" in image.setup.fields:
+            code32 = image.setup.fields["code32_start"]
+            self._entry("code32_start", 0, code32, True, 0x214)
+            handover = image.setup.fields.get("handover_offset")
+            if handover:
+                self._entry("efi_handover_32", 0, code32 + handover, True, 0x264)
+                self._entry("efi_handover_64", 0, code32 + handover + 0x200, True, 0x264)
+
+    def _multiboot_entry(self, header: MultibootHeader) -> None:
+        elf = self.image.elf
+        if header.version == 1 and "entry_addr" in header.fields:
+            self._entry("multiboot1", header.layer, header.fields["entry_addr"], True,
+                        header.offset + 28)  # fmt: skip
+        elif header.version == 1 and elf and elf.layer == header.layer:
+            self._entry("multiboot1", header.layer, _elf_physical_entry(elf), True, None)
+        for tag in header.tags:
+            if tag.type in (3, 8, 9) and "entry_addr" in tag.fields:
+                kind = {3: "multiboot2", 8: "multiboot2_efi32", 9: "multiboot2_efi64"}[tag.type]
+                self._entry(kind, header.layer, int(tag.fields["entry_addr"]), True, tag.offset + 8)
+
+    def _entry(
+        self, kind: str, layer: int, address: int, physical: bool, source: int | None
+    ) -> None:
+        point = EntryPoint(kind, layer, address, physical, source)
+        elf = self.image.elf
+        if elf and elf.layer == layer:
+            point.segments_by_paddr = elf.segments_containing(address, physical=True)
+            point.segments_by_vaddr = elf.segments_containing(address, physical=False)
+        self.image.entry_points.append(point)
+
+
+def _elf_physical_entry(elf: object) -> int:
+    """e_entry as a multiboot loader jumps to it: through the PT_LOAD holding it by vaddr."""
+    for seg in elf.segments:  # type: ignore[attr-defined]
+        if seg.loadable and seg.vaddr <= elf.entry < seg.vaddr + seg.memsz:  # type: ignore[attr-defined]
+            return elf.entry - seg.vaddr + seg.paddr  # type: ignore[attr-defined]
+    return elf.entry  # type: ignore[attr-defined]
+
+
+__all__ = ["MB1_WINDOW", "MB2_WINDOW", "open_image"]

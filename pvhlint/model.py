@@ -1,0 +1,255 @@
+"""The image model: everything `open_image` finds, with the layer and byte offset of each.
+
+Offsets are always relative to the start of the layer named by `layer`
+(an index into `Image.layers`). Problems are recorded, never raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Problem:
+    """Something malformed that a loader would trip on; rules turn these into findings."""
+
+    code: str
+    message: str
+    layer: int
+    offset: int | None = None
+
+
+@dataclass
+class Layer:
+    """One view of the bytes: the file, a decompressed gzip, a bzImage payload, an ELF."""
+
+    index: int
+    kind: str  # "file" | "gzip" | "payload"
+    format: str  # "elf32" | "elf64" | "bzimage" | "flat" | "gzip" | "payload"
+    parent: int | None
+    offset: int  # where this layer's bytes start in the parent layer
+    size: int | None  # bytes the layer occupies in its parent (the compressed size)
+    codec: str | None = None
+    decoded_size: int | None = None  # None while only a prefix has been decoded
+    size_trailer: int | None = None  # the decompressed size the build appended
+
+
+@dataclass
+class Segment:
+    index: int
+    type: int
+    offset: int
+    vaddr: int
+    paddr: int
+    filesz: int
+    memsz: int
+    flags: int
+    align: int
+
+    @property
+    def type_name(self) -> str:
+        return PT_NAMES.get(self.type, f"{self.type:#x}")
+
+    @property
+    def executable(self) -> bool:
+        return bool(self.flags & 1)
+
+    @property
+    def loadable(self) -> bool:
+        # libelf's elf_phdr_is_loadable: PT_LOAD with any of R/W/X.
+        return self.type == PT_LOAD and bool(self.flags & 7)
+
+
+@dataclass
+class Section:
+    index: int
+    name: str
+    type: int
+    offset: int
+    size: int
+    addr: int
+    flags: int
+
+
+@dataclass
+class Note:
+    """One ELF note exactly as found; `value` is what Xen's libelf makes of it."""
+
+    layer: int
+    offset: int  # of the note header
+    namesz: int
+    descsz: int
+    type: int
+    owner: bytes  # the namesz bytes (clipped to the layer)
+    desc: bytes  # the descsz bytes (clipped to the layer)
+    desc_offset: int
+    is_xen: bool  # libelf's test: strcmp(name, "Xen") == 0
+    name: str | None = None  # XEN_ELFNOTE_* for Xen notes
+    value: Any = None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NoteArea:
+    """A PT_NOTE segment or SHT_NOTE section, walked with 4-byte padding (libelf)
+    and with the segment's p_align (QEMU and rust-vmm pad to p_align)."""
+
+    layer: int
+    source: str  # "PT_NOTE" | "SHT_NOTE"
+    index: int
+    offset: int
+    size: int
+    align: int
+    name: str | None  # section name, when known
+    notes: list[Note]
+    notes_by_align: list[Note] | None  # None when p_align is 0 (QEMU divides by it)
+
+
+@dataclass
+class XenGuestString:
+    """The legacy `__xen_guest` section: KEY=VALUE pairs, comma separated."""
+
+    layer: int
+    offset: int
+    text: str
+    pairs: list[tuple[str, str]]
+
+
+@dataclass
+class ElfInfo:
+    layer: int
+    elf_class: int  # 32 | 64
+    machine: int
+    type: int
+    flags: int
+    entry: int
+    phoff: int
+    shoff: int
+    segments: list[Segment]
+    sections: list[Section] | None  # None when not read (they sit at the end of the file)
+    note_areas: list[NoteArea]
+    xen_notes_from: str | None  # "PT_NOTE" | "SHT_NOTE" | "__xen_guest" | None
+    xen_notes: list[Note]  # the Xen-owned notes libelf uses, in file order
+    xen_guest: XenGuestString | None
+
+    @property
+    def machine_name(self) -> str:
+        return MACHINE_NAMES.get(self.machine, f"machine {self.machine}")
+
+    def notes_of_type(self, note_type: int) -> list[Note]:
+        return [note for note in self.xen_notes if note.type == note_type]
+
+    def segments_containing(self, address: int, physical: bool) -> list[int]:
+        """PT_LOAD segments whose [addr, addr + memsz) holds `address`."""
+        found = []
+        for seg in self.segments:
+            base = seg.paddr if physical else seg.vaddr
+            if seg.type == PT_LOAD and base <= address < base + seg.memsz:
+                found.append(seg.index)
+        return found
+
+
+@dataclass
+class MultibootTag:
+    offset: int
+    type: int
+    flags: int
+    size: int
+    name: str
+    fields: dict[str, Any]
+
+
+@dataclass
+class MultibootHeader:
+    """A multiboot1 or multiboot2 header whose checksum holds."""
+
+    version: int  # 1 | 2
+    layer: int
+    offset: int
+    in_window: bool  # wholly inside the 8 KiB (MB1) / 32 KiB (MB2) search window
+    aligned: bool
+    flags: int = 0  # MB1 flags
+    checksum: int = 0
+    fields: dict[str, int] = field(default_factory=dict)  # MB1 address / video fields
+    architecture: int = 0  # MB2
+    header_length: int = 0  # MB2
+    tags: list[MultibootTag] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SetupHeader:
+    """The Linux setup header at 0x1F1, fields present for the protocol version."""
+
+    layer: int
+    setup_sects: int  # raw byte; 0 means 4 for Linux (not for Xen)
+    boot_flag: int
+    has_hdrs: bool
+    version: int
+    fields: dict[str, int]  # every field the version defines, by boot.rst name
+    pm_offset: int  # file offset of the protected-mode code: (setup_sects or 4 + 1) * 512
+    crc_end: int | None  # N = pm_offset + syssize * 16
+    crc_stored: int | None
+    crc_ok: bool | None
+    kernel_info: dict[str, int] | None
+
+
+@dataclass
+class PEInfo:
+    layer: int
+    offset: int  # of "PE\0\0"
+    machine: int
+    sections: int
+    optional_magic: int  # 0x10b PE32, 0x20b PE32+
+    subsystem: int | None
+    rva_count: int
+    security_offset: int
+    security_size: int
+    certificates: list[dict[str, int]]
+
+    @property
+    def signed(self) -> bool:
+        return self.rva_count > 4 and self.security_size != 0
+
+
+@dataclass
+class EntryPoint:
+    kind: str  # "e_entry" | "XEN_ENTRY" | "PHYS32_ENTRY" | "multiboot1" | "code32_start" | ...
+    layer: int
+    address: int
+    physical: bool
+    source_offset: int | None  # where the value was read, in `layer`
+    segments_by_paddr: list[int] = field(default_factory=list)
+    segments_by_vaddr: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Image:
+    path: str
+    format: str  # outermost: "elf32" | "elf64" | "bzimage" | "flat" | "gzip"
+    size: int
+    layers: list[Layer]
+    elf: ElfInfo | None = None
+    setup: SetupHeader | None = None
+    pe: PEInfo | None = None
+    multiboot: list[MultibootHeader] = field(default_factory=list)
+    entry_points: list[EntryPoint] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def kernel_format(self) -> str:
+        """Format of the innermost kernel: the ELF class inside a bzImage or gzip."""
+        return self.layers[-1].format
+
+
+PT_LOAD, PT_NOTE = 1, 4
+PT_NAMES = {
+    0: "NULL", 1: "LOAD", 2: "DYNAMIC", 3: "INTERP", 4: "NOTE", 5: "SHLIB", 6: "PHDR",
+    7: "TLS", 0x6474E550: "GNU_EH_FRAME", 0x6474E551: "GNU_STACK", 0x6474E552: "GNU_RELRO",
+    0x6474E553: "GNU_PROPERTY",
+}  # fmt: skip
+SHT_NOTE = 7
+EM_386, EM_X86_64 = 3, 62
+MACHINE_NAMES = {3: "x86 (EM_386)", 62: "x86-64 (EM_X86_64)", 40: "ARM", 183: "AArch64",
+                 8: "MIPS", 20: "PowerPC", 21: "PowerPC64", 243: "RISC-V"}  # fmt: skip

@@ -1,0 +1,147 @@
+"""Multiboot 1 and 2 header scanning, the way GRUB and QEMU look for them.
+
+Every magic with a valid checksum is recorded, in the window or not, aligned or
+not, so rules can tell a real header from one a loader will never find.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from .blob import Blob
+from .model import MultibootHeader, MultibootTag
+
+MB1_MAGIC = 0x1BADB002
+MB1_WINDOW = 8192
+MB2_MAGIC = 0xE85250D6
+MB2_WINDOW = 32768
+_MAX_RECORDED = 64  # hostile files can hold the magic everywhere
+_MB1_ADDRESS_FIELDS = ("header_addr", "load_addr", "load_end_addr", "bss_end_addr", "entry_addr")
+_MB1_VIDEO_FIELDS = ("mode_type", "width", "height", "depth")
+
+MB2_TAG_NAMES = {
+    0: "end", 1: "information request", 2: "address", 3: "entry address", 4: "console flags",
+    5: "framebuffer", 6: "module alignment", 7: "EFI boot services", 8: "EFI i386 entry address",
+    9: "EFI amd64 entry address", 10: "relocatable",
+}  # fmt: skip
+# Fixed tag sizes from the multiboot2 spec (1 is 8 + 4n).
+MB2_TAG_SIZES = {0: 8, 2: 24, 3: 12, 4: 12, 5: 20, 6: 8, 7: 8, 8: 12, 9: 12, 10: 24}
+_MB2_TAG_FIELDS = {
+    2: ("header_addr", "load_addr", "load_end_addr", "bss_end_addr"),
+    3: ("entry_addr",), 4: ("console_flags",), 5: ("width", "height", "depth"),
+    8: ("entry_addr",), 9: ("entry_addr",), 10: ("min_addr", "max_addr", "align", "preference"),
+}  # fmt: skip
+
+
+def mb1_header_size(flags: int) -> int:
+    if flags & 0x4:
+        return 48
+    return 32 if flags & 0x10000 else 12
+
+
+def _offsets_of(blob: Blob, magic: int, limit: int) -> list[int]:
+    needle = struct.pack("<I", magic)
+    found, pos = [], 0
+    while len(found) < _MAX_RECORDED:
+        pos = blob.find(needle, pos, limit)
+        if pos < 0:
+            break
+        found.append(pos)
+        pos += 1
+    return found
+
+
+def scan_multiboot(blob: Blob, layer: int, limit: int) -> list[MultibootHeader]:
+    """Headers with a valid checksum in the first `limit` bytes of the layer."""
+    headers = []
+    for offset in _offsets_of(blob, MB1_MAGIC, limit):
+        header = _mb1_at(blob, layer, offset)
+        if header:
+            headers.append(header)
+    for offset in _offsets_of(blob, MB2_MAGIC, limit):
+        header = _mb2_at(blob, layer, offset)
+        if header:
+            headers.append(header)
+    return headers
+
+
+def _mb1_at(blob: Blob, layer: int, offset: int) -> MultibootHeader | None:
+    raw = blob.read(offset, 48)
+    if len(raw) < 12:
+        return None
+    magic, flags, checksum = struct.unpack_from("<III", raw)
+    if (magic + flags + checksum) & 0xFFFFFFFF:
+        return None
+    size = mb1_header_size(flags)
+    header = MultibootHeader(1, layer, offset, offset + size <= MB1_WINDOW, offset % 4 == 0,
+                             flags=flags, checksum=checksum)  # fmt: skip
+    names = list(_MB1_ADDRESS_FIELDS if flags & 0x10000 else ())
+    if flags & 0x4:
+        names = list(_MB1_ADDRESS_FIELDS) + list(_MB1_VIDEO_FIELDS)
+    for index, name in enumerate(names):
+        if 12 + 4 * index + 4 > len(raw):
+            header.problems.append("truncated")
+            break
+        if name in _MB1_ADDRESS_FIELDS and not flags & 0x10000:
+            continue
+        header.fields[name] = struct.unpack_from("<I", raw, 12 + 4 * index)[0]
+    return header
+
+
+def _mb2_at(blob: Blob, layer: int, offset: int) -> MultibootHeader | None:
+    raw = blob.read(offset, 16)
+    if len(raw) < 16:
+        return None
+    magic, arch, length, checksum = struct.unpack("<IIII", raw)
+    if (magic + arch + length + checksum) & 0xFFFFFFFF:
+        return None
+    header = MultibootHeader(2, layer, offset, offset + max(length, 16) <= MB2_WINDOW,
+                             offset % 8 == 0, checksum=checksum, architecture=arch,
+                             header_length=length)  # fmt: skip
+    _walk_mb2_tags(blob, header)
+    return header
+
+
+def _walk_mb2_tags(blob: Blob, header: MultibootHeader) -> None:
+    """Walk tags to the end tag, like GRUB (header_length is not the bound GRUB uses)."""
+    pos = header.offset + 16
+    hard_end = header.offset + MB2_WINDOW
+    while pos + 8 <= hard_end:
+        raw = blob.read(pos, 8)
+        if len(raw) < 8:
+            header.problems.append("truncated")
+            return
+        tag_type, tag_flags, size = struct.unpack("<HHI", raw)
+        body = blob.read(pos + 8, min(max(size - 8, 0), 4096))
+        header.tags.append(_tag(pos, tag_type, tag_flags, size, body))
+        if size < 8:
+            header.problems.append("malformed-tag")
+            return
+        if tag_type == 0:
+            if pos + size != header.offset + header.header_length:
+                header.problems.append("length-mismatch")
+            return
+        pos += (size + 7) & ~7
+        if (
+            pos >= header.offset + header.header_length
+            and "tags-past-length" not in header.problems
+        ):
+            header.problems.append("tags-past-length")
+    header.problems.append("missing-end-tag")
+
+
+def _tag(pos: int, tag_type: int, tag_flags: int, size: int, body: bytes) -> MultibootTag:
+    fields: dict[str, object] = {"optional": bool(tag_flags & 1)}
+    names = _MB2_TAG_FIELDS.get(tag_type, ())
+    for index, name in enumerate(names):
+        if 4 * index + 4 <= len(body):
+            fields[name] = struct.unpack_from("<I", body, 4 * index)[0]
+    if tag_type == 1:
+        fields["requests"] = [
+            struct.unpack_from("<I", body, i)[0] for i in range(0, len(body) - 3, 4)
+        ]
+    expected = MB2_TAG_SIZES.get(tag_type)
+    if expected is not None and size != expected:
+        fields["size_expected"] = expected
+    name = MB2_TAG_NAMES.get(tag_type, f"unknown tag {tag_type}")
+    return MultibootTag(pos, tag_type, tag_flags, size, name, fields)

@@ -1,0 +1,208 @@
+"""The rich tree `pvhlint inspect` prints: layers, headers, segments, notes, entry points."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+from rich.tree import Tree
+
+from .bzimage import LOADFLAG_NAMES, XLOADFLAG_NAMES, flag_names
+from .model import ElfInfo, Image, MultibootHeader, Note, NoteArea
+from .xennotes import note_label
+
+
+def where(image: Image, layer: int, offset: int | None) -> str:
+    """'payload+0x16c1b90' style location: layer name and offset within it."""
+    name = image.layers[layer].kind
+    return name if offset is None else f"{name}+{offset:#x}"
+
+
+def format_value(value: Any) -> str:
+    """A note or header value for the console, escaped for rich markup."""
+    return escape(_format_value(value))
+
+
+def _format_value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:#x}"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict) and "features" in value:
+        required = [f["name"] for f in value["features"] if f["required"]]
+        unknown = [f["name"] for f in value["features"] if f["bit"] is None]
+        text = repr(value["text"])
+        if required:
+            text += f" required: {', '.join(required)}"
+        return text + (f" unknown: {', '.join(unknown)}" if unknown else "")
+    if isinstance(value, dict) and "bits" in value:
+        names = [b["name"] or f"bit{b['bit']}" for b in value["bits"]]
+        return f"{value['value']:#x} [{', '.join(names)}]"
+    if isinstance(value, list):
+        return ", ".join(_format_value(item) for item in value)
+    if isinstance(value, dict):
+        return " ".join(f"{key}={_format_value(item)}" for key, item in value.items())
+    return str(value)
+
+
+def image_tree(image: Image) -> Tree:
+    tree = Tree(
+        f"[bold]{image.path}[/]  {image.format} → {image.kernel_format}, {image.size} bytes"
+    )
+    _layers(tree, image)
+    if image.setup:
+        _setup(tree, image)
+    if image.pe:
+        pe = image.pe
+        signed = f"signed ({len(pe.certificates)} certificate(s))" if pe.signed else "unsigned"
+        kind = "PE32+" if pe.optional_magic == 0x20B else "PE32"
+        tree.add(f"[bold]PE/EFI stub[/] at {pe.offset:#x}: {kind}, machine {pe.machine:#x}, "
+                 f"subsystem {pe.subsystem}, {pe.sections} sections, "
+                 f"Authenticode: {signed}")  # fmt: skip
+    if image.elf:
+        _elf(tree, image, image.elf)
+    if image.multiboot:
+        branch = tree.add("[bold]Multiboot headers[/]")
+        for header in image.multiboot:
+            branch.add(_multiboot(image, header))
+    if image.entry_points:
+        _entries(tree, image)
+    if image.problems:
+        branch = tree.add("[bold red]Problems[/]")
+        for problem in image.problems:
+            branch.add(
+                f"{problem.code}: {problem.message} ({where(image, problem.layer, problem.offset)})"
+            )
+    return tree
+
+
+def _layers(tree: Tree, image: Image) -> None:
+    branch = tree.add("[bold]Layers[/]")
+    for layer in image.layers:
+        text = f"{layer.index}: {layer.kind} [cyan]{layer.format}[/]"
+        if layer.parent is not None:
+            text += f" at {layer.offset:#x} in layer {layer.parent}, {layer.size} bytes"
+        if layer.codec:
+            decoded = layer.decoded_size if layer.decoded_size is not None else "(prefix only)"
+            text += f", codec {layer.codec}, decoded {decoded}"
+        if layer.size_trailer is not None:
+            text += f", size trailer {layer.size_trailer}"
+        branch.add(text)
+
+
+def _setup(tree: Tree, image: Image) -> None:
+    setup = image.setup
+    assert setup is not None
+    fields = setup.fields
+    version = f"{setup.version >> 8}.{setup.version & 0xFF:02d}" if setup.has_hdrs else "none"
+    branch = tree.add(f"[bold]Linux setup header[/]: protocol {version}, "
+                      f"setup_sects {setup.setup_sects}, "
+                      f"protected-mode code at {setup.pm_offset:#x}")  # fmt: skip
+    branch.add(f"boot_flag {setup.boot_flag:#06x}, HdrS {'yes' if setup.has_hdrs else 'no'}")
+    if "loadflags" in fields:
+        names = " ".join(flag_names(fields["loadflags"], LOADFLAG_NAMES))
+        branch.add(f"loadflags {fields['loadflags']:#x} {names}")
+    if "xloadflags" in fields:
+        names = " ".join(flag_names(fields["xloadflags"], XLOADFLAG_NAMES))
+        branch.add(f"xloadflags {fields['xloadflags']:#x} {names}")
+    shown = ("code32_start", "payload_offset", "payload_length", "init_size", "handover_offset",
+             "kernel_info_offset", "pref_address", "kernel_alignment")  # fmt: skip
+    values = [f"{name} {fields[name]:#x}" for name in shown if name in fields]
+    if values:
+        branch.add(", ".join(values))
+    if setup.kernel_info:
+        branch.add(f"kernel_info {format_value(setup.kernel_info)}")
+    if setup.crc_stored is not None:
+        state = "[green]ok[/]" if setup.crc_ok else "[red]mismatch[/]"
+        branch.add(f"CRC32 {setup.crc_stored:#010x} at {setup.crc_end - 4:#x}: {state}")
+    else:
+        branch.add("CRC32: [red]none[/] (syssize does not fit the file)")
+
+
+def _elf(tree: Tree, image: Image, elf: ElfInfo) -> None:
+    branch = tree.add(f"[bold]ELF{elf.elf_class}[/] ({where(image, elf.layer, 0)}): "
+                      f"{elf.machine_name}, type {elf.type}, e_entry {elf.entry:#x}, "
+                      f"e_flags {elf.flags:#x}")  # fmt: skip
+    table = Table("#", "type", "offset", "vaddr", "paddr", "filesz", "memsz", "flags", "align",
+                  box=None, pad_edge=False)  # fmt: skip
+    for seg in elf.segments:
+        flags = "".join(c if seg.flags & b else "-" for c, b in (("R", 4), ("W", 2), ("X", 1)))
+        table.add_row(str(seg.index), seg.type_name, f"{seg.offset:#x}", f"{seg.vaddr:#x}",
+                      f"{seg.paddr:#x}", f"{seg.filesz:#x}", f"{seg.memsz:#x}", flags,
+                      f"{seg.align:#x}")  # fmt: skip
+    branch.add("segments").add(table)
+    source = elf.xen_notes_from or "none found"
+    notes = branch.add(f"[bold]Xen notes[/] (from {source})")
+    for area in elf.note_areas:
+        notes.add(_area(image, area))
+    if elf.xen_guest:
+        notes.add(f"__xen_guest at {where(image, elf.layer, elf.xen_guest.offset)}: "
+                  f"{escape(repr(elf.xen_guest.text))}")  # fmt: skip
+
+
+def _area(image: Image, area: NoteArea) -> Tree:
+    label = area.name or f"{area.source} {area.index}"
+    agree = ""
+    if area.notes_by_align is None:
+        agree = " [red]p_align 0: QEMU divides by it[/]"
+    elif _types(area.notes) != _types(area.notes_by_align):
+        agree = f" [yellow]padded by p_align {area.align} the walk finds other notes[/]"
+    branch = Tree(f"{label} at {where(image, area.layer, area.offset)}, {area.size:#x} bytes, "
+                  f"p_align {area.align}{agree}")  # fmt: skip
+    for note in area.notes:
+        branch.add(_note(image, note))
+    return branch
+
+
+def _types(notes: list[Note]) -> list[tuple[bytes, int]]:
+    return [(note.owner, note.type) for note in notes]
+
+
+def _note(image: Image, note: Note) -> str:
+    owner = escape(note.owner.split(b"\0", 1)[0].decode("latin-1"))
+    label = note_label(note.type) if note.is_xen else f"type {note.type}"
+    text = (f"{where(image, note.layer, note.offset)} [cyan]{owner}[/] {label} "
+            f"descsz {note.descsz}")  # fmt: skip
+    if note.is_xen:
+        text += f" = {format_value(note.value)}"
+    if note.problems:
+        text += f" [red]{', '.join(note.problems)}[/]"
+    return text
+
+
+def _multiboot(image: Image, header: MultibootHeader) -> str:
+    place = "in window" if header.in_window else "[yellow]outside the search window[/]"
+    if not header.aligned:
+        place += " [yellow]misaligned[/]"
+    text = f"multiboot{header.version} at {where(image, header.layer, header.offset)}, {place}"
+    if header.version == 1:
+        text += f", flags {header.flags:#x}"
+        if header.fields:
+            text += " " + format_value(header.fields)
+    else:
+        text += f", arch {header.architecture}, length {header.header_length}, tags: "
+        text += "; ".join(
+            f"{tag.type} {tag.name}{' (optional)' if tag.flags & 1 else ''}" for tag in header.tags
+        )
+    if header.problems:
+        text += f" [red]{', '.join(header.problems)}[/]"
+    return text
+
+
+def _entries(tree: Tree, image: Image) -> None:
+    branch = tree.add("[bold]Entry points[/]")
+    for point in image.entry_points:
+        space = "physical" if point.physical else "virtual"
+        if image.elf is None or image.elf.layer != point.layer:
+            held = "not in an ELF"
+        else:
+            by_paddr = point.segments_by_paddr or "none"
+            by_vaddr = point.segments_by_vaddr or "none"
+            held = (f"by paddr in PT_LOAD {by_paddr}, "
+                    f"by vaddr in PT_LOAD {by_vaddr}")  # fmt: skip
+        branch.add(f"{point.kind}: {point.address:#x} ({space} address) — {escape(held)}")

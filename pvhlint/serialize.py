@@ -1,0 +1,70 @@
+"""The image model as plain JSON data (`pvhlint inspect --json`, schema in docs/inspect-json.md).
+
+Bytes become lowercase hex strings; every object keeps its `layer` and `offset`.
+A few derived names (note names, segment types, flag names) are added so the
+JSON reads without the reference tables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .bzimage import LOADFLAG_NAMES, XLOADFLAG_NAMES, flag_names
+from .model import Image, Note, NoteArea, Segment
+from .xennotes import note_label
+
+INSPECT_SCHEMA_VERSION = 1
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, bytes | bytearray):
+        return value.hex()
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return value
+
+
+def _note(note: Note) -> dict[str, Any]:
+    data = _plain(note)
+    data["label"] = note_label(note.type) if note.is_xen else None
+    data["owner_text"] = note.owner.split(b"\0", 1)[0].decode("latin-1")
+    return data
+
+
+def _area(area: NoteArea) -> dict[str, Any]:
+    data = _plain(area)
+    data["notes"] = [_note(note) for note in area.notes]
+    if area.notes_by_align is not None:
+        data["notes_by_align"] = [_note(note) for note in area.notes_by_align]
+    return data
+
+
+def _segment(segment: Segment) -> dict[str, Any]:
+    return _plain(segment) | {"type_name": segment.type_name}
+
+
+def image_to_dict(image: Image) -> dict[str, Any]:
+    data = _plain(image)
+    data["kernel_format"] = image.kernel_format
+    if image.elf:
+        elf = data["elf"]
+        elf["machine_name"] = image.elf.machine_name
+        elf["segments"] = [_segment(seg) for seg in image.elf.segments]
+        elf["note_areas"] = [_area(area) for area in image.elf.note_areas]
+        elf["xen_notes"] = [_note(note) for note in image.elf.xen_notes]
+    if image.setup:
+        fields = image.setup.fields
+        data["setup"]["loadflags_names"] = flag_names(fields.get("loadflags", 0), LOADFLAG_NAMES)
+        data["setup"]["xloadflags_names"] = flag_names(fields.get("xloadflags", 0), XLOADFLAG_NAMES)
+    if image.pe:
+        data["pe"]["signed"] = image.pe.signed
+    return data
+
+
+def report_to_dict(images: list[Image]) -> dict[str, Any]:
+    return {"version": INSPECT_SCHEMA_VERSION, "images": [image_to_dict(im) for im in images]}
