@@ -1,0 +1,70 @@
+"""Rules: one module per rule in rules/ (installed as `pvhlint.rules`), found by discovery.
+
+A rule module defines `RULE = Rule(...)`. Its documentation is the module
+docstring, with `What:`, `Why:`, `Fix:` and `Example:` paragraphs; the same text
+feeds `pvhlint rules`, `pvhlint explain` and the generated reference.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from .model import Image
+
+SEVERITIES = ("info", "warning", "error")
+TARGETS = ("xen-pvh", "xen-pv", "qemu", "multiboot1", "multiboot2", "linux", "rust-vmm")
+DOC_SECTIONS = ("what", "why", "fix", "example")
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    message: str
+    layer: int
+    offset: int | None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: str
+    targets: tuple[str, ...]
+    doc: str
+    check: Callable[[Image], Iterable[tuple[str, int, int | None]]]
+
+    def sections(self) -> dict[str, str]:
+        """The docstring's What/Why/Fix/Example paragraphs."""
+        return parse_doc(self.doc)
+
+    def run(self, image: Image) -> list[Finding]:
+        return [Finding(self.id, self.severity, message, layer, offset)
+                for message, layer, offset in self.check(image)]  # fmt: skip
+
+
+def parse_doc(doc: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    pattern = r"^(What|Why|Fix|Example):[ \t]*\n?(.*?)(?=^(?:What|Why|Fix|Example):|\Z)"
+    for match in re.finditer(pattern, doc, flags=re.S | re.M):
+        found[match[1].lower()] = match[2].strip("\n").rstrip()
+    return found
+
+
+@cache
+def discover_rules() -> tuple[Rule, ...]:
+    """Every `RULE` in the pvhlint.rules package, sorted by id."""
+    from . import rules as package  # the top-level rules/ directory, mapped by pyproject
+
+    found = []
+    for module in pkgutil.iter_modules(package.__path__):
+        loaded = importlib.import_module(f"{package.__name__}.{module.name}")
+        rule = getattr(loaded, "RULE", None)
+        if isinstance(rule, Rule):
+            found.append(rule)
+    return tuple(sorted(found, key=lambda rule: rule.id))

@@ -1,0 +1,51 @@
+"""The bzImage CRC32 trailer does not match the image.
+
+What:
+  Linux's build appends a CRC-32 (reflected, initial value 0xFFFFFFFF, no final
+  XOR) over bytes [0, N-4) of a bzImage, where N = (setup_sects+1)*512 +
+  syssize*16, and stores it little-endian at N-4. This image's stored value
+  does not match, or syssize points past the end of the file.
+
+Why:
+  Boot loaders do not check it, but tools that verify or patch kernels do, and a
+  mismatch means the image was changed after the build: truncated, patched in
+  place without updating the trailer, or not produced by Linux's build at all
+  (iPXE .lkrn and memtest86+ carry none, so this is a warning, not an error).
+
+Fix:
+  Rebuild the image, or recompute the trailer: `pvhlint fix` does so whenever it
+  patches a bzImage. For a truncated download, fetch the image again.
+
+Example:
+  vmlinuz: bzimage-crc: CRC32 0x1234abcd at 0x7dd1fc does not match the image
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pvhlint.model import Image
+from pvhlint.rule import Rule
+
+
+def check(image: Image) -> Iterator[tuple[str, int, int | None]]:
+    setup = image.setup
+    if setup is None or not setup.has_hdrs or setup.crc_ok:
+        return
+    if setup.crc_stored is None:
+        yield (f"no CRC32 trailer: syssize puts its end at {setup.crc_end:#x}, "
+               f"past the file ({image.size} bytes)", setup.layer, 0x1F4)  # fmt: skip
+    else:
+        assert setup.crc_end is not None
+        yield (f"CRC32 {setup.crc_stored:#010x} at {setup.crc_end - 4:#x} does not match "
+               "the image", setup.layer, setup.crc_end - 4)  # fmt: skip
+
+
+RULE = Rule(
+    id="bzimage-crc",
+    title="bzImage CRC32 trailer mismatch",
+    severity="warning",
+    targets=("linux",),
+    doc=__doc__ or "",
+    check=check,
+)

@@ -1,0 +1,54 @@
+"""The rules/ directory is found as `pvhlint.rules` from a wheel install and an editable one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PROBE = (
+    "import pvhlint, pvhlint.rules; from pvhlint.rule import discover_rules; "
+    "print(pvhlint.__file__); print(pvhlint.rules.__path__[0]); "
+    "print(','.join(r.id for r in discover_rules()))"
+)
+
+
+def _install(tmp_path: Path, editable: bool) -> Path:
+    env_dir = tmp_path / ("editable" if editable else "wheel")
+    # System site packages supply typer, rich, ...: only pvhlint itself is installed here.
+    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    target = ["-e", str(REPO)] if editable else [str(REPO)]
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", *target],
+        check=True,
+        capture_output=True,
+    )
+    return python
+
+
+@pytest.mark.parametrize("editable", [False, True], ids=["pip-install", "editable"])
+def test_rules_are_discovered(tmp_path, editable):
+    python = _install(tmp_path, editable)
+    done = subprocess.run([python, "-c", PROBE], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    package_file, rules_dir, rule_ids = done.stdout.split("\n")[:3]
+    if editable:
+        assert Path(package_file).parent == REPO / "pvhlint"
+        assert Path(rules_dir) == REPO / "rules"
+    else:
+        assert str(tmp_path) in package_file and str(tmp_path) in rules_dir
+    on_disk = {p.stem for p in (REPO / "rules").glob("*.py") if p.stem != "__init__"}
+    assert len(rule_ids.split(",")) == len(on_disk) >= 1
+    assert "bzimage-crc" in rule_ids.split(",")
+    script = python.parent / "pvhlint"
+    shown = subprocess.run([script, "--help"], cwd=tmp_path, capture_output=True, text=True)
+    assert shown.returncode == 0 and "inspect" in shown.stdout
+
+
+def test_interpreter_is_supported():
+    assert sys.version_info >= (3, 11)

@@ -1,0 +1,154 @@
+"""Real-world tier: Debian 12's own images, checked against independent readings.
+
+The model is compared with readelf, the codecs' own command-line tools, zlib's
+CRC, LIEF's PE parser and facts from shared/reference verified with the real loaders.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from pvhlint.image import open_image
+from tests.independent import (
+    extract_vmlinux,
+    gunzip,
+    readelf_notes,
+    readelf_segments,
+    unknown_type,
+)
+
+pytestmark = pytest.mark.realworld
+
+
+def _assert_notes_match_readelf(image, vmlinux: Path) -> None:
+    """Every note in the PT_NOTE equals readelf's, in order: owner, size, descriptor bytes."""
+    theirs, _ = readelf_notes(vmlinux)
+    ours = [note for area in image.elf.note_areas for note in area.notes]
+    assert [(n.owner.rstrip(b"\0").decode(), n.descsz) for n in ours] == [
+        (n.owner, n.descsz) for n in theirs
+    ]
+    for mine, their in zip(ours, theirs, strict=True):
+        if their.desc is not None:
+            assert mine.desc == their.desc
+
+
+@pytest.mark.parametrize(("name", "codec"), [("amd64", "xz"), ("cloud", "lz4")])
+def test_debian_kernel_matches_extracted_vmlinux(debian_image, tmp_path, name, codec):
+    path = debian_image(name)
+    image = open_image(path)
+    assert image.format == "bzimage" and image.kernel_format == "elf64"
+    assert image.layers[1].codec == codec
+    vmlinux = extract_vmlinux(path, codec, tmp_path / "vmlinux")
+    _assert_notes_match_readelf(image, vmlinux)
+    phys32 = [n for n in readelf_notes(vmlinux)[0] if unknown_type(n) == 0x12]
+    assert len(phys32) == 1
+    assert image.elf.notes_of_type(18)[0].value == int.from_bytes(phys32[0].desc, "little")
+    segments = [(s.type_name, s.offset, s.vaddr, s.paddr, s.filesz, s.memsz)
+                for s in image.elf.segments]  # fmt: skip
+    assert segments == readelf_segments(vmlinux)
+    # Early stop: the model decoded no further than it needed.
+    assert image.layers[1].decoded_size is None
+
+
+def test_debian_kernel_full_decode_matches_size_trailer(debian_image, tmp_path):
+    path = debian_image("amd64")
+    image = open_image(path, full=True)
+    vmlinux_and_relocs = extract_vmlinux(path, "xz", tmp_path / "vmlinux")
+    assert image.layers[1].decoded_size == vmlinux_and_relocs.stat().st_size
+    assert image.layers[1].size_trailer == image.layers[1].decoded_size
+    assert not image.problems
+
+
+@pytest.mark.parametrize("name", ["amd64", "cloud"])
+def test_debian_kernel_setup_header_and_crc(debian_image, name):
+    path = debian_image(name)
+    data = path.read_bytes()
+    setup = open_image(path).setup
+    # Independent: the reference's formula over the raw bytes.
+    n = (data[0x1F1] + 1) * 512 + struct.unpack_from("<I", data, 0x1F4)[0] * 16
+    assert zlib.crc32(data[:n]) == 0xFFFFFFFF
+    assert setup.crc_ok is True and setup.crc_end == n
+    assert setup.crc_stored == struct.unpack_from("<I", data, n - 4)[0]
+    assert setup.version == 0x020F and setup.setup_sects == data[0x1F1]
+    assert setup.fields["xloadflags"] == 0x7F
+    assert setup.kernel_info and setup.kernel_info["valid"] == 1
+    assert data[setup.kernel_info["offset"] : setup.kernel_info["offset"] + 4] == b"LToP"
+
+
+def test_debian_kernel_pe_matches_lief(debian_image):
+    lief = pytest.importorskip("lief")
+    path = debian_image("amd64")
+    pe = open_image(path).pe
+    theirs = lief.PE.parse(str(path))
+    assert pe is not None and theirs is not None
+    assert pe.machine == int(theirs.header.machine)
+    assert pe.sections == len(theirs.sections)
+    assert pe.subsystem == int(theirs.optional_header.subsystem)
+    assert pe.signed is theirs.has_signatures is False
+
+
+def test_xen_hypervisor_multiboot_headers_where_the_bytes_are(debian_image, tmp_path):
+    path = debian_image("xen")
+    image = open_image(path)
+    assert image.format == "gzip" and image.kernel_format == "elf32"
+    raw = gunzip(path, tmp_path / "xen").read_bytes()
+    mb1 = [h for h in image.multiboot if h.version == 1 and h.layer == 1]
+    mb2 = [h for h in image.multiboot if h.version == 2 and h.layer == 1]
+    # shared/reference/multiboot.md: MB1 at 0x88 flags 0x3; MB2 at 0x98, 136 bytes, these tags.
+    assert [(h.offset, h.flags, h.in_window) for h in mb1] == [(0x88, 0x3, True)]
+    assert struct.unpack_from("<III", raw, 0x88) == (
+        0x1BADB002,
+        0x3,
+        (-(0x1BADB002 + 3)) & 0xFFFFFFFF,
+    )
+    assert [(h.offset, h.architecture, h.header_length) for h in mb2] == [(0x98, 0, 136)]
+    tags = [(t.type, bool(t.flags & 1)) for t in mb2[0].tags]
+    assert tags == [(1, False), (6, False), (10, True), (4, True), (5, True), (7, True),
+                    (9, True), (0, False)]  # fmt: skip
+    assert mb2[0].tags[0].fields["requests"] == [4, 6]
+    assert mb2[0].tags[2].fields["align"] == 0x200000 and mb2[0].tags[2].fields["preference"] == 2
+    assert mb2[0].tags[6].fields["entry_addr"] == 0x3DD531
+    assert not mb2[0].problems
+    # The hypervisor is no Xen guest: its only note is not Xen's.
+    assert image.elf.xen_notes == []
+
+
+def test_gnumach_xen_notes_have_owner_name(debian_image, tmp_path):
+    path = debian_image("gnumach-xen")
+    image = open_image(path)
+    theirs, _ = readelf_notes(gunzip(path, tmp_path / "gnumach"))
+    assert theirs and {n.owner for n in theirs} == {"name"}
+    areas = [a for a in image.elf.note_areas if a.name == ".note.Xen"]
+    assert len(areas) == 1 and len(areas[0].notes) == len(theirs)
+    assert all(n.owner == b"name\0\0\0\0"[: n.namesz] or n.owner.startswith(b"name")
+               for n in areas[0].notes)  # fmt: skip
+    assert all("owner-not-xen" in n.problems and not n.is_xen for n in areas[0].notes)
+    # Xen ignores them and falls back to the legacy string.
+    assert image.elf.xen_notes_from == "__xen_guest"
+    assert dict(image.elf.xen_guest.pairs)["XEN_VER"] == "xen-3.0"
+
+
+def test_gnumach_is_a_64bit_multiboot_elf(debian_image):
+    image = open_image(debian_image("gnumach"))
+    assert image.kernel_format == "elf64" and image.elf.machine == 62
+    mb1 = [h for h in image.multiboot if h.version == 1 and h.in_window]
+    assert len(mb1) == 1 and not mb1[0].flags & 0x10000  # ELF path: QEMU refuses x86-64
+
+
+def test_grub_xen_pae_mode_runs_past_its_segment(debian_image):
+    path = debian_image("grub-i386-xen")
+    image = open_image(path)
+    _, warnings = readelf_notes(path)
+    assert "invalid namesz and/or descsz" in warnings and "type: 0x9" in warnings
+    pae = image.elf.notes_of_type(9)
+    assert len(pae) == 1 and "desc-past-segment" in pae[0].problems
+
+
+def test_grub_pvh_image_is_minimal(debian_image):
+    image = open_image(debian_image("grub-i386-xen_pvh"))
+    assert image.kernel_format == "elf32"
+    assert [(n.type, n.value) for n in image.elf.xen_notes] == [(18, 0x100000)]
