@@ -90,6 +90,17 @@ def _check_crc(blob: Blob, header: SetupHeader) -> None:
     header.crc_ok = zlib.crc32(blob.read(0, end)) == 0xFFFFFFFF
 
 
+def check_crc_before_signing(blob: Blob, setup: SetupHeader, pe: PEInfo) -> bool:
+    """The CRC as the build computed it: PE CheckSum and Security directory still zero."""
+    assert setup.crc_end is not None
+    data = bytearray(blob.read(0, setup.crc_end))
+    opt = pe.offset + 24
+    security = opt + (144 if pe.optional_magic == 0x20B else 128)
+    for start, size in ((opt + 64, 4), (security, 8)):
+        data[start : start + size] = bytes(size)
+    return zlib.crc32(data) == 0xFFFFFFFF
+
+
 def _kernel_info(blob: Blob, header: SetupHeader) -> dict[str, int] | None:
     offset = header.fields.get("kernel_info_offset")
     if not offset:

@@ -41,10 +41,16 @@ def inspect(
     opened, failed = [], False
     for path in images:
         try:
-            opened.append(open_image(path, full=True))
+            image = open_image(path, full=True)
         except ImageError as exc:
             fail(str(exc))
             failed = True
+            continue
+        if image.pe and image.pe.signed:
+            from .authenticode import signature_details
+
+            image.pe.authenticode = signature_details(image.path)
+        opened.append(image)
     if as_json:
         from .serialize import report_to_dict
 

@@ -16,7 +16,7 @@ import stat
 import struct
 
 from .blob import Blob, BytesBlob, map_file
-from .bzimage import looks_like_bzimage, read_pe, read_setup
+from .bzimage import check_crc_before_signing, looks_like_bzimage, read_pe, read_setup
 from .codecs import DEFAULT_MAX_OUTPUT, DecodedStream, detect_codec
 from .elf import ELF_MAGIC, read_elf
 from .errors import FormatError, ImageError
@@ -149,7 +149,9 @@ class _Opener:
         self.image.layers[layer].format = "bzimage"
         setup = read_setup(self.file, layer)
         self.image.setup = setup
-        self.image.pe = read_pe(self.file, layer)
+        self.image.pe = pe = read_pe(self.file, layer)
+        if pe and pe.signed and setup.crc_stored is not None and not setup.crc_ok:
+            setup.crc_ok_before_signing = check_crc_before_signing(self.file, setup, pe)
         if not setup.has_hdrs or setup.version < 0x208:
             return
         start = setup.pm_offset + setup.fields["payload_offset"]

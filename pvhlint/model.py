@@ -193,6 +193,9 @@ class SetupHeader:
     crc_stored: int | None
     crc_ok: bool | None
     kernel_info: dict[str, int] | None
+    # Signing (sbsign) rewrites the PE CheckSum and Security directory after the build
+    # computed the CRC: True when the CRC holds with those two fields zeroed.
+    crc_ok_before_signing: bool | None = None
 
 
 @dataclass
@@ -207,6 +210,8 @@ class PEInfo:
     security_offset: int
     security_size: int
     certificates: list[dict[str, int]]
+    # Signers and verification through LIEF; filled by `inspect` only (LIEF is slow to import).
+    authenticode: dict[str, Any] | None = None
 
     @property
     def signed(self) -> bool:

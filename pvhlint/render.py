@@ -64,6 +64,7 @@ def image_tree(image: Image) -> Tree:
         tree.add(f"[bold]PE/EFI stub[/] at {pe.offset:#x}: {kind}, machine {pe.machine:#x}, "
                  f"subsystem {pe.subsystem}, {pe.sections} sections, "
                  f"Authenticode: {signed}")  # fmt: skip
+        _authenticode(tree, pe.authenticode)
     if image.elf:
         _elf(tree, image, image.elf)
     if image.multiboot:
@@ -79,6 +80,17 @@ def image_tree(image: Image) -> Tree:
                 f"{problem.code}: {problem.message} ({where(image, problem.layer, problem.offset)})"
             )
     return tree
+
+
+def _authenticode(tree: Tree, details: dict[str, Any] | None) -> None:
+    if not details:
+        return
+    if "error" in details:
+        tree.add(f"Authenticode: {escape(details['error'])}")
+        return
+    for signer in details["signers"]:
+        tree.add(f"signed by {escape(signer['issuer'])}, serial {signer['serial']}, "
+                 f"LIEF verification: {details['verification']}")  # fmt: skip
 
 
 def _layers(tree: Tree, image: Image) -> None:
@@ -119,6 +131,10 @@ def _setup(tree: Tree, image: Image) -> None:
         branch.add(f"kernel_info {format_value(setup.kernel_info)}")
     if setup.crc_stored is not None:
         state = "[green]ok[/]" if setup.crc_ok else "[red]mismatch[/]"
+        if setup.crc_ok_before_signing:
+            state = (
+                "[green]ok before signing[/] (signing rewrote the PE CheckSum and Security entry)"
+            )
         branch.add(f"CRC32 {setup.crc_stored:#010x} at {setup.crc_end - 4:#x}: {state}")
     else:
         branch.add("CRC32: [red]none[/] (syssize does not fit the file)")

@@ -11,6 +11,10 @@ Why:
   mismatch means the image was changed after the build: truncated, patched in
   place without updating the trailer, or not produced by Linux's build at all
   (iPXE .lkrn and memtest86+ carry none, so this is a warning, not an error).
+  A Secure Boot signature is not a change here: signing rewrites the PE CheckSum
+  and Security directory after the build computed the CRC (Debian's signed
+  kernels differ from the unsigned ones in exactly those bytes), so the CRC is
+  checked with those two fields zeroed when the image is signed.
 
 Fix:
   Rebuild the image, or recompute the trailer: `pvhlint fix` does so whenever it
@@ -30,7 +34,7 @@ from pvhlint.rule import Rule
 
 def check(image: Image) -> Iterator[tuple[str, int, int | None]]:
     setup = image.setup
-    if setup is None or not setup.has_hdrs or setup.crc_ok:
+    if setup is None or not setup.has_hdrs or setup.crc_ok or setup.crc_ok_before_signing:
         return
     if setup.crc_stored is None:
         yield (f"no CRC32 trailer: syssize puts its end at {setup.crc_end:#x}, "

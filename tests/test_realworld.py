@@ -6,7 +6,10 @@ CRC, LIEF's PE parser and facts from shared/reference verified with the real loa
 
 from __future__ import annotations
 
+import json
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -152,3 +155,27 @@ def test_grub_pvh_image_is_minimal(debian_image):
     image = open_image(debian_image("grub-i386-xen_pvh"))
     assert image.kernel_format == "elf32"
     assert [(n.type, n.value) for n in image.elf.xen_notes] == [(18, 0x100000)]
+
+
+def test_debian_signed_kernel_shows_its_signer(debian_image):
+    lief = pytest.importorskip("lief")
+    path = debian_image("amd64-signed")
+    image = open_image(path)
+    theirs = lief.PE.parse(str(path))
+    assert image.pe.signed is theirs.has_signatures is True
+    # The certificate table sits after N, where the unsigned build ended. Signing rewrote
+    # the PE CheckSum and Security directory inside [0, N): the CRC holds only without them.
+    data = path.read_bytes()
+    assert image.pe.security_offset >= image.setup.crc_end
+    assert zlib.crc32(data[: image.setup.crc_end]) != 0xFFFFFFFF
+    assert image.setup.crc_ok is False and image.setup.crc_ok_before_signing is True
+    unsigned = debian_image("amd64").read_bytes()
+    differ = [i for i in range(image.setup.crc_end) if data[i] != unsigned[i]]
+    opt = image.pe.offset + 24
+    assert set(differ) <= set(range(opt + 64, opt + 68)) | set(range(opt + 144, opt + 152))
+    assert [c["revision"], c["type"]] == [0x200, 2] if (c := image.pe.certificates[0]) else False
+    done = subprocess.run([sys.executable, "-m", "pvhlint", "inspect", "--json", str(path)],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    details = json.loads(done.stdout)["images"][0]["pe"]["authenticode"]
+    assert details["verification"] == "OK"
+    assert [s["issuer"] for s in details["signers"]] == ["CN=Debian Secure Boot CA"]
