@@ -248,6 +248,9 @@ class DecodedStream:
         except CodecError as exc:
             self.error, self._source = str(exc), None
             return
+        except Exception as exc:  # any library's complaint about hostile data is a decode error
+            self.error, self._source = f"{self.codec}: {exc or type(exc).__name__}", None
+            return
         self._starts.append(self._size)
         self._chunks.append(chunk)
         self._size += len(chunk)

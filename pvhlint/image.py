@@ -107,7 +107,9 @@ class _Opener:
         self.image.multiboot.extend(scan_multiboot(blob, layer, size))
 
     def _flat_multiboot(self, layer: int) -> bool:
-        return any(h.layer == layer and h.in_window for h in self.image.multiboot)
+        # Any valid header counts, in the window or not: one just past 8 KiB is exactly
+        # what a rule must be able to report.
+        return any(h.layer == layer for h in self.image.multiboot)
 
     def _elf(self, blob: Blob, layer: int) -> None:
         info = read_elf(blob, layer, self.image.problems, self.full)
@@ -154,6 +156,10 @@ class _Opener:
             setup.crc_ok_before_signing = check_crc_before_signing(self.file, setup, pe)
         if not setup.has_hdrs or setup.version < 0x208:
             return
+        if "payload_length" not in setup.fields:
+            raise FormatError(
+                f"the setup header is cut short: the file ends at {self.image.size:#x}"
+            )
         start = setup.pm_offset + setup.fields["payload_offset"]
         length = setup.fields["payload_length"]
         if start >= len(self.data):
