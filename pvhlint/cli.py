@@ -69,6 +69,38 @@ def inspect(
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
+@app.command("rules")
+def list_rules() -> None:
+    """List every rule: id, severity, the boot targets it concerns, title."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .rule import discover_rules
+
+    table = Table("id", "severity", "targets", "title", box=None, pad_edge=False)
+    for rule in discover_rules():
+        table.add_row(rule.id, rule.severity, ", ".join(rule.targets), rule.title)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
+
+
+@app.command()
+def explain(
+    rule_id: Annotated[str, typer.Argument(help="A rule id from `pvhlint rules`.")],
+) -> None:
+    """Print a rule's documentation: what it checks, why, how to fix, an example."""
+    from .rule import discover_rules
+
+    rules = {rule.id: rule for rule in discover_rules()}
+    rule = rules.get(rule_id)
+    if rule is None:
+        fail(f"no rule {rule_id!r}; `pvhlint rules` lists them")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    print(f"{rule.id}: {rule.title}")
+    print(f"severity: {rule.severity}; targets: {', '.join(rule.targets)}")
+    for name, text in rule.sections().items():
+        print(f"\n{name.capitalize()}:\n{text}")
+
+
 def main() -> None:
     """Entry point: no traceback reaches a user unless PVHLINT_DEBUG is set."""
     try:
