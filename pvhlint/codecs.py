@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import struct
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 # Xen's libxenguest probe order (linux-boot.md §9); the first match wins.
 CODEC_MAGICS: tuple[tuple[str, bytes], ...] = (
@@ -67,17 +68,26 @@ def _zlib_chunks(data: memoryview) -> Iterator[bytes]:
             yield out
 
 
-def _pull_chunks(decoder: object, data: memoryview, codec: str) -> Iterator[bytes]:
+class _Pullable(Protocol):
+    """bz2.BZ2Decompressor and lzma.LZMADecompressor (imported lazily, so typed here)."""
+
+    eof: bool
+    needs_input: bool
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
+
+
+def _pull_chunks(decoder: _Pullable, data: memoryview, codec: str) -> Iterator[bytes]:
     """Drive a bz2/lzma style decoder (needs_input, eof) with bounded output."""
     pos = 0
-    while not decoder.eof:  # type: ignore[attr-defined]
+    while not decoder.eof:
         chunk = b""
-        if decoder.needs_input:  # type: ignore[attr-defined]
+        if decoder.needs_input:
             if pos >= len(data):
                 raise CodecError(f"{codec} stream ends early")
             chunk, pos = bytes(data[pos : pos + _IN_CHUNK]), pos + _IN_CHUNK
         try:
-            out = decoder.decompress(chunk, _OUT_CHUNK)  # type: ignore[attr-defined]
+            out = decoder.decompress(chunk, _OUT_CHUNK)
         except (OSError, EOFError, ValueError) as exc:
             raise CodecError(f"{codec}: {exc}") from None
         if out:

@@ -14,14 +14,15 @@ from __future__ import annotations
 import os
 import stat
 import struct
+from collections.abc import Callable
 
 from .blob import Blob, BytesBlob, map_file
 from .bzimage import check_crc_before_signing, looks_like_bzimage, read_pe, read_setup
 from .codecs import DEFAULT_MAX_OUTPUT, DecodedStream, detect_codec
 from .elf import ELF_MAGIC, read_elf
 from .errors import FormatError, ImageError
-from .model import EntryPoint, Image, Layer, MultibootHeader, Problem
-from .multiboot import MB1_WINDOW, MB2_WINDOW, scan_multiboot
+from .model import ElfInfo, EntryPoint, Image, Layer, MultibootHeader, Problem
+from .multiboot import scan_multiboot
 from .xennotes import NOTE_NUMBERS
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -130,10 +131,10 @@ class _Opener:
             raise FormatError("gzip inside gzip: only one gzip layer is unwrapped (as Xen does)")
         self._decoded(stream, inner.index, lambda: self._kernel(stream, inner.index, head))
 
-    def _decoded(self, stream: DecodedStream, layer: int, read: object) -> None:
+    def _decoded(self, stream: DecodedStream, layer: int, read: Callable[[], None]) -> None:
         """Run a reader on a decoded layer; a decode error it ran into is bad input."""
         try:
-            read()  # type: ignore[operator]
+            read()
         except FormatError as exc:
             if stream.error:
                 raise FormatError(
@@ -243,12 +244,12 @@ class _Opener:
         self.image.entry_points.append(point)
 
 
-def _elf_physical_entry(elf: object) -> int:
+def _elf_physical_entry(elf: ElfInfo) -> int:
     """e_entry as a multiboot loader jumps to it: through the PT_LOAD holding it by vaddr."""
-    for seg in elf.segments:  # type: ignore[attr-defined]
-        if seg.loadable and seg.vaddr <= elf.entry < seg.vaddr + seg.memsz:  # type: ignore[attr-defined]
-            return elf.entry - seg.vaddr + seg.paddr  # type: ignore[attr-defined]
-    return elf.entry  # type: ignore[attr-defined]
+    for seg in elf.segments:
+        if seg.loadable and seg.vaddr <= elf.entry < seg.vaddr + seg.memsz:
+            return elf.entry - seg.vaddr + seg.paddr
+    return elf.entry
 
 
-__all__ = ["MB1_WINDOW", "MB2_WINDOW", "open_image"]
+__all__ = ["open_image"]
