@@ -1,4 +1,4 @@
-"""Command line: `pvhlint inspect`. Bad input is one line on stderr and exit 2."""
+"""Command line: check, inspect, rules, explain. Bad input is one line on stderr, exit 2."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .errors import ImageError
+
+if TYPE_CHECKING:
+    from .check import Options, Report
 
 app = typer.Typer(
     add_completion=False,
@@ -67,6 +70,128 @@ def inspect(
             console.print(image_tree(image))
     if failed:
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+FORMATS = ("console", "json", "sarif", "github")
+
+
+def _split(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(
+        item.strip() for value in values or [] for item in value.split(",") if item.strip()
+    )
+
+
+def _options(
+    require: list[str] | None,
+    select: list[str] | None,
+    ignore: list[str] | None,
+    severity: list[str] | None,
+    fail_on: str | None,
+    config: Path | None,
+) -> Options:
+    from .config import find_config, read_config
+
+    settings: dict[str, object] = {}
+    if config is not None:
+        settings = read_config(config) or {}
+    else:
+        found = find_config(Path.cwd())
+        settings = found[1] if found else {}
+    overrides = dict(settings.get("severity", {}))  # type: ignore[call-overload]
+    for item in severity or []:
+        rule_id, sep, level = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--severity takes RULE=LEVEL, not {item!r}")
+        overrides[rule_id.strip()] = level.strip()
+    from .check import Options
+
+    return Options(
+        require=_split(require) or tuple(settings.get("require", ())),  # type: ignore[arg-type]
+        select=_split(select) or tuple(settings.get("select", ())),  # type: ignore[arg-type]
+        ignore=_split(ignore) or tuple(settings.get("ignore", ())),  # type: ignore[arg-type]
+        severity=tuple(sorted(overrides.items())),
+        fail_on=fail_on or str(settings.get("fail-on", "error")),
+    )
+
+
+@app.command()
+def check(
+    images: Annotated[list[Path], typer.Argument(help="Kernel images or directories.")],
+    require: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--require",
+            "-r",
+            help="A boot target that must accept (repeatable): xen-pvh, xen-pv, "
+            "qemu, multiboot1, multiboot2, linux, rust-vmm.",
+        ),
+    ] = None,
+    select: Annotated[
+        list[str] | None, typer.Option(help="Only these rule ids (or prefixes ending in '-').")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option(help="Hide these rule ids or prefixes.")
+    ] = None,
+    severity: Annotated[
+        list[str] | None, typer.Option(help="Override a rule's severity: RULE=info|warning|error.")
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            help="Exit 1 at or above this severity: info, warning, error (default), never."
+        ),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="console, json, sarif or github.")
+    ] = "console",
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="A pvhlint.toml or pyproject.toml (default: found from the current directory)."
+        ),
+    ] = None,
+) -> None:
+    """Lint images and predict, per boot target, whether its loader accepts them."""
+    from .check import check_paths, validate
+    from .config import ConfigError
+
+    try:
+        options = _options(require, select, ignore, severity, fail_on, config)
+    except ConfigError as exc:
+        fail(str(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    problem = validate(options) or (None if output_format in FORMATS else
+                                    f"--format takes one of {', '.join(FORMATS)}")  # fmt: skip
+    if problem:
+        fail(problem)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    report = check_paths([str(path) for path in images], options)
+    for result in report.results:
+        if result.error:
+            fail(f"{result.path}: {result.error}")
+    _emit(report, output_format)
+    raise typer.Exit(report.exit_code)
+
+
+def _emit(report: Report, output_format: str) -> None:
+    if output_format == "json":
+        from .output import report_json
+
+        sys.stdout.write(report_json(report))
+    elif output_format == "sarif":
+        from .sarif import report_sarif
+
+        sys.stdout.write(report_sarif(report))
+    elif output_format == "github":
+        from .github import report_github
+
+        sys.stdout.write(report_github(report))
+    else:
+        from rich.console import Console
+
+        from .output import print_console
+
+        print_console(report, Console(width=None if sys.stdout.isatty() else 160))
 
 
 @app.command("rules")

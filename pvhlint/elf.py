@@ -205,7 +205,8 @@ class ElfReader:
         owner = self.blob.read(name_off, min(namesz, _MAX_OWNER))
         desc = self.blob.read(desc_off, min(descsz, _MAX_DESC))
         is_xen = self.blob.read(name_off, 4) == b"Xen\0"  # strcmp: namesz is not consulted
-        note = Note(self.layer, pos, namesz, descsz, n_type, owner, desc, desc_off, is_xen)
+        after = self.blob.read(desc_off + descsz, 4) if descsz < 8 else b""
+        note = Note(self.layer, pos, namesz, descsz, n_type, owner, desc, desc_off, is_xen, after)
         if len(owner) < min(namesz, _MAX_OWNER) or len(desc) < min(descsz, _MAX_DESC):
             note.problems.append("truncated")
         if desc_off + descsz > end or name_off + namesz > end:

@@ -110,7 +110,7 @@ class _Opener:
     def _flat_multiboot(self, layer: int) -> bool:
         # Any valid header counts, in the window or not: one just past 8 KiB is exactly
         # what a rule must be able to report.
-        return any(h.layer == layer for h in self.image.multiboot)
+        return any(h.layer == layer and h.checksum_ok for h in self.image.multiboot)
 
     def _elf(self, blob: Blob, layer: int) -> None:
         info = read_elf(blob, layer, self.image.problems, self.full)
@@ -211,7 +211,7 @@ class _Opener:
                     if isinstance(note.value, int):
                         self._entry(kind, elf.layer, note.value, kind != "ENTRY", note.desc_offset)
         for header in image.multiboot:
-            if header.in_window and header.aligned:
+            if header.in_window and header.aligned and header.checksum_ok:
                 self._multiboot_entry(header)
         if image.setup and "code32_start" in image.setup.fields:
             code32 = image.setup.fields["code32_start"]

@@ -85,6 +85,9 @@ class Note:
     desc: bytes  # the descsz bytes (clipped to the layer)
     desc_offset: int
     is_xen: bool  # libelf's test: strcmp(name, "Xen") == 0
+    # The 4 bytes after the descriptor: what QEMU reads as the high half of an ELF64
+    # PHYS32_ENTRY whose descriptor holds only 4 bytes.
+    after: bytes = b""
     name: str | None = None  # XEN_ELFNOTE_* for Xen notes
     value: Any = None
     problems: list[str] = field(default_factory=list)
@@ -162,13 +165,15 @@ class MultibootTag:
 
 @dataclass
 class MultibootHeader:
-    """A multiboot1 or multiboot2 header whose checksum holds."""
+    """A multiboot1 or multiboot2 header: every magic whose checksum holds, anywhere in
+    the layer, and inside the search window also magics whose checksum does not."""
 
     version: int  # 1 | 2
     layer: int
     offset: int
     in_window: bool  # wholly inside the 8 KiB (MB1) / 32 KiB (MB2) search window
     aligned: bool
+    checksum_ok: bool = True
     flags: int = 0  # MB1 flags
     checksum: int = 0
     fields: dict[str, int] = field(default_factory=dict)  # MB1 address / video fields
@@ -241,6 +246,8 @@ class Image:
     multiboot: list[MultibootHeader] = field(default_factory=list)
     entry_points: list[EntryPoint] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Loader facts computed from the model by pvhlint.loaders, kept so rules share them.
+    facts: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def kernel_format(self) -> str:

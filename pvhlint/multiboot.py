@@ -70,10 +70,13 @@ def _mb1_at(blob: Blob, layer: int, offset: int) -> MultibootHeader | None:
     if len(raw) < 12:
         return None
     magic, flags, checksum = struct.unpack_from("<III", raw)
-    if (magic + flags + checksum) & 0xFFFFFFFF:
-        return None
+    checksum_ok = not (magic + flags + checksum) & 0xFFFFFFFF
     size = mb1_header_size(flags)
-    header = MultibootHeader(1, layer, offset, offset + size <= MB1_WINDOW, offset % 4 == 0,
+    in_window = offset + size <= MB1_WINDOW
+    # Outside the window a bad checksum is just data; inside it, a likely broken header.
+    if not checksum_ok and not (in_window and offset % 4 == 0):
+        return None
+    header = MultibootHeader(1, layer, offset, in_window, offset % 4 == 0, checksum_ok,
                              flags=flags, checksum=checksum)  # fmt: skip
     names = list(_MB1_ADDRESS_FIELDS if flags & 0x10000 else ())
     if flags & 0x4:
@@ -93,12 +96,15 @@ def _mb2_at(blob: Blob, layer: int, offset: int) -> MultibootHeader | None:
     if len(raw) < 16:
         return None
     magic, arch, length, checksum = struct.unpack("<IIII", raw)
-    if (magic + arch + length + checksum) & 0xFFFFFFFF:
+    checksum_ok = not (magic + arch + length + checksum) & 0xFFFFFFFF
+    in_window = offset + max(length, 16) <= MB2_WINDOW
+    if not checksum_ok and not (offset + 16 <= MB2_WINDOW and offset % 8 == 0):
         return None
-    header = MultibootHeader(2, layer, offset, offset + max(length, 16) <= MB2_WINDOW,
-                             offset % 8 == 0, checksum=checksum, architecture=arch,
+    header = MultibootHeader(2, layer, offset, in_window, offset % 8 == 0, checksum_ok,
+                             checksum=checksum, architecture=arch,
                              header_length=length)  # fmt: skip
-    _walk_mb2_tags(blob, header)
+    if checksum_ok:
+        _walk_mb2_tags(blob, header)
     return header
 
 

@@ -195,6 +195,8 @@ def _multiboot(image: Image, header: MultibootHeader) -> str:
     place = "in window" if header.in_window else "[yellow]outside the search window[/]"
     if not header.aligned:
         place += " [yellow]misaligned[/]"
+    if not header.checksum_ok:
+        place += " [red]bad checksum[/]"
     text = f"multiboot{header.version} at {where(image, header.layer, header.offset)}, {place}"
     if header.version == 1:
         text += f", flags {header.flags:#x}"

@@ -22,30 +22,47 @@ DOC_SECTIONS = ("what", "why", "fix", "example")
 
 
 @dataclass(frozen=True)
+class Hit:
+    """What a rule's check yields: one problem, where it is, which loaders refuse for it."""
+
+    message: str
+    layer: int
+    offset: int | None = None
+    length: int | None = None  # bytes concerned, for SARIF regions
+    rejects: tuple[str, ...] = ()  # targets whose loader refuses the image because of this
+
+
+@dataclass(frozen=True)
 class Finding:
     rule: str
     severity: str
     message: str
     layer: int
     offset: int | None
+    length: int | None = None
+    rejects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Rule:
+    """`targets`: the boot paths the rule concerns (a finding shows when one of them is
+    required). `when`: given the required targets, whether the rule applies at all."""
+
     id: str
     title: str
     severity: str
     targets: tuple[str, ...]
     doc: str
-    check: Callable[[Image], Iterable[tuple[str, int, int | None]]]
+    check: Callable[[Image], Iterable[Hit]]
+    when: Callable[[frozenset[str]], bool] | None = None
 
     def sections(self) -> dict[str, str]:
         """The docstring's What/Why/Fix/Example paragraphs."""
         return parse_doc(self.doc)
 
     def run(self, image: Image) -> list[Finding]:
-        return [Finding(self.id, self.severity, message, layer, offset)
-                for message, layer, offset in self.check(image)]  # fmt: skip
+        return [Finding(self.id, self.severity, hit.message, hit.layer, hit.offset, hit.length,
+                        hit.rejects) for hit in self.check(image)]  # fmt: skip
 
 
 def parse_doc(doc: str) -> dict[str, str]:

@@ -29,20 +29,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.model import Image
-from pvhlint.rule import Rule
+from pvhlint.rule import Hit, Rule
 
 
-def check(image: Image) -> Iterator[tuple[str, int, int | None]]:
+def check(image: Image) -> Iterator[Hit]:
     setup = image.setup
     if setup is None or not setup.has_hdrs or setup.crc_ok or setup.crc_ok_before_signing:
         return
     if setup.crc_stored is None:
-        yield (f"no CRC32 trailer: syssize puts its end at {setup.crc_end:#x}, "
-               f"past the file ({image.size} bytes)", setup.layer, 0x1F4)  # fmt: skip
+        yield Hit(f"no CRC32 trailer: syssize puts its end at {setup.crc_end:#x}, "
+                  f"past the file ({image.size} bytes)", setup.layer, 0x1F4, 4)  # fmt: skip
     else:
         assert setup.crc_end is not None
-        yield (f"CRC32 {setup.crc_stored:#010x} at {setup.crc_end - 4:#x} does not match "
-               "the image", setup.layer, setup.crc_end - 4)  # fmt: skip
+        yield Hit(f"CRC32 {setup.crc_stored:#010x} at {setup.crc_end - 4:#x} does not match "
+                  "the image", setup.layer, setup.crc_end - 4, 4)  # fmt: skip
 
 
 RULE = Rule(

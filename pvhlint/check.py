@@ -1,0 +1,194 @@
+"""`check`: run every rule on an image, derive each target's verdict, pick what to show.
+
+Verdicts come from every rule, whatever --select/--ignore say: a verdict is a fact
+about a loader. Which findings are shown, and how severe, depends on the required
+targets (--require, config, or what the image itself claims; see `claimed_targets`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .errors import ImageError
+from .image import open_image
+from .loaders import grub_layer, grub_mb1, grub_mb2, qemu_path, xen_parse
+from .model import Image
+from .rule import SEVERITIES, TARGETS, Finding, discover_rules
+
+FAIL_ON = ("info", "warning", "error", "never")
+
+
+@dataclass(frozen=True)
+class Options:
+    require: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()  # rule ids or id prefixes to show (empty: all)
+    ignore: tuple[str, ...] = ()
+    severity: tuple[tuple[str, str], ...] = ()  # (rule id, severity) overrides
+    fail_on: str = "error"
+
+
+@dataclass
+class Verdict:
+    accept: bool
+    rules: list[str]
+    required: bool
+    path: str | None = None  # qemu only: linux | multiboot | pvh
+
+    def to_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {"verdict": "accept" if self.accept else "reject",
+                                   "rules": self.rules, "required": self.required}  # fmt: skip
+        if self.path is not None:
+            data["path"] = self.path
+        return data
+
+
+@dataclass
+class ImageResult:
+    path: str
+    image: Image | None = None
+    error: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    required_from: str = "claimed"  # "option" (--require or config) | "claimed"
+
+
+@dataclass
+class Report:
+    results: list[ImageResult]
+    options: Options
+
+    @property
+    def exit_code(self) -> int:
+        if any(result.error for result in self.results):
+            return 2
+        if self.options.fail_on == "never":
+            return 0
+        floor = SEVERITIES.index(self.options.fail_on)
+        worst = [SEVERITIES.index(f.severity) for r in self.results for f in r.findings]
+        return 1 if worst and max(worst) >= floor else 0
+
+
+def claimed_targets(image: Image) -> tuple[str, ...]:
+    """Targets the image itself claims: PHYS32_ENTRY → xen-pvh; PV-era Xen notes or
+    __xen_guest → xen-pv; a multiboot header with a good checksum near the start
+    (within twice its window: a header just outside is a claim gone wrong) →
+    multiboot1/2; a Linux setup header → linux. qemu and rust-vmm are never implied."""
+    claimed = set()
+    pvh, pv = xen_parse(image, True), xen_parse(image, False)
+    if pvh is not None and pvh.phys_entry is not None:
+        claimed.add("xen-pvh")
+    if pv is not None and (pv.source == "__xen_guest" or pv.xen_version or pv.loader
+                           or pv.guest_os):  # fmt: skip
+        claimed.add("xen-pv")
+    layer = grub_layer(image)
+    for header in image.multiboot:
+        near = 2 * (8192 if header.version == 1 else 32768)
+        if header.layer == layer and header.checksum_ok and header.offset < near:
+            claimed.add(f"multiboot{header.version}")
+    if grub_mb1(image):
+        claimed.add("multiboot1")
+    if grub_mb2(image, loader=False):
+        claimed.add("multiboot2")
+    if image.setup is not None and image.setup.has_hdrs:
+        claimed.add("linux")
+    return tuple(target for target in TARGETS if target in claimed)
+
+
+def _matches(rule_id: str, patterns: tuple[str, ...]) -> bool:
+    return any(rule_id == p or (p.endswith("-") and rule_id.startswith(p)) or
+               (p.endswith("*") and rule_id.startswith(p[:-1])) for p in patterns)  # fmt: skip
+
+
+def check_image(image: Image, options: Options) -> ImageResult:
+    required = options.require or claimed_targets(image)
+    required_set = frozenset(required)
+    result = ImageResult(image.path, image, required=tuple(required),
+                         required_from="option" if options.require else "claimed")  # fmt: skip
+    overrides = dict(options.severity)
+    every: list[Finding] = []
+    for rule in discover_rules():
+        if rule.when is not None and not rule.when(required_set):
+            continue
+        every.extend(rule.run(image))
+    result.verdicts = _verdicts(image, every, required_set)
+    targets_of = {rule.id: rule.targets for rule in discover_rules()}
+    for finding in every:
+        if options.select and not _matches(finding.rule, options.select):
+            continue
+        if _matches(finding.rule, options.ignore):
+            continue
+        shown = _shown(finding, targets_of[finding.rule], required_set, overrides)
+        if shown is not None:
+            result.findings.append(shown)
+    result.findings.sort(key=lambda f: (f.layer, f.offset if f.offset is not None else -1))
+    return result
+
+
+def _shown(finding: Finding, targets: tuple[str, ...], required: frozenset[str],
+           overrides: dict[str, str]) -> Finding | None:  # fmt: skip
+    """A reject of a required target is an error; findings for targets nobody requires
+    are hidden (they still drive the verdicts)."""
+    if set(finding.rejects) & required:
+        severity = "error"
+    elif set(targets) & required:
+        severity = overrides.get(finding.rule, finding.severity)
+    else:
+        return None
+    return Finding(finding.rule, severity, finding.message, finding.layer, finding.offset,
+                   finding.length, finding.rejects)  # fmt: skip
+
+
+def _verdicts(
+    image: Image, findings: list[Finding], required: frozenset[str]
+) -> dict[str, Verdict]:
+    verdicts = {}
+    for target in TARGETS:
+        rules = sorted({f.rule for f in findings if target in f.rejects})
+        verdicts[target] = Verdict(not rules, rules, target in required)
+    verdicts["qemu"].path = qemu_path(image).replace("zimage", "linux")
+    return verdicts
+
+
+def iter_images(paths: list[str]) -> list[tuple[str, bool]]:
+    """(path, given explicitly): directories are walked; their unreadable or unknown files
+    are skipped, while a file named on the command line must be a kernel image."""
+    found = []
+    for path in paths:
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                found.extend((os.path.join(root, name), False) for name in sorted(files))
+        else:
+            found.append((path, True))
+    return found
+
+
+def check_paths(paths: list[str], options: Options) -> Report:
+    results = []
+    for path, explicit in iter_images(paths):
+        try:
+            image = open_image(path)
+        except ImageError as exc:
+            if explicit:
+                results.append(ImageResult(path, error=exc.message))
+            continue
+        results.append(check_image(image, options))
+    return Report(results, options)
+
+
+def validate(options: Options) -> str | None:
+    """An error message for options no command could run with."""
+    for target in options.require:
+        if target not in TARGETS:
+            return f"unknown target {target!r}; targets are {', '.join(TARGETS)}"
+    if options.fail_on not in FAIL_ON:
+        return f"--fail-on takes one of {', '.join(FAIL_ON)}"
+    known = {rule.id for rule in discover_rules()}
+    for rule_id, severity in options.severity:
+        if rule_id not in known:
+            return f"unknown rule {rule_id!r} in a severity override"
+        if severity not in SEVERITIES:
+            return f"severity {severity!r} for {rule_id} is not one of {', '.join(SEVERITIES)}"
+    return None

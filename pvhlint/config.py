@@ -1,0 +1,61 @@
+"""Configuration: `pvhlint.toml`, or `[tool.pvhlint]` in pyproject.toml, found from the
+current directory upwards (the first file that has pvhlint settings wins).
+
+    [tool.pvhlint]
+    require = ["xen-pvh"]
+    select = ["xen-", "mb1-"]          # rule ids, or prefixes ending in "-"
+    ignore = ["xen-note-string-unterminated"]
+    fail-on = "warning"                # info | warning | error | never
+    [tool.pvhlint.severity]
+    bzimage-crc = "error"
+
+Command-line flags win over the file; lists given on the command line replace the file's.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+KEYS = ("require", "select", "ignore", "severity", "fail-on")
+
+
+class ConfigError(Exception):
+    pass
+
+
+def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    for folder in (start.resolve(), *start.resolve().parents):
+        for name in ("pvhlint.toml", "pyproject.toml"):
+            path = folder / name
+            if path.is_file():
+                settings = read_config(path)
+                if settings is not None:
+                    return path, settings
+    return None
+
+
+def read_config(path: Path) -> dict[str, Any] | None:
+    """The pvhlint settings in `path` (None when it has none); ConfigError when invalid."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    settings = data.get("tool", {}).get("pvhlint") if path.name == "pyproject.toml" else data
+    if settings is None:
+        return None
+    unknown = set(settings) - set(KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; "
+                          f"known: {', '.join(KEYS)}")  # fmt: skip
+    for key in ("require", "select", "ignore"):
+        value = settings.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}: {key} must be a list of strings")
+    severity = settings.get("severity", {})
+    if not isinstance(severity, dict):
+        raise ConfigError(f"{path}: severity must be a table of rule = level")
+    if "fail-on" in settings and not isinstance(settings["fail-on"], str):
+        raise ConfigError(f"{path}: fail-on must be a string")
+    return settings

@@ -1,0 +1,312 @@
+"""What each real loader sees in an image, computed from the model (never from bytes).
+
+Rules share these facts so that each states one condition and the loaders it
+breaks. Sources: Xen 4.17 libelf and libxenguest (Debian 12), QEMU 7.2
+hw/i386/x86.c and include/hw/elf_ops.h, GRUB 2.06 loader/multiboot*.c,
+rust-vmm/linux-loader src/loader/x86_64/elf/mod.rs — summarised in
+shared/reference and checked against the real programs by tests/test_verdicts_real.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import ElfInfo, Image, MultibootHeader, Note, Segment
+from .xennotes import FEATURE_BITS
+
+GRUB_MB1_WINDOW = 8192
+QEMU_MB1_LIMIT = 8192 - 48  # QEMU scans offsets 0, 4, ... below 8144
+MB2_WINDOW = 32768
+UNSET_ADDR32 = 0xFFFFFFFF
+# Debian 12's libxenguest links zlib, liblzma and libzstd only (linux-boot.md §9).
+XEN_DEBIAN12_CODECS = frozenset({"gzip", "xz", "lzma", "zstd", "lz4"})
+
+
+def _cached(name: str):  # type: ignore[no-untyped-def]
+    """Compute a fact once per image (rules ask for the same facts many times)."""
+
+    def wrap(function):  # type: ignore[no-untyped-def]
+        def get(image: Image, *args: Any) -> Any:
+            key = (name, *args)
+            if key not in image.facts:
+                image.facts[key] = function(image, *args)
+            return image.facts[key]
+
+        get.__doc__ = function.__doc__
+        return get
+
+    return wrap
+
+
+def layer_size(image: Image, layer: int) -> int:
+    if layer == 0:
+        return image.size
+    return image.layers[layer].decoded_size or 0
+
+
+def grub_layer(image: Image) -> int:
+    """GRUB opens files through its gzip filter, and Xen inflates a whole-file gzip."""
+    return 1 if image.format == "gzip" and len(image.layers) > 1 else 0
+
+
+def _first(headers: list[MultibootHeader]) -> MultibootHeader | None:
+    return min(headers, key=lambda h: h.offset) if headers else None
+
+
+def grub_mb1(image: Image) -> MultibootHeader | None:
+    """GRUB: 4-byte steps up to min(8192, size) - 12, magic plus a zero checksum."""
+    layer = grub_layer(image)
+    limit = min(GRUB_MB1_WINDOW, layer_size(image, layer)) - 12
+    return _first([h for h in image.multiboot if h.version == 1 and h.layer == layer
+                   and h.checksum_ok and h.aligned and h.offset <= limit])  # fmt: skip
+
+
+def qemu_mb1(image: Image) -> MultibootHeader | None:
+    """QEMU: the raw file (no gzip), 4-byte steps below 8144."""
+    return _first([h for h in image.multiboot if h.version == 1 and h.layer == 0
+                   and h.checksum_ok and h.aligned and h.offset < QEMU_MB1_LIMIT])  # fmt: skip
+
+
+def grub_mb2(image: Image, *, loader: bool = True) -> MultibootHeader | None:
+    """GRUB: 8-byte steps up to min(32768, size) - 16; the loader (not grub-file) also
+    needs architecture 0."""
+    layer = grub_layer(image)
+    limit = min(MB2_WINDOW, layer_size(image, layer)) - 16
+    return _first([h for h in image.multiboot if h.version == 2 and h.layer == layer
+                   and h.checksum_ok and h.aligned and h.offset <= limit
+                   and (h.architecture == 0 or not loader)])  # fmt: skip
+
+
+def qemu_path(image: Image) -> str:
+    """QEMU -kernel dispatch: HdrS, then Multiboot 1, then a PVH ELF, else an old zImage."""
+    if image.setup is not None and image.setup.has_hdrs:
+        return "linux"
+    if qemu_mb1(image) is not None:
+        return "multiboot"
+    if image.format in ("elf32", "elf64"):
+        return "pvh"
+    return "zimage"
+
+
+def loadable_range(elf: ElfInfo) -> tuple[int, int] | None:
+    """libelf's pstart/pend: lowest p_paddr and highest p_paddr + p_memsz of PT_LOADs."""
+    loads = [seg for seg in elf.segments if seg.loadable]
+    if not loads:
+        return None
+    return min(s.paddr for s in loads), max(s.paddr + s.memsz for s in loads)
+
+
+@dataclass
+class XenParse:
+    """elf_xen_parse and its callers' view of one image, for PV (hvm=False) or PVH."""
+
+    hvm: bool
+    elf: ElfInfo
+    source: str | None  # "PT_NOTE" | "SHT_NOTE" | "__xen_guest" | None
+    notes: list[Note]
+    scanned: bool  # a note area was walked (libelf's elf_note_start is valid)
+    values: dict[int, Any] = field(default_factory=dict)  # by note type, last one wins
+    loader: str = ""
+    guest_os: str = ""
+    xen_version: str = ""
+    supported: int = 0
+    required: int = 0
+    unknown_required: list[str] = field(default_factory=list)
+    unknown_supported: list[str] = field(default_factory=list)
+    phys_entry: int | None = None  # after truncation to libelf's u32
+    virt_base: int | None = None
+    paddr_offset: int | None = None
+    virt_entry: int | None = None
+    p2m_base: int | None = None
+
+    @property
+    def found_pvh(self) -> bool:
+        return self.hvm and self.phys_entry is not None
+
+
+def _apply_features(parse: XenParse, text: str) -> None:
+    from .xennotes import parse_features
+
+    for feature in parse_features(text):
+        bit = FEATURE_BITS.get(feature["name"])
+        if bit is None:
+            target = parse.unknown_required if feature["required"] else parse.unknown_supported
+            target.append(feature["name"])
+            continue
+        parse.supported |= 1 << bit
+        if feature["required"]:
+            parse.required |= 1 << bit
+
+
+def _apply_note(parse: XenParse, note: Note) -> None:
+    value = note.value
+    parse.values[note.type] = value
+    strings = {8: "loader", 6: "guest_os", 5: "xen_version"}
+    if note.type in strings and isinstance(value, str):
+        setattr(parse, strings[note.type], value[:15])  # 16-byte buffers in libelf
+    elif note.type == 10 and isinstance(value, dict):
+        _apply_features(parse, value["text"])
+    elif note.type == 17 and isinstance(value, dict):
+        parse.supported |= value["value"]
+    elif isinstance(value, int):
+        numbers = {3: "virt_base", 4: "paddr_offset", 1: "virt_entry", 15: "p2m_base"}
+        if note.type in numbers:
+            setattr(parse, numbers[note.type], value)
+        elif note.type == 18:
+            parse.phys_entry = value & UNSET_ADDR32
+            if parse.phys_entry == UNSET_ADDR32:
+                parse.phys_entry = None
+
+
+def _apply_guest_string(parse: XenParse) -> None:
+    assert parse.elf.xen_guest is not None
+    for key, value in parse.elf.xen_guest.pairs:
+        if key in ("LOADER", "GUEST_OS", "XEN_VER"):
+            attr = {"LOADER": "loader", "GUEST_OS": "guest_os", "XEN_VER": "xen_version"}[key]
+            setattr(parse, attr, value[:15])
+        elif key == "FEATURES":
+            _apply_features(parse, value)
+        elif key in ("VIRT_BASE", "VIRT_ENTRY", "ELF_PADDR_OFFSET"):
+            attr = {"VIRT_BASE": "virt_base", "VIRT_ENTRY": "virt_entry",
+                    "ELF_PADDR_OFFSET": "paddr_offset"}[key]  # fmt: skip
+            setattr(parse, attr, _strtoull(value))
+
+
+def _strtoull(text: str) -> int:
+    """C's strtoull(text, NULL, 0): the longest valid prefix, 0 if none."""
+    text = text.strip()
+    base, digits = 10, text
+    if text[:2].lower() == "0x":
+        base, digits = 16, text[2:]
+    elif text.startswith("0") and len(text) > 1:
+        base, digits = 8, text[1:]
+    valid = "0123456789abcdef"[:base]
+    prefix = ""
+    for char in digits.lower():
+        if char not in valid:
+            break
+        prefix += char
+    return int(prefix, base) if prefix else 0
+
+
+@_cached("xen")
+def xen_parse(image: Image, hvm: bool) -> XenParse | None:
+    """libelf's reading of the ELF that Xen's toolstack loads (inside gzip or a bzImage)."""
+    elf = image.elf
+    if elf is None:
+        return None
+    source = elf.xen_notes_from
+    if hvm and source == "__xen_guest":  # a PVH parse never uses the legacy string
+        source = None
+    notes = elf.xen_notes if source in ("PT_NOTE", "SHT_NOTE") else []
+    scanned = any(a.source == "SHT_NOTE" or a.offset != 0 for a in elf.note_areas)
+    parse = XenParse(hvm, elf, source, notes, scanned)
+    for note in notes:
+        _apply_note(parse, note)
+    if source == "__xen_guest":
+        _apply_guest_string(parse)
+    return parse
+
+
+def xen_bounds(parse: XenParse) -> tuple[int, int, int] | None:
+    """(kstart, kend, entry) as elf_xen_addr_calc_check computes them, or None without
+    loadable segments (then kstart > kend and the check fails)."""
+    span = loadable_range(parse.elf)
+    if span is None:
+        return None
+    if parse.hvm:
+        virt_base = paddr_offset = 0  # forced for PVH
+        entry = parse.phys_entry if parse.phys_entry is not None else parse.elf.entry
+    else:
+        virt_base = parse.virt_base or 0
+        if parse.paddr_offset is not None:
+            paddr_offset = parse.paddr_offset
+        else:
+            paddr_offset = 0 if parse.source != "__xen_guest" else virt_base
+        entry = parse.virt_entry if parse.virt_entry is not None else parse.elf.entry
+    offset = (virt_base - paddr_offset) & (2**64 - 1)
+    mask = 2**64 - 1
+    return (span[0] + offset) & mask, (span[1] + offset) & mask, entry
+
+
+@dataclass
+class PvhEntry:
+    """The outcome of a PVH note search by QEMU or rust-vmm."""
+
+    entry: int | None = None
+    note: Note | None = None
+    error: str | None = None  # the loader's own error text when the search itself fails
+    segment: Segment | None = None
+
+
+def _pt_notes(elf: ElfInfo) -> list[tuple[Segment, Any]]:
+    by_index = {seg.index: seg for seg in elf.segments}
+    return [(by_index[a.index], a) for a in elf.note_areas if a.source == "PT_NOTE"]
+
+
+@_cached("qemu-pvh")
+def qemu_pvh(image: Image) -> PvhEntry:
+    """QEMU's load_elf note search: every PT_NOTE, sizes padded to p_align, owner not
+    checked; the entry read as u32 (ELF32) or u64 (ELF64) whatever descsz says."""
+    elf = image.elf
+    found = PvhEntry()
+    if elf is None or elf.layer != 0:
+        return found
+    for segment, area in _pt_notes(elf):
+        if segment.align == 0:
+            return PvhEntry(error="SIGFPE: PT_NOTE p_align 0 divides by zero", segment=segment)
+        for note in area.notes_by_align or []:
+            if note.type == 18:
+                width = 8 if elf.elf_class == 64 else 4
+                raw = (note.desc + note.after)[:width]
+                found = PvhEntry(int.from_bytes(raw, "little"), note, segment=segment)
+                break
+    return found
+
+
+def _power_of_two(value: int) -> bool:
+    return value > 0 and value & (value - 1) == 0
+
+
+@_cached("rust-vmm")
+def rust_vmm_pvh(image: Image) -> PvhEntry:
+    """rust-vmm linux-loader Elf::load: ELF64 only; every PT_NOTE walked padded to
+    p_align; the last PT_NOTE decides; owner exactly "Xen\\0" (namesz 4); desc >= 4."""
+    elf = image.elf
+    if image.format not in ("elf32", "elf64") or elf is None:
+        return PvhEntry(error="Kernel Loader: Invalid Elf magic number")
+    if elf.elf_class != 64:
+        return PvhEntry(error="Kernel Loader: Invalid program header size")
+    if elf.phoff < 64:
+        return PvhEntry(error="Kernel Loader: Invalid program header offset")
+    result = PvhEntry()
+    for segment, area in _pt_notes(elf):
+        result = _rust_vmm_segment(segment, area)
+        if result.error:
+            return result
+    return result
+
+
+def _rust_vmm_segment(segment: Segment, area: Any) -> PvhEntry:
+    notes = area.notes_by_align or []
+    end = segment.offset + segment.filesz
+    pos = segment.offset
+    for note in notes:
+        if note.type == 18 and note.namesz == 4 and note.owner == b"Xen\0":
+            if not _power_of_two(segment.align):
+                return PvhEntry(error="Kernel Loader: Invalid alignment", segment=segment)
+            if note.descsz < 4:
+                return PvhEntry(error="Kernel Loader: Invalid PVH note header", note=note,
+                                segment=segment)  # fmt: skip
+            if len(note.desc) < 4:
+                return PvhEntry(error="Kernel Loader: Unable to read note header", note=note)
+            return PvhEntry(int.from_bytes(note.desc[:4], "little"), note, segment=segment)
+        if not _power_of_two(segment.align):
+            return PvhEntry(error="Kernel Loader: Invalid alignment", segment=segment)
+        pos = note.desc_offset + -(-note.descsz // segment.align) * segment.align
+    if segment.filesz and not notes and not _power_of_two(segment.align):
+        return PvhEntry(error="Kernel Loader: Invalid alignment", segment=segment)
+    if pos < end and (not notes or pos > notes[-1].offset):
+        return PvhEntry(error="Kernel Loader: Unable to read note header", segment=segment)
+    return PvhEntry(segment=segment)
