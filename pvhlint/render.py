@@ -10,6 +10,7 @@ from rich.tree import Tree
 
 from .bzimage import LOADFLAG_NAMES, XLOADFLAG_NAMES, flag_names
 from .model import ElfInfo, Image, MultibootHeader, Note, NoteArea
+from .values import plain_value
 from .xennotes import note_label
 
 
@@ -21,33 +22,7 @@ def where(image: Image, layer: int, offset: int | None) -> str:
 
 def format_value(value: Any) -> str:
     """A note or header value for the console, escaped for rich markup."""
-    return escape(_format_value(value))
-
-
-def _format_value(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:#x}"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, dict) and "features" in value:
-        required = [f["name"] for f in value["features"] if f["required"]]
-        unknown = [f["name"] for f in value["features"] if f["bit"] is None]
-        text = repr(value["text"])
-        if required:
-            text += f" required: {', '.join(required)}"
-        return text + (f" unknown: {', '.join(unknown)}" if unknown else "")
-    if isinstance(value, dict) and "bits" in value:
-        names = [b["name"] or f"bit{b['bit']}" for b in value["bits"]]
-        return f"{value['value']:#x} [{', '.join(names)}]"
-    if isinstance(value, list):
-        return ", ".join(_format_value(item) for item in value)
-    if isinstance(value, dict):
-        return " ".join(f"{key}={_format_value(item)}" for key, item in value.items())
-    return str(value)
+    return escape(plain_value(value))
 
 
 def image_tree(image: Image) -> Tree:

@@ -1,0 +1,66 @@
+"""`check --format github`: GitHub Actions workflow commands, one line per finding.
+
+    ::error file=vmlinuz,title=bzimage-crc::CRC32 ... does not match the image (file+0x155c, 4 bytes)
+
+Kernel images are binary, so there is no `line=`: where the finding is goes at the end of
+the message. Each unreadable image is one `::error` too. Escaping follows the Actions
+toolkit (`escapeData`/`escapeProperty` in @actions/core): '%', CR and LF in the message;
+those and ',' and ':' in property values.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .check import Report
+    from .model import Image
+    from .rule import Finding
+
+COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: str, **properties: str) -> str:
+    props = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def location(image: Image, finding: Finding) -> str:
+    """'file+0x155c, 4 bytes'; inside a decoded layer also where its bytes are stored."""
+    layer = image.layers[finding.layer]
+    if finding.offset is None:
+        text = f"in {layer.kind}"
+    else:
+        text = f"{layer.kind}+{finding.offset:#x}"
+        if finding.length is not None:
+            text += f", {finding.length} byte{'s' if finding.length != 1 else ''}"
+    if finding.layer != 0:
+        top = layer
+        while top.parent not in (None, 0):
+            top = image.layers[top.parent]
+        codec = f"{top.codec} " if top.codec else ""
+        text += f"; decoded from the {codec}{top.kind} at file offset {top.offset:#x}"
+    return text
+
+
+def report_github(report: Report) -> str:
+    lines = []
+    for result in report.results:
+        if result.error is not None:
+            lines.append(command("error", result.error, file=result.path, title="pvhlint"))
+            continue
+        image = result.image
+        assert image is not None
+        for finding in result.findings:
+            message = f"{finding.message} ({location(image, finding)})"
+            lines.append(command(COMMAND[finding.severity], message, file=result.path,
+                                 title=finding.rule))  # fmt: skip
+    return "".join(line + "\n" for line in lines)

@@ -1,0 +1,34 @@
+"""Small helpers rule modules share: naming a note, a Hit located at a note."""
+
+from __future__ import annotations
+
+from .model import Image, Note
+from .rule import Hit
+from .xennotes import note_label
+
+XEN_TARGETS = ("xen-pvh", "xen-pv")
+
+
+def note_size(note: Note) -> int:
+    """Bytes the note occupies, padded the libelf way."""
+    return 12 + -(-note.namesz // 4) * 4 + -(-note.descsz // 4) * 4
+
+
+def name(note: Note) -> str:
+    """'XEN_ELFNOTE_PHYS32_ENTRY (18)', or the owner and type of a foreign note."""
+    if note.is_xen:
+        return f"{note_label(note.type)} ({note.type})"
+    owner = note.owner.split(b"\0", 1)[0].decode("latin-1")
+    return f"note type {note.type} owned by {owner!r}"
+
+
+def at_note(note: Note, message: str, rejects: tuple[str, ...] = ()) -> Hit:
+    return Hit(message, note.layer, note.offset, note_size(note), rejects)
+
+
+def at_elf(
+    image: Image, message: str, offset: int | None = 0, rejects: tuple[str, ...] = ()
+) -> Hit:
+    """A finding about the ELF as a whole (its header when offset is 0)."""
+    assert image.elf is not None
+    return Hit(message, image.elf.layer, offset, None, rejects)

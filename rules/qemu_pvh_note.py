@@ -1,0 +1,95 @@
+"""QEMU -kernel finds no usable PVH entry in this ELF.
+
+What:
+  For an ELF with neither a Linux setup header nor a Multiboot 1 header in its
+  first 8144 bytes, QEMU's x86 -kernel boots through the PVH entry. It searches
+  every PT_NOTE for a note of type 18 (XEN_ELFNOTE_PHYS32_ENTRY), padding names
+  and descriptors to the segment's p_align and ignoring the owner, and reads the
+  entry as a u32 (ELF32) or u64 (ELF64). It refuses the ELF when it finds none
+  or the value is 0, when e_flags has bits 0x10004 set, and dies (SIGFPE) on a
+  PT_NOTE with p_align 0.
+
+Why:
+  These are the messages users meet: `Error loading uncompressed kernel without
+  PVH ELF Note`, `elfboot unsupported flags = 10000`, or a crash with exit
+  status 136. A kernel that boots fine on Xen can still fail here because
+  QEMU pads by p_align where Xen pads by 4 (see xen-note-align).
+
+Fix:
+  Build with CONFIG_PVH=y; keep the Xen notes in a PT_NOTE with p_align 4;
+  clear the e_flags bits; or boot QEMU with the bzImage instead of the vmlinux.
+
+Example:
+  vmlinux: qemu-pvh-note: QEMU finds no type-18 note walking PT_NOTE 4 by p_align 8:
+  "Error loading uncompressed kernel without PVH ELF Note"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pvhlint.loaders import qemu_path, qemu_pvh
+from pvhlint.model import Image
+from pvhlint.rule import Hit, Rule
+from pvhlint.rulekit import at_elf, at_note
+
+QEMU = ("qemu",)
+
+
+def check(image: Image) -> Iterator[Hit]:
+    if qemu_path(image) != "pvh" or image.elf is None:
+        return
+    if image.elf.flags & 0x00010004:
+        yield at_elf(
+            image,
+            f'e_flags {image.elf.flags:#x}: QEMU says "elfboot unsupported '
+            f'flags = {image.elf.flags & 0x00010004:x}"',
+            0x24,
+            QEMU,
+        )
+        return
+    found = qemu_pvh(image)
+    if found.error:
+        segment = found.segment
+        assert segment is not None
+        yield Hit(
+            f"PT_NOTE {segment.index} has p_align 0: QEMU dies with SIGFPE "
+            "(exit status 136) while looking for the PVH note",
+            image.elf.layer,
+            image.elf.phoff,
+            None,
+            QEMU,
+        )
+    elif found.note is None:
+        aligns = sorted({a.align for a in image.elf.note_areas if a.source == "PT_NOTE"})
+        how = f" (walking PT_NOTE padded by p_align {aligns})" if aligns else " (no PT_NOTE)"
+        yield at_elf(
+            image,
+            f'QEMU finds no type-18 note{how}: "Error loading uncompressed '
+            'kernel without PVH ELF Note"',
+            0,
+            QEMU,
+        )
+    elif not found.entry:
+        yield at_note(
+            found.note,
+            'the PVH entry QEMU reads is 0: "Error loading uncompressed '
+            'kernel without PVH ELF Note"',
+            QEMU,
+        )
+    elif image.elf.elf_class == 64 and found.note.descsz < 8 and found.entry >> 32:
+        yield at_note(
+            found.note,
+            f"ELF64 PHYS32_ENTRY with a {found.note.descsz}-byte "
+            f"descriptor: QEMU reads 8 bytes and jumps to {found.entry:#x}",
+        )
+
+
+RULE = Rule(
+    id="qemu-pvh-note",
+    title="QEMU -kernel finds no usable PVH entry",
+    severity="error",
+    targets=QEMU,
+    doc=__doc__ or "",
+    check=check,
+)

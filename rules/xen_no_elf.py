@@ -1,0 +1,54 @@
+"""Xen's toolstack finds no ELF kernel in this image.
+
+What:
+  libxenguest loads ELF kernels, whole-file gzip'd ELF kernels and bzImages
+  whose payload decompresses to an ELF. This image is none of these (a flat
+  multiboot binary, a bzImage whose payload is not an ELF, an EFI binary).
+
+Why:
+  Every loader probe fails, and xl reports only `xc_dom_find_loader: no loader
+  found` followed by `xc_dom_parse_image failed` — probes are silent, so the
+  real reason never reaches the user.
+
+Fix:
+  Give Xen the ELF kernel (vmlinux, xen-syms style image) or a bzImage built by
+  Linux's own build. Multiboot kernels boot under Xen only through a bootloader
+  such as GRUB inside the guest.
+
+Example:
+  kernel.bin: xen-no-elf: Xen finds no ELF kernel here: xl says "xc_dom_find_loader:
+  no loader found"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pvhlint.model import Image
+from pvhlint.rule import Hit, Rule
+from pvhlint.rulekit import XEN_TARGETS
+
+
+def check(image: Image) -> Iterator[Hit]:
+    if image.elf is not None:
+        return
+    if image.setup is not None and len(image.layers) == 1:
+        return  # the bzImage rules say why its payload was not reached
+    yield Hit(
+        f"Xen finds no ELF kernel in this {image.format} image: xl says "
+        '"xc_dom_find_loader: no loader found"',
+        0,
+        0,
+        None,
+        XEN_TARGETS,
+    )
+
+
+RULE = Rule(
+    id="xen-no-elf",
+    title="No ELF kernel for Xen's toolstack",
+    severity="error",
+    targets=XEN_TARGETS,
+    doc=__doc__ or "",
+    check=check,
+)

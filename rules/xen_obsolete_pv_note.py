@@ -1,0 +1,61 @@
+"""A PV-era Xen note a PVH-only kernel no longer needs.
+
+What:
+  XEN_ELFNOTE_VIRT_BASE (3), HYPERCALL_PAGE (2), HV_START_LOW (12), PAE_MODE (9)
+  and L1_MFN_VALID (13) describe the Xen PV interfaces. A PVH guest starts in
+  32-bit protected mode with paging off at PHYS32_ENTRY, fills its hypercall
+  page through an MSR and maps shared info with a hypercall: Xen's PVH builder
+  forces VIRT_BASE to 0 and ignores the other four.
+
+Why:
+  This rule runs when xen-pvh is required and xen-pv is not, i.e. for a kernel
+  meant to be PVH-only. The notes are then dead weight that keeps a PV boot
+  path looking supported (a PV domain builder still reads them), and they are
+  what kernel configs without CONFIG_XEN_PV stop emitting. They are errors by
+  default so that a build step that declares a PVH-only kernel stops until
+  they are gone; lower the severity in the config if you only want a report.
+
+Fix:
+  `pvhlint fix --drop-obsolete-notes IMAGE` removes the five notes in place
+  (`--dry-run` shows the change first); at the source, build without
+  CONFIG_XEN_PV.
+
+Example:
+  vmlinuz: xen-obsolete-pv-note: XEN_ELFNOTE_VIRT_BASE (3) = 0xffffffff80000000 is
+  obsolete for a PVH-only guest
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pvhlint.model import Image
+from pvhlint.rule import Hit, Rule
+from pvhlint.rulekit import at_note, name
+from pvhlint.values import plain_value
+from pvhlint.xennotes import OBSOLETE_FOR_PVH
+
+
+def check(image: Image) -> Iterator[Hit]:
+    if image.elf is None:
+        return
+    for note in image.elf.xen_notes:
+        if note.type in OBSOLETE_FOR_PVH:
+            yield at_note(
+                note, f"{name(note)} = {plain_value(note.value)} is obsolete for a PVH-only guest"
+            )
+
+
+def pvh_only(required: frozenset[str]) -> bool:
+    return "xen-pvh" in required and "xen-pv" not in required
+
+
+RULE = Rule(
+    id="xen-obsolete-pv-note",
+    title="PV-era Xen note in a PVH-only kernel",
+    severity="error",
+    targets=("xen-pvh",),
+    doc=__doc__ or "",
+    check=check,
+    when=pvh_only,
+)

@@ -1,0 +1,84 @@
+"""XEN_ELFNOTE_PHYS32_ENTRY outside the loaded image, above 4 GiB, or not in executable code.
+
+What:
+  The PVH entry point must lie within the physical range of the loadable
+  PT_LOAD segments, [lowest p_paddr, highest p_paddr + p_memsz]: libelf's
+  elf_xen_addr_calc_check compares it with exactly that range. It should also
+  lie in an executable PT_LOAD, and below 4 GiB since the guest starts with
+  paging off and libelf stores it in 32 bits.
+
+Why:
+  Out of range, libxenguest fails with `ELF start or entries are out of bounds`
+  (the PVH dom0 builder likewise). A value at or above 4 GiB is silently
+  truncated to its low 32 bits by Xen, while QEMU (ELF64) jumps to the full
+  64-bit value. An entry in a non-executable segment boots into data.
+
+Fix:
+  Point the note at the 32-bit PVH entry code (Linux: `pvh_start_xen`, in the
+  .text segment, physical address = virtual address − __START_KERNEL_map):
+  `pvhlint fix --set-note PHYS32_ENTRY=0x1000850 vmlinux`.
+
+Example:
+  vmlinux: xen-phys32-bounds: XEN_ELFNOTE_PHYS32_ENTRY 0x90000000 is outside the loaded
+  physical range [0x1000000, 0x4a00000]: Xen says "ELF start or entries are out of bounds"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pvhlint.loaders import loadable_range, xen_parse
+from pvhlint.model import Image
+from pvhlint.rule import Hit, Rule
+from pvhlint.rulekit import at_note
+
+
+def check(image: Image) -> Iterator[Hit]:
+    parse = xen_parse(image, True)
+    if parse is None or parse.phys_entry is None or image.elf is None:
+        return
+    note = [n for n in parse.notes if n.type == 18][-1]
+    raw = note.value if isinstance(note.value, int) else 0
+    entry = parse.phys_entry
+    span = loadable_range(image.elf)
+    if raw >= 1 << 32:
+        yield at_note(
+            note,
+            f"XEN_ELFNOTE_PHYS32_ENTRY {raw:#x} is at or above 4 GiB: Xen "
+            f"keeps only the low 32 bits ({entry:#x})",
+        )
+    if span is None:
+        yield at_note(
+            note,
+            'no loadable PT_LOAD segment: Xen says "ELF start or entries are out of bounds"',
+            rejects=("xen-pvh",),
+        )
+        return
+    if not span[0] <= entry <= span[1]:
+        yield at_note(
+            note,
+            f"XEN_ELFNOTE_PHYS32_ENTRY {entry:#x} is outside the loaded "
+            f'physical range [{span[0]:#x}, {span[1]:#x}]: Xen says "ELF start '
+            'or entries are out of bounds"',
+            rejects=("xen-pvh",),
+        )
+    elif not [
+        i
+        for i in image.elf.segments_containing(entry, physical=True)
+        if image.elf.segments[i].executable
+    ]:
+        yield at_note(
+            note,
+            f"XEN_ELFNOTE_PHYS32_ENTRY {entry:#x} is in no executable PT_LOAD "
+            "(by physical address): the guest would start in data",
+        )
+
+
+RULE = Rule(
+    id="xen-phys32-bounds",
+    title="PVH entry point outside the image, above 4 GiB or not in code",
+    severity="error",
+    targets=("xen-pvh", "qemu", "rust-vmm"),
+    doc=__doc__ or "",
+    check=check,
+)
