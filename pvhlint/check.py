@@ -151,27 +151,35 @@ def _verdicts(
     return verdicts
 
 
-def iter_images(paths: list[str]) -> list[tuple[str, bool]]:
-    """(path, given explicitly): directories are walked; their unreadable or unknown files
-    are skipped, while a file named on the command line must be a kernel image."""
-    found = []
+def iter_images(paths: list[str]) -> tuple[list[tuple[str, bool]], list[ImageResult]]:
+    """(path, given explicitly) for every file, and errors for folders that cannot be read.
+    Inside a folder, files that are not kernels are skipped; broken kernels are not."""
+    found: list[tuple[str, bool]] = []
+    errors: list[ImageResult] = []
     for path in paths:
-        if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                found.extend((os.path.join(root, name), False) for name in sorted(files))
-        else:
+        if not os.path.isdir(path):
             found.append((path, True))
-    return found
+            continue
+        before = len(found)
+
+        def unreadable(exc: OSError, folder: str = path) -> None:
+            errors.append(ImageResult(exc.filename or folder, error=f"cannot list: {exc.strerror}"))
+
+        for root, dirs, files in os.walk(path, onerror=unreadable):
+            dirs.sort()
+            found.extend((os.path.join(root, name), False) for name in sorted(files))
+        if len(found) == before and not errors:
+            errors.append(ImageResult(path, error="directory holds no files"))
+    return found, errors
 
 
 def check_paths(paths: list[str], options: Options) -> Report:
-    results = []
-    for path, explicit in iter_images(paths):
+    candidates, results = iter_images(paths)
+    for path, explicit in candidates:
         try:
             image = open_image(path)
         except ImageError as exc:
-            if explicit:
+            if explicit or not exc.not_a_kernel:
                 results.append(ImageResult(path, error=exc.message))
             continue
         results.append(check_image(image, options))

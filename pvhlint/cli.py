@@ -89,22 +89,33 @@ def _options(
     fail_on: str | None,
     config: Path | None,
 ) -> Options:
-    from .config import find_config, read_config
+    from .check import Options, validate
+    from .config import ConfigError, find_config, read_config
 
     settings: dict[str, object] = {}
+    source: Path | None = config
     if config is not None:
-        settings = read_config(config) or {}
+        loaded = read_config(config)
+        if loaded is None:
+            raise ConfigError(f"{config}: has no pvhlint settings ([tool.pvhlint])")
+        settings = loaded
     else:
         found = find_config(Path.cwd())
-        settings = found[1] if found else {}
-    overrides = dict(settings.get("severity", {}))  # type: ignore[call-overload]
+        source, settings = found if found else (None, {})
+    from_file = Options(
+        require=tuple(settings.get("require", ())),  # type: ignore[arg-type]
+        severity=tuple(dict(settings.get("severity", {})).items()),  # type: ignore[call-overload]
+        fail_on=str(settings.get("fail-on", "error")),
+    )
+    problem = validate(from_file)
+    if problem:
+        raise ConfigError(f"{source}: {problem}")
+    overrides = dict(from_file.severity)
     for item in severity or []:
         rule_id, sep, level = item.partition("=")
         if not sep:
-            raise typer.BadParameter(f"--severity takes RULE=LEVEL, not {item!r}")
+            raise ConfigError(f"--severity takes RULE=LEVEL, not {item!r}")
         overrides[rule_id.strip()] = level.strip()
-    from .check import Options
-
     return Options(
         require=_split(require) or tuple(settings.get("require", ())),  # type: ignore[arg-type]
         select=_split(select) or tuple(settings.get("select", ())),  # type: ignore[arg-type]
@@ -192,6 +203,85 @@ def _emit(report: Report, output_format: str) -> None:
         from .output import print_console
 
         print_console(report, Console(width=None if sys.stdout.isatty() else 160))
+
+
+@app.command("fix")
+def fix_command(
+    image: Annotated[Path, typer.Argument(help="An ELF kernel (vmlinux) to edit.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the result here; the input is left untouched."),
+    ] = None,
+    drop_obsolete_notes: Annotated[
+        bool,
+        typer.Option(
+            help="Drop VIRT_BASE, HYPERCALL_PAGE, HV_START_LOW, PAE_MODE and L1_MFN_VALID."
+        ),
+    ] = False,
+    drop_note: Annotated[
+        list[str] | None,
+        typer.Option(help="Drop every Xen note of this name or number (repeatable)."),
+    ] = None,
+    set_note: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME=VALUE: set a Xen note, adding it if missing (repeatable)."),
+    ] = None,
+    require: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--require", "-r", help="A target that must still accept afterwards (repeatable)."
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Show the planned change; write nothing.")] = False,
+    backup: Annotated[bool, typer.Option(help="Keep the original as IMAGE.orig.")] = False,
+) -> None:
+    """Edit the Xen notes of an ELF kernel in place, byte-minimally, and re-check it."""
+    from .check import validate
+    from .fix import FixRequest, UsageError, fix
+
+    request = FixRequest(image, output, drop_obsolete_notes, _split(drop_note),
+                         tuple(set_note or ()), _split(require), dry_run, backup)  # fmt: skip
+    from .check import Options
+
+    problem = validate(Options(require=request.require))
+    if problem:
+        fail(problem)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        result = fix(request)
+    except (ImageError, UsageError) as exc:
+        fail(str(exc) if isinstance(exc, ImageError) else f"{image}: {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OSError as exc:
+        fail(f"{exc.filename or image}: {exc.strerror or exc}; nothing written")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    from .fix_report import print_fix
+
+    print_fix(result, request)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def extract(
+    image: Annotated[Path, typer.Argument(help="A bzImage (vmlinuz).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the ELF.")],
+) -> None:
+    """Write the ELF kernel held in a bzImage's compressed payload (like extract-vmlinux)."""
+    from .fix import UsageError
+    from .fix import extract as extract_payload
+
+    try:
+        size = extract_payload(image, output)
+    except ImageError as exc:
+        fail(str(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except UsageError as exc:
+        fail(f"{image}: {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OSError as exc:
+        fail(f"{exc.filename or output}: {exc.strerror or exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    print(f"{output}: {size} bytes (the ELF and the build's relocation table)")
 
 
 @app.command("rules")

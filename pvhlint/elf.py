@@ -81,7 +81,8 @@ class ElfReader:
             self._problem("unsupported-machine", f"e_machine {machine} is not x86", 18)
         segments = self._segments(phoff, phnum, phentsize)
         info = ElfInfo(self.layer, 64 if self.class64 else 32, machine, e_type, flags, entry,
-                       phoff, shoff, segments, None, [], None, [], None)  # fmt: skip
+                       phoff, shoff, phentsize, shentsize, segments, None, [], None, [],
+                       None)  # fmt: skip
         self._note_segments(info)
         if want_sections or not info.xen_notes:
             info.sections = self._sections(shoff, shnum, shentsize, shstrndx)

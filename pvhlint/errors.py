@@ -11,6 +11,12 @@ class ImageError(Exception):
         self.path = path
         self.message = message
 
+    @property
+    def not_a_kernel(self) -> bool:
+        """True for files that are simply something else (skipped when walking a directory),
+        False for kernels that are broken (always reported)."""
+        return self.message.startswith(("unknown format", "empty file", "is not a regular"))
+
 
 class FormatError(Exception):
     """Raised by a reader for structure it cannot get past; the opener adds the path."""

@@ -1,6 +1,6 @@
 """`check --format github`: GitHub Actions workflow commands, one line per finding.
 
-    ::error file=vmlinuz,title=bzimage-crc::CRC32 ... does not match the image (file+0x155c, 4 bytes)
+    ::warning file=vmlinuz,title=bzimage-crc::CRC32 ... does not match (file+0x155c, 4 bytes)
 
 Kernel images are binary, so there is no `line=`: where the finding is goes at the end of
 the message. Each unreadable image is one `::error` too. Escaping follows the Actions

@@ -40,6 +40,17 @@ def open_image(
         raise ImageError(name, str(exc)) from None
 
 
+def open_image_bytes(data: bytes, name: str, *, full: bool = False,
+                     max_output: int = DEFAULT_MAX_OUTPUT) -> Image:  # fmt: skip
+    """Open an image held in memory (`name` labels it in messages), e.g. a planned rewrite."""
+    if not data:
+        raise ImageError(name, "empty file")
+    try:
+        return _Opener(name, data, full, max_output).build()
+    except FormatError as exc:
+        raise ImageError(name, str(exc)) from None
+
+
 def _read_file(path: str) -> bytes | memoryview:
     try:
         info = os.stat(path)
@@ -66,6 +77,7 @@ class _Opener:
         self.file = BytesBlob(data)
         self.image = Image(path, "unknown", len(data), [])
         self.streams: dict[int, DecodedStream] = {}
+        self.image.blobs[0] = self.file
 
     def build(self) -> Image:
         head = self.file.read(0, 0x400)
@@ -123,7 +135,7 @@ class _Opener:
         stream = DecodedStream("gzip", self.data, self.max_output)
         inner = self._add_layer("gzip", "unknown", 0, 0, len(self.data))
         inner.codec = "gzip"
-        self.streams[inner.index] = stream
+        self.streams[inner.index] = self.image.blobs[inner.index] = stream
         head = stream.read(0, 0x400)
         if not head:
             raise FormatError(f"gzip layer cannot be decoded: {stream.error or 'empty'}")
@@ -184,7 +196,7 @@ class _Opener:
         # The build appends the decompressed size; decoders get the stream without it (as Xen).
         body = compressed if payload.codec == "gzip" else compressed[:-4]
         stream = DecodedStream(payload.codec, body, self.max_output)
-        self.streams[payload.index] = stream
+        self.streams[payload.index] = self.image.blobs[payload.index] = stream
         self._decoded(stream, payload.index, lambda: self._payload_elf(stream, payload))
         if payload.decoded_size is not None and payload.decoded_size != payload.size_trailer:
             message = (
@@ -252,4 +264,4 @@ def _elf_physical_entry(elf: ElfInfo) -> int:
     return elf.entry
 
 
-__all__ = ["open_image"]
+__all__ = ["open_image", "open_image_bytes"]

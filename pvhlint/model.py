@@ -129,6 +129,8 @@ class ElfInfo:
     entry: int
     phoff: int
     shoff: int
+    phentsize: int
+    shentsize: int
     segments: list[Segment]
     sections: list[Section] | None  # None when not read (they sit at the end of the file)
     note_areas: list[NoteArea]
@@ -248,6 +250,8 @@ class Image:
     problems: list[Problem] = field(default_factory=list)
     # Loader facts computed from the model by pvhlint.loaders, kept so rules share them.
     facts: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    # Each layer's bytes (a Blob), for writers such as `extract` and `fix`.
+    blobs: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def kernel_format(self) -> str:

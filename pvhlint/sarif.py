@@ -209,9 +209,7 @@ class _Run:
 
     def _layer_artifact(self, image: Image, layer: Layer, uri: str) -> dict[str, Any]:
         assert layer.parent is not None
-        parent = (
-            self.by_uri[uri] if layer.parent == 0 else self.layer_artifacts[uri, layer.parent]
-        )
+        parent = self.by_uri[uri] if layer.parent == 0 else self.layer_artifacts[uri, layer.parent]
         artifact: dict[str, Any] = {
             "parentIndex": parent,
             "offset": layer.offset,
@@ -245,12 +243,12 @@ class _Run:
             top = _top_layer(image, finding.layer)
             properties["codec"] = layer.codec
             properties["layerArtifactIndex"] = self.layer_artifacts[uri, finding.layer]
-            region = _region(
-                top.offset,
-                top.size,
-                f"{_layer_label(top)} stored here; the finding is at "
-                f"{_where(image, finding)} of the decoded bytes",
-            )
+            if finding.offset is None:
+                inside = f"about the decoded {layer.kind} as a whole"
+            else:
+                inside = f"at {_where(image, finding)} of the decoded bytes"
+            note = f"{_layer_label(top)} stored here; the finding is {inside}"
+            region = _region(top.offset, top.size, note)
         physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "index": self.by_uri[uri]}}
         if region is not None:
             physical["region"] = region

@@ -20,7 +20,7 @@ INSPECT_SCHEMA_VERSION = 1
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.name != "facts"}  # fmt: skip
+                if f.name not in ("facts", "blobs")}  # fmt: skip
     if isinstance(value, bytes | bytearray):
         return value.hex()
     if isinstance(value, list | tuple):

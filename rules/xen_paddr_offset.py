@@ -6,8 +6,13 @@ What:
   4.17 — Debian 12's version — also for PVH guests (fixed in 4.18).
 
 Why:
-  On Xen 4.17 libxenguest fails with `ELF_PADDR_OFFSET set, VIRT_BASE unset`
-  whether the guest is PV or PVH; on 4.18 and later only PV guests fail.
+  On Xen 4.17 libelf fails with `ELF_PADDR_OFFSET set, VIRT_BASE unset` whether
+  the guest is PV or PVH; on 4.18 and later only PV guests fail. Because probe
+  errors are silent, xl then shows the fallback loader's complaint instead: for
+  an ELF64, `xc_dom_parse_hvm_kernel: ELF image is not 32bit` (seen with Debian
+  12's libxenguest on its own kernel with VIRT_BASE removed). This is what
+  removing only VIRT_BASE from a Linux kernel does, which is why
+  `pvhlint fix --drop-obsolete-notes` drops PADDR_OFFSET along with it.
 
 Fix:
   Drop the PADDR_OFFSET note (`pvhlint fix --drop-note PADDR_OFFSET IMAGE`), or
@@ -32,11 +37,14 @@ def check(image: Image) -> Iterator[Hit]:
     parse = xen_parse(image, True)
     if parse is None or parse.paddr_offset is None or parse.virt_base is not None:
         return
+    assert image.elf is not None
     note = [n for n in parse.notes if n.type == 4][-1]
+    seen = ('"xc_dom_parse_hvm_kernel: ELF image is not 32bit"' if image.elf.elf_class == 64
+            else "an HVM firmware load instead of PVH")  # fmt: skip
     yield at_note(
         note,
-        'PADDR_OFFSET without VIRT_BASE: Xen 4.17 says "ELF_PADDR_OFFSET set, '
-        'VIRT_BASE unset" for PV and PVH guests alike (4.18+: PV only)',
+        'PADDR_OFFSET without VIRT_BASE: Xen 4.17 fails the parse ("ELF_PADDR_OFFSET set, '
+        f'VIRT_BASE unset") for PV and PVH guests alike (4.18+: PV only); xl shows {seen}',
         rejects=("xen-pvh",),
     )
 

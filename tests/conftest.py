@@ -1,7 +1,9 @@
-"""Shared test setup: the real-world tier's Debian images (see tests/realimages.py)."""
+"""Shared test setup: the real-world tier's Debian images (see tests/realimages.py), and the
+verdict comparison's end-of-session report (see tests/verdict_table.py)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,3 +16,11 @@ from tests.realimages import real_image
 def debian_image() -> Callable[[str], Path]:
     """debian_image("amd64") -> path of Debian's current amd64 bzImage, fetched on first use."""
     return real_image
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:  # type: ignore[no-untyped-def]
+    """After tests that compared pvhlint's verdicts with the real loaders: the mismatch matrix,
+    and where the full table (both sides, every image compared) was written."""
+    module = sys.modules.get("tests.verdict_table")
+    if module is not None:
+        module.summary(terminalreporter, config)

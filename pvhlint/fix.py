@@ -1,0 +1,276 @@
+"""`pvhlint fix` and `pvhlint extract`: edit Xen notes safely, and pull the ELF out of a bzImage.
+
+Safety: the result is built in memory, re-opened and checked before anything is
+written; a target the user requires must still accept afterwards or nothing is
+written; writing goes to a temporary file beside the destination, is fsynced and
+renamed over it, so the input is untouched on failure or when `-o` is given.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .check import ImageResult, Options, check_image
+from .errors import ImageError
+from .image import open_image, open_image_bytes
+from .model import Image
+from .notes_edit import EditError, Plan, plan_edit
+from .xennotes import NOTE_KINDS, OBSOLETE_FOR_PVH, XENFEAT_NAMES, note_label, parse_note_name
+
+
+class UsageError(Exception):
+    """A request that cannot apply to this input (exit 2, nothing written)."""
+
+
+@dataclass
+class FixRequest:
+    path: Path
+    output: Path | None = None
+    drop_obsolete: bool = False
+    drop: tuple[str, ...] = ()
+    set: tuple[str, ...] = ()
+    require: tuple[str, ...] = ()
+    dry_run: bool = False
+    backup: bool = False
+
+
+@dataclass
+class FixResult:
+    plan: Plan | None
+    before: ImageResult
+    after: ImageResult | None
+    required: tuple[str, ...]
+    written: Path | None = None
+    backup: Path | None = None
+    refused: str | None = None  # why nothing was written (exit 1)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.refused else 0
+
+
+def parse_value(image: Image, note_type: int, text: str) -> bytes:
+    """A --set-note VALUE as the descriptor bytes for the note's kind."""
+    kind = NOTE_KINDS[note_type].kind
+    assert image.elf is not None
+    wide = 8 if image.elf.elf_class == 64 else 4
+    if note_type == 17:
+        return _number(_feature_bits(text), 4).to_bytes(4, "little")
+    if note_type == 13:
+        return b"".join(_number(v, wide).to_bytes(wide, "little") for v in _ints(text))
+    if note_type == 19:
+        return b"".join(_number(v, 4).to_bytes(4, "little") for v in _ints(text)[:3])
+    if kind == "num":
+        existing = [n.descsz for n in image.elf.xen_notes if n.type == note_type]
+        size = existing[-1] if existing and existing[-1] in (1, 2, 4, 8) else wide
+        return _number(_int(text), size).to_bytes(size, "little")
+    if kind == "str":
+        return text.encode() + b"\0"
+    raise UsageError(f"{note_label(note_type)} has no value pvhlint knows how to write")
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text.strip(), 0)
+    except ValueError:
+        raise UsageError(f"{text!r} is not a number (use 0x... for hex)") from None
+
+
+def _ints(text: str) -> list[int]:
+    return [_int(part) for part in text.replace(";", ",").split(",") if part.strip()]
+
+
+def _number(value: int, size: int) -> int:
+    if not 0 <= value < 1 << (8 * size):
+        raise UsageError(f"{value:#x} does not fit in {size} bytes")
+    return value
+
+
+def _feature_bits(text: str) -> int:
+    names = {name: bit for bit, name in XENFEAT_NAMES.items()}
+    bits = 0
+    for part in text.split("|"):
+        part = part.strip()
+        bits |= 1 << names[part] if part in names else _int(part)
+    return bits
+
+
+def _note_type(text: str) -> int:
+    number = parse_note_name(text)
+    if number is None or number not in NOTE_KINDS:
+        raise UsageError(
+            f"unknown Xen note {text!r} (e.g. PHYS32_ENTRY, XEN_ELFNOTE_VIRT_BASE, 18)"
+        )
+    return number
+
+
+PADDR_OFFSET, VIRT_BASE = 4, 3
+PADDR_OFFSET_TOO = (
+    "PADDR_OFFSET dropped too: without VIRT_BASE it makes Xen 4.17 refuse even a "
+    'PVH kernel ("ELF_PADDR_OFFSET set, VIRT_BASE unset"), and PVH ignores it'
+)
+
+
+def _edits(image: Image, request: FixRequest) -> tuple[set[int], dict[int, bytes]]:
+    drop = {_note_type(name) for name in request.drop}
+    if request.drop_obsolete:
+        drop |= set(OBSOLETE_FOR_PVH)
+    values: dict[int, bytes] = {}
+    for item in request.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--set-note takes NAME=VALUE, not {item!r}")
+        values[_note_type(name)] = parse_value(image, _note_type(name), value)
+    if drop & set(values):
+        raise UsageError("a note cannot be both dropped and set in one run")
+    assert image.elf is not None
+    present = {n.type for n in image.elf.xen_notes}
+    if request.drop_obsolete and PADDR_OFFSET in present and VIRT_BASE not in values:
+        drop.add(PADDR_OFFSET)
+    if not drop and not values:
+        raise UsageError("nothing to do: give --drop-obsolete-notes, --drop-note or --set-note")
+    return drop, values
+
+
+def _open_for_fix(path: Path) -> Image:
+    image = open_image(path, full=True)
+    if image.format == "bzimage":
+        raise UsageError(
+            "is a bzImage: fixing the kernel inside its compressed payload is not "
+            f"supported yet; run `pvhlint extract {path} -o vmlinux`, fix vmlinux, "
+            "and boot or rebuild from that"
+        )
+    if image.format == "gzip":
+        raise UsageError("is gzip-compressed: gunzip it, fix the ELF, and compress it again")
+    if image.elf is None:
+        raise UsageError(f"is a {image.format} image with no ELF notes to edit")
+    return image
+
+
+def _required(request: FixRequest, before: ImageResult) -> tuple[str, ...]:
+    """--require, else for --drop-obsolete-notes: xen-pvh plus qemu and rust-vmm where they
+    accepted before. Plain --drop-note/--set-note require nothing: the user chose."""
+    if request.require:
+        return request.require
+    if not request.drop_obsolete:
+        return ()
+    extra = [t for t in ("qemu", "rust-vmm") if before.verdicts[t].accept]
+    return ("xen-pvh", *extra)
+
+
+def fix(request: FixRequest) -> FixResult:
+    """Plan, verify and (unless refused or a dry run) write one fix."""
+    image = _open_for_fix(request.path)
+    drop, values = _edits(image, request)
+    assert image.elf is not None
+    probe = check_image(image, Options(require=request.require))
+    required = _required(request, probe)
+    before = check_image(image, Options(require=required))
+    raw = image.blobs[0].read(0, image.size)
+    try:
+        plan = plan_edit(image.elf, raw, drop, values)
+    except EditError as exc:
+        return FixResult(None, before, None, required, refused=str(exc))
+    result = FixResult(plan, before, None, required)
+    if any(c.type == PADDR_OFFSET for c in plan.changes) and PADDR_OFFSET not in {
+        _note_type(name) for name in request.drop
+    }:
+        result.notes.append(PADDR_OFFSET_TOO)
+    if bytes(plan.data) == raw:
+        result.notes.append("nothing to change: the notes are already as asked")
+        return result
+    after_image = open_image_bytes(bytes(plan.data), str(request.path), full=True)
+    _verify(image, after_image, drop, values)
+    result.after = check_image(after_image, Options(require=required))
+    lost = [t for t in required if not result.after.verdicts[t].accept]
+    if lost:
+        reasons = "; ".join(f"{t} ({', '.join(result.after.verdicts[t].rules)})" for t in lost)
+        result.refused = (
+            f"rolled back, nothing written: required target(s) would reject the result: {reasons}"
+        )
+        return result
+    if not request.dry_run:
+        destination = request.output or request.path
+        if request.backup and request.output is None:
+            result.backup = _backup(request.path)
+        write_atomically(destination, bytes(plan.data), like=request.path)
+        result.written = destination
+    return result
+
+
+def _verify(before: Image, after: Image, drop: set[int], values: dict[int, bytes]) -> None:
+    """The rewrite must read back as planned, as libelf would read it."""
+    assert before.elf is not None and after.elf is not None
+    kept = [(n.type, n.desc) for n in before.elf.xen_notes if n.type not in drop | set(values)]
+    now = [(n.type, n.desc) for n in after.elf.xen_notes]
+    missing = [t for t, d in kept if (t, d) not in now]
+    wrong = [t for t, d in values.items() if [n.desc for n in after.elf.xen_notes
+                                               if n.type == t] != [d]]  # fmt: skip
+    dropped = [n.type for n in after.elf.xen_notes if n.type in drop]
+    new_problems = [n for a in after.elf.note_areas for n in a.notes
+                    if {"truncated", "desc-past-segment"} & set(n.problems)]  # fmt: skip
+    old_problems = [n for a in before.elf.note_areas for n in a.notes
+                    if {"truncated", "desc-past-segment"} & set(n.problems)]  # fmt: skip
+    if missing or wrong or dropped or len(new_problems) > len(old_problems):
+        raise EditError(
+            f"internal check failed after the rewrite (missing {missing}, "
+            f"wrong {wrong}, still there {dropped}); nothing written"
+        )
+
+
+def _backup(path: Path) -> Path:
+    target = path.with_name(path.name + ".orig")
+    shutil.copy2(path, target)
+    return target
+
+
+def write_atomically(destination: Path, data: bytes, like: Path | None = None) -> None:
+    """Write to a temporary file beside `destination`, fsync, rename; keep `like`'s mode."""
+    folder = destination.parent if str(destination.parent) else Path(".")
+    with tempfile.NamedTemporaryFile(
+        dir=folder, prefix=f".{destination.name}.", delete=False
+    ) as handle:
+        name = handle.name
+        try:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        except BaseException:
+            handle.close()
+            Path(name).unlink(missing_ok=True)
+            raise
+    try:
+        source = destination if destination.exists() else like
+        if source is not None and source.exists():
+            os.chmod(name, stat.S_IMODE(source.stat().st_mode))
+        os.replace(name, destination)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def extract(path: Path, output: Path) -> int:
+    """Write the decompressed payload of a bzImage (the ELF, then the build's relocations,
+    exactly what Linux's scripts/extract-vmlinux writes); returns the size written."""
+    image = open_image(path, full=True)
+    payload = next((layer for layer in image.layers if layer.kind == "payload"), None)
+    if image.format != "bzimage" or payload is None or image.elf is None:
+        raise UsageError("is not a bzImage whose payload holds an ELF kernel")
+    blob = image.blobs[payload.index]
+    size = blob.read_all()
+    write_atomically(output, blob.read(0, size))
+    return size
+
+
+__all__ = ["FixRequest", "FixResult", "ImageError", "UsageError", "extract", "fix"]

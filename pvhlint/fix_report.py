@@ -1,0 +1,81 @@
+"""What `pvhlint fix` prints: the change, where it landed, verdicts before and after."""
+
+from __future__ import annotations
+
+import sys
+
+from .fix import FixRequest, FixResult
+from .rule import TARGETS
+from .values import plain_value
+from .xennotes import note_label
+
+
+def _describe(result: FixResult) -> list[str]:
+    assert result.plan is not None
+    lines = []
+    for change in result.plan.changes:
+        label = f"{note_label(change.type)} ({change.type})"
+        if change.action == "remove" and change.note is not None:
+            lines.append(f"removed {label} = {plain_value(change.note.value)} "
+                         f"at {change.note.offset:#x}")  # fmt: skip
+        elif change.action == "change" and change.note is not None:
+            lines.append(f"changed {label} at {change.note.offset:#x}: "
+                         f"{change.note.desc.hex()} -> {(change.desc or b'').hex()}")  # fmt: skip
+        else:
+            lines.append(f"added {label} = {(change.desc or b'').hex()}")
+    for old_off, old_size, new_off, new_size in result.plan.areas:
+        where = "moved to the end of the file at" if new_off != old_off else "rewritten in place at"
+        lines.append(f"note area {old_off:#x} ({old_size:#x} bytes) {where} {new_off:#x} "
+                     f"({new_size:#x} bytes)")  # fmt: skip
+    if result.plan.used_room:
+        lines.append("grew into the free (zero) bytes right after the note area")
+    if result.plan.moved:
+        lines.append("PT_NOTE and its note sections now point there; the loaded bytes are as "
+                     "they were")  # fmt: skip
+    touched = sum(end - start for start, end in result.plan.touched)
+    ranges = ", ".join(f"{s:#x}-{e:#x}" for s, e in result.plan.touched[:6])
+    lines.append(
+        f"bytes touched: {touched} ({ranges}{' ...' if len(result.plan.touched) > 6 else ''})"
+    )
+    return lines
+
+
+def _verdict_lines(result: FixResult) -> list[str]:
+    if result.after is None:
+        return []
+    lines = [f"{'target':<11} {'before':<7} {'after':<7}"]
+    for target in TARGETS:
+        before = result.before.verdicts[target].accept
+        after = result.after.verdicts[target].accept
+        mark = "*" if target in result.required else " "
+        why = "" if after else f"  ({', '.join(result.after.verdicts[target].rules)})"
+        lines.append(f"{target + mark:<11} {_word(before):<7} {_word(after):<7}{why}")
+    if result.before.verdicts["xen-pv"].accept and not result.after.verdicts["xen-pv"].accept:
+        lines.append("xen-pv no longer accepts this kernel: that is what a PVH-only kernel means "
+                     "(Xen's PV builder needs the notes you removed)")  # fmt: skip
+    return lines
+
+
+def _word(accept: bool) -> str:
+    return "accept" if accept else "reject"
+
+
+def print_fix(result: FixResult, request: FixRequest) -> None:
+    out = sys.stdout
+    name = str(request.path)
+    for note in result.notes:
+        print(f"{name}: {note}", file=out)
+    if result.plan is not None and result.plan.changes:
+        for line in _describe(result):
+            print(f"{name}: {line}", file=out)
+    for line in _verdict_lines(result):
+        print(f"  {line}", file=out)
+    if result.required:
+        print(f"  (* required to accept afterwards: {', '.join(result.required)})", file=out)
+    if result.refused:
+        print(f"pvhlint: {name}: {result.refused}", file=sys.stderr)
+    elif request.dry_run and result.plan is not None and result.plan.changes:
+        print(f"{name}: dry run: nothing written", file=out)
+    elif result.written is not None:
+        extra = f" (original kept as {result.backup})" if result.backup else ""
+        print(f"{name}: written to {result.written}{extra}", file=out)

@@ -1,0 +1,250 @@
+"""Planning a byte-minimal rewrite of an ELF's Xen notes (used by `pvhlint fix`).
+
+The notes that remain are packed in their original order (untouched notes are
+copied byte for byte), the freed tail is zero-filled, and PT_NOTE p_filesz
+(p_memsz when it equalled p_filesz) and the SHT_NOTE sections inside the area
+are updated. Growth uses zero bytes right after the area that nothing else owns;
+failing that, the whole area is appended at the end of the file and PT_NOTE and
+its sections are repointed there, leaving the loaded bytes as they were.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from .model import SHT_NOTE, ElfInfo, Note, NoteArea, Section
+
+PF_X = 1
+
+
+class EditError(Exception):
+    """The edit cannot be made to this image; nothing is written."""
+
+
+@dataclass
+class Change:
+    action: str  # "remove" | "add" | "change"
+    type: int
+    note: Note | None  # the note removed or changed
+    desc: bytes | None = None  # the new descriptor
+
+
+@dataclass
+class Plan:
+    data: bytearray
+    changes: list[Change] = field(default_factory=list)
+    touched: list[tuple[int, int]] = field(default_factory=list)  # [start, end) ranges
+    moved: bool = False
+    used_room: bool = False
+    areas: list[tuple[int, int, int, int]] = field(default_factory=list)  # old off/size, new
+
+    def touch(self, start: int, end: int) -> None:
+        if end > start:
+            self.touched.append((start, end))
+
+
+@dataclass
+class Piece:
+    """One note of the rewritten area: where it came from (None: added) and its bytes."""
+
+    origin: int | None
+    data: bytes
+
+
+def encode_note(note_type: int, desc: bytes, owner: bytes = b"Xen\0") -> bytes:
+    """A note the way Linux's ELFNOTE macro writes it: name and descriptor padded to 4."""
+    head = struct.pack("<III", len(owner), len(desc), note_type)
+    return head + owner + bytes(-len(owner) % 4) + desc + bytes(-len(desc) % 4)
+
+
+def _raw(data: bytes, note: Note, area_end: int) -> bytes:
+    end = note.desc_offset + -(-note.descsz // 4) * 4
+    return bytes(data[note.offset : min(end, area_end)])
+
+
+def plan_edit(elf: ElfInfo, data: bytes, drop: set[int], values: dict[int, bytes]) -> Plan:
+    """Plan removing every Xen note of a type in `drop` and setting those in `values`."""
+    plan = Plan(bytearray(data))
+    areas = [a for a in elf.note_areas if a.source == "PT_NOTE" and a.offset and
+             any(n.is_xen for n in a.notes)]  # fmt: skip
+    if not areas:
+        areas = [a for a in elf.note_areas if a.source == "SHT_NOTE" and
+                 any(n.is_xen for n in a.notes)]  # fmt: skip
+    if not areas:
+        raise EditError("the image has no note segment or section holding Xen notes to edit")
+    pending = dict(values)
+    home = next((a for a in areas if any(n.type == 18 and n.is_xen for n in a.notes)), areas[0])
+    for area in areas:
+        added = pending if area is home else {}
+        pieces = _rebuild(area, data, drop, pending, added, plan)
+        _apply(elf, area, b"".join(piece.data for piece in pieces), pieces, plan)
+    return plan
+
+
+def _rebuild(area: NoteArea, data: bytes, drop: set[int], pending: dict[int, bytes],
+             added: dict[int, bytes], plan: Plan) -> list[Piece]:  # fmt: skip
+    """The area's notes after the edit, in their original order, new ones last."""
+    end = area.offset + area.size
+    pieces: list[Piece] = []
+    for note in area.notes:
+        if note.is_xen and note.type in drop:
+            plan.changes.append(Change("remove", note.type, note))
+        elif note.is_xen and note.type in pending:
+            desc = pending.pop(note.type)
+            if desc == note.desc and note.descsz == len(desc):
+                pieces.append(Piece(note.offset, _raw(data, note, end)))
+            else:
+                plan.changes.append(Change("change", note.type, note, desc))
+                pieces.append(Piece(note.offset, encode_note(note.type, desc)))
+        elif note.is_xen and note.type in _set_earlier(plan, note):
+            plan.changes.append(Change("remove", note.type, note))  # a duplicate of a set note
+        else:
+            pieces.append(Piece(note.offset, _raw(data, note, end)))
+    for note_type in list(added):
+        desc = added.pop(note_type)
+        pending.pop(note_type, None)
+        plan.changes.append(Change("add", note_type, None, desc))
+        pieces.append(Piece(None, encode_note(note_type, desc)))
+    return pieces
+
+
+def _set_earlier(plan: Plan, note: Note) -> set[int]:
+    return {c.type for c in plan.changes if c.action == "change" and c.note is not note}
+
+
+def _apply(elf: ElfInfo, area: NoteArea, new: bytes, pieces: list[Piece], plan: Plan) -> None:
+    old = bytes(plan.data[area.offset : area.offset + area.size])
+    if new == old:
+        return
+    _check_alignment(area, pieces)
+    if len(new) <= area.size:
+        target = area.offset
+    elif len(new) - area.size <= _room_after(elf, area, plan.data):
+        target, plan.used_room = area.offset, True
+    else:
+        target = _append(plan, len(new), max(4, area.align))
+        plan.moved = True
+    if target == area.offset:
+        span = max(len(new), area.size)
+        plan.data[target : target + span] = new + bytes(span - len(new))
+        plan.touch(target, target + span)
+    else:
+        plan.data[target : target + len(new)] = new
+        plan.touch(target, target + len(new))
+    plan.areas.append((area.offset, area.size, target, len(new)))
+    _repoint(elf, area, target, len(new), pieces, plan)
+
+
+def _check_alignment(area: NoteArea, pieces: list[tuple[Note | None, bytes]]) -> None:
+    """Under p_align > 4, kept notes must keep their offset modulo p_align."""
+    if area.align <= 4:
+        return
+    pos = area.offset
+    for note, piece in pieces:
+        if note is not None and (note.offset - pos) % area.align:
+            raise EditError(
+                f"PT_NOTE {area.index} has p_align {area.align}: this edit would move "
+                f"the note at {note.offset:#x} off its {area.align}-byte alignment"
+            )
+        pos += len(piece)
+
+
+def _occupied(elf: ElfInfo, area: NoteArea, size: int) -> list[tuple[int, int]]:
+    """File ranges something other than this note area owns."""
+    ranges = [(0, 64 if elf.elf_class == 64 else 52),
+              (elf.phoff, elf.phoff + elf.phentsize * len(elf.segments))]  # fmt: skip
+    if elf.sections:
+        ranges.append((elf.shoff, elf.shoff + elf.shentsize * len(elf.sections)))
+    for sec in elf.sections or []:
+        inside = area.offset <= sec.offset and sec.offset + sec.size <= area.offset + area.size
+        if sec.index and sec.type != 8 and sec.size and not inside:  # 8: SHT_NOBITS
+            ranges.append((sec.offset, sec.offset + sec.size))
+    for seg in elf.segments:
+        if seg.type not in (1, 4) and seg.filesz:  # PT_LOAD spans everything; PT_NOTE is us
+            ranges.append((seg.offset, seg.offset + seg.filesz))
+    return [(start, end) for start, end in ranges if end > start and start < size]
+
+
+def _room_after(elf: ElfInfo, area: NoteArea, data: bytearray) -> int:
+    """Zero bytes right after the area that no section, table or segment owns."""
+    start = area.offset + area.size
+    limit = min([s for s, _ in _occupied(elf, area, len(data)) if s >= start] + [len(data)])
+    room = 0
+    while start + room < limit and data[start + room] == 0:
+        room += 1
+    return room & ~3
+
+
+def _append(plan: Plan, size: int, align: int) -> int:
+    start = -(-len(plan.data) // align) * align
+    plan.data.extend(bytes(start - len(plan.data) + size))
+    return start
+
+
+def _repoint(elf: ElfInfo, area: NoteArea, target: int, size: int, pieces: list[Piece],
+             plan: Plan) -> None:  # fmt: skip
+    if area.source == "PT_NOTE":
+        seg = next(s for s in elf.segments if s.index == area.index)
+        _write_phdr(elf, plan, seg.index, target, size, seg.memsz == seg.filesz)
+    for sec in elf.sections or []:
+        inside = area.offset <= sec.offset and sec.offset + sec.size <= area.offset + area.size
+        if sec.type == SHT_NOTE and sec.size and inside:
+            offset, length = _section_span(sec, area, target, pieces)
+            _write_shdr(elf, plan, sec, offset, length)
+
+
+def _section_span(sec: Section, area: NoteArea, target: int,
+                  pieces: list[Piece]) -> tuple[int, int]:  # fmt: skip
+    """Where the notes that were inside `sec` sit after the edit; added notes belong to
+    the section that ended where the area ended."""
+    sec_end = sec.offset + sec.size
+    at_area_end = sec_end == area.offset + area.size
+    pos, start, end = target, None, None
+    for piece in pieces:
+        if piece.origin is not None and piece.origin < sec.offset:
+            pos += len(piece.data)
+            continue
+        mine = (piece.origin is None and at_area_end) or (
+            piece.origin is not None and piece.origin < sec_end
+        )
+        if not mine:
+            break
+        start = pos if start is None else start
+        pos += len(piece.data)
+        end = pos
+    if start is None:  # every note of the section went: an empty section where they were
+        return pos, 0
+    assert end is not None
+    return start, end - start
+
+
+def _write_phdr(elf: ElfInfo, plan: Plan, index: int, offset: int, size: int,
+                memsz_too: bool) -> None:  # fmt: skip
+    base = elf.phoff + index * elf.phentsize
+    if elf.elf_class == 64:
+        fields = [(base + 8, "<Q", offset), (base + 32, "<Q", size)]
+        fields += [(base + 40, "<Q", size)] if memsz_too else []
+    else:
+        fields = [(base + 4, "<I", offset), (base + 16, "<I", size)]
+        fields += [(base + 20, "<I", size)] if memsz_too else []
+    _patch(plan, fields)
+
+
+def _write_shdr(elf: ElfInfo, plan: Plan, sec: Section, offset: int, size: int) -> None:
+    base = elf.shoff + sec.index * elf.shentsize
+    shift = offset - sec.offset
+    addr = sec.addr + shift if sec.addr and shift else sec.addr
+    if elf.elf_class == 64:
+        fields = [(base + 16, "<Q", addr), (base + 24, "<Q", offset), (base + 32, "<Q", size)]
+    else:
+        fields = [(base + 12, "<I", addr), (base + 16, "<I", offset), (base + 20, "<I", size)]
+    _patch(plan, fields)
+
+
+def _patch(plan: Plan, fields: list[tuple[int, str, int]]) -> None:
+    for at, fmt, value in fields:
+        new = struct.pack(fmt, value)
+        if bytes(plan.data[at : at + len(new)]) != new:
+            plan.data[at : at + len(new)] = new
+            plan.touch(at, at + len(new))

@@ -1,0 +1,480 @@
+"""pvhlint's verdicts next to the real loaders' answers, per image and boot target.
+
+What is compared to what (``compare``):
+
+* **qemu**: ``tests.loaders.qemu_verdict`` (QEMU 7.2 ``-kernel``, machine ``pc``). Accept means
+  QEMU's loader finished and installed a boot ROM; a crash (SIGFPE on p_align 0, SIGSEGV in the
+  note walk of Debian's grub-i386-xen.bin, at random) is a reject. When both accept, the path
+  must agree too: pvhlint's ``Verdict.path`` ("linux", which includes the ancient-zImage
+  fallback, "multiboot" or "pvh") against the ROM QEMU installed.
+* **xen-pvh**: ``xen_verdict(mode="pvh")`` (Debian 12 libxenguest 4.17, HVM container, Debian's
+  hypervisor capabilities). Accept means a PVH boot: the parse succeeded through the ELF-generic
+  or bzImage loader, which in an HVM container succeed only with PHYS32_ENTRY (otherwise
+  ``xc_dom_guest_type``: "image not capable of booting inside a HVM container"). An ELF32 that
+  libelf refuses is still taken by the HVM-generic (hvmloader firmware) loader, ``v.accept``
+  with path "hvm-generic": *not* a PVH boot, so a reject here. This is ``found_pvh(v)`` except
+  for non-x86 e_machine: libelf then skips its note checks ("Not bothering with notes on ARM")
+  and never logs "Found PVH image", yet the ELF loader boots the image as hvm-3.0-x86_32.
+* **xen-pv**: ``xen_verdict(mode="pv").accept`` (PV container, same capabilities: no 32-bit PV).
+* **multiboot1 / multiboot2**: ``grub-file --is-x86-multiboot`` / ``--is-x86-multiboot2``
+  (GRUB 2.06). grub-file checks only magic and checksum in the scan window (after transparent
+  gunzip), while pvhlint's verdicts model GRUB's loader, which also refuses for flags, ELF
+  class/machine, entry, architecture and tags. So: grub-file "no" must be a pvhlint reject (the
+  loader scans exactly like grub-file); grub-file "yes" must be a pvhlint accept, except for the
+  (image, target) pairs in ``GRUB_LOADER_ONLY``, where GRUB's loader has a further check whose
+  answer grub-file cannot give. On those pairs the detection-level fact pvhlint's rules start
+  from (``pvhlint.loaders.grub_mb1`` / ``grub_mb2(loader=False)``) is compared with grub-file
+  instead, and the verdict is shown but not compared. Every other grub-file "yes" image in the
+  set passes GRUB's loader checks by construction; an image added that does not must be listed.
+* **linux**: ``grub-file --is-x86-linux32``: 0xAA55, setup_sects <= 64, "HdrS", protocol >= 2.03
+  and LOADED_HIGH, the header checks of GRUB's ``linux`` command, i.e. the 32-bit Linux boot
+  protocol that boot loaders use. (``--is-x86-linux`` also accepts 2.00–2.02 kernels without
+  LOADED_HIGH, which only the real-mode ``linux16`` path loads.)
+* **rust-vmm**: not compared. Debian 12 packages neither linux-loader nor Cloud Hypervisor or
+  Firecracker, so there is no real program to ask; the table shows pvhlint's verdict alone.
+
+Real-loader answers are cached per image content (sha256) for the process. Each image's six
+probes run concurrently; ``prefetch`` runs many images concurrently.
+
+    python -m tests.verdict_table > docs/verdicts.md        # every image (fetches Debian's)
+    python -m tests.verdict_table --mismatches --no-debian  # only the mismatches, no network
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import os
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache, partial
+from pathlib import Path
+from typing import NamedTuple
+
+from pvhlint.check import Options, check_image
+from pvhlint.errors import ImageError
+from pvhlint.image import open_image
+from pvhlint.loaders import grub_mb1, grub_mb2
+from tests.loaders import (
+    found_pvh,
+    grub_available,
+    grub_verdict,
+    qemu_available,
+    qemu_verdict,
+    xen_verdict,
+    xenguest_available,
+)
+
+COMPARED = ("xen-pvh", "xen-pv", "qemu", "multiboot1", "multiboot2", "linux")
+NOT_COMPARED = {"rust-vmm": "no real loader on Debian 12 (no linux-loader / Cloud Hypervisor)"}
+PVH_LOADERS = ("elf", "bzimage")  # libxenguest loaders that boot an HVM container as PVH
+GRUB_KINDS = {"multiboot1": "x86-multiboot", "multiboot2": "x86-multiboot2", "linux": "x86-linux32"}
+GRUB_LOADER_ONLY: dict[tuple[str, str], str] = {
+    ("elf32-mb2-no-end-tag", "multiboot2"): (
+        "no end tag: GRUB's loader walks on into the code bytes after the header (optional "
+        "tag, size 0xcccccccc), an answer grub-file cannot give"
+    ),
+}
+# Real Debian 12 images (fixtures.debian names); "-gunzipped" ones are the .gz file inflated.
+DEBIAN = (
+    "amd64",
+    "cloud",
+    "xen",
+    "grub-i386-xen",
+    "grub-i386-xen_pvh",
+    "grub-x86_64-xen",
+    "gnumach",
+    "gnumach-xen",
+)
+GUNZIPPED = ("xen", "gnumach")
+DEBIAN_ROWS = tuple(f"debian-{name}" for name in DEBIAN) + tuple(
+    f"debian-{name}-gunzipped" for name in GUNZIPPED
+)
+
+
+class Real(NamedTuple):
+    """A real loader's answer: accept, its message (the reason for a reject), QEMU's path."""
+
+    accept: bool
+    detail: str
+    path: str | None = None
+
+
+class Ours(NamedTuple):
+    """pvhlint's verdict: accept, QEMU's path (qemu only), the rules that reject."""
+
+    accept: bool
+    path: str | None = None
+    rules: tuple[str, ...] = ()
+
+
+class Outcome(NamedTuple):
+    status: str  # "match" | "mismatch" | "missing" (the loader is not installed)
+    note: str = ""  # how the comparison was made when it is not the plain verdict
+
+
+@dataclass
+class Row:
+    """One image: pvhlint's side and the real loaders' side. When pvhlint cannot read the
+    image, ``ours`` and ``detected`` are empty and ``error`` is its message."""
+
+    name: str
+    description: str
+    ours: dict[str, Ours]
+    real: dict[str, Real]
+    detected: dict[str, bool]  # pvhlint's GRUB detection-level facts (grub-file's question)
+    error: str | None = None
+
+    def explain(self, target: str) -> str:
+        """One line for a failed comparison: both sides and the real loader's message."""
+        real, outcome = self.real[target], self.outcome(target)
+        return (
+            f"{self.name} ({self.description}), {target}: pvhlint says "
+            f"{_ours_text(self, target)}; the real loader says {_word(real.accept, real.path)}: "
+            f"{real.detail}" + (f" [{outcome.note}]" if outcome.note else "")
+        )
+
+    def outcome(self, target: str) -> Outcome:
+        return compare(
+            self.name, target, self.ours.get(target), self.real.get(target), self.detected
+        )
+
+
+def compare(
+    name: str, target: str, ours: Ours | None, real: Real | None, detected: dict[str, bool]
+) -> Outcome:
+    """See the module docstring for what each target is compared with. ``ours`` None: pvhlint
+    could not read the image, which never matches a loader's answer."""
+    if real is None:
+        return Outcome("missing", f"no real loader for {target} here")
+    if ours is None:
+        return Outcome("mismatch", "pvhlint cannot read the image")
+    if (name, target) in GRUB_LOADER_ONLY:
+        same = detected[target] == real.accept
+        note = f"grub-file vs pvhlint detection ({GRUB_LOADER_ONLY[name, target]})"
+        return Outcome("match" if same else "mismatch", note)
+    same = ours.accept == real.accept
+    if same and target == "qemu" and real.accept and ours.path != real.path:
+        return Outcome("mismatch", f"path: ours {ours.path}, QEMU {real.path}")
+    return Outcome("match" if same else "mismatch")
+
+
+# --- the real loaders ---------------------------------------------------------------------------
+
+
+@cache
+def _available() -> frozenset[str]:
+    tools = set()
+    if qemu_available():
+        tools.add("qemu")
+    if xenguest_available():  # also compiles the probe once, before any thread needs it
+        tools.update(("xen-pvh", "xen-pv"))
+    if grub_available():
+        tools.update(GRUB_KINDS)
+    return frozenset(tools)
+
+
+def _qemu(path: Path) -> Real:
+    verdict = qemu_verdict(path)
+    if verdict.accept:
+        return Real(
+            True, verdict.path + (f"; {verdict.message}" if verdict.message else ""), verdict.path
+        )
+    if verdict.message == "crash" and verdict.exit_status is not None:
+        return Real(False, f"crash ({signal.Signals(-verdict.exit_status).name})")
+    return Real(False, verdict.message)
+
+
+def _xen(path: Path, mode: str) -> Real:
+    verdict = xen_verdict(path, mode)
+    if mode == "pvh" and verdict.accept and verdict.path not in PVH_LOADERS:
+        return Real(False, f"not PVH: taken by the {verdict.path} loader as {verdict.guest_type}")
+    if mode == "pvh" and verdict.accept and not found_pvh(verdict):
+        return Real(True, f"{verdict.message} (no 'Found PVH image': libelf skipped its checks)")
+    return Real(verdict.accept, verdict.message)
+
+
+def _grub(path: Path, target: str) -> Real:
+    verdict = grub_verdict(path, GRUB_KINDS[target])
+    return Real(verdict.accept, f"grub-file {verdict.message}")
+
+
+_PROBES: dict[str, Callable[[Path], Real]] = {
+    "qemu": _qemu,
+    "xen-pvh": lambda path: _xen(path, "pvh"),
+    "xen-pv": lambda path: _xen(path, "pv"),
+    **{target: partial(_grub, target=target) for target in GRUB_KINDS},
+}
+_REAL: dict[str, dict[str, Real]] = {}
+_LOCK = threading.Lock()
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def real_verdicts(path: str | Path) -> dict[str, Real]:
+    """target -> Real for every compared target whose loader is installed (cached by content)."""
+    key = _digest(Path(path))
+    with _LOCK:
+        if key in _REAL:
+            return _REAL[key]
+    targets = [target for target in COMPARED if target in _available()]
+    with ThreadPoolExecutor(max_workers=len(targets) or 1) as pool:
+        answers = dict(
+            zip(targets, pool.map(lambda t: _PROBES[t](Path(path)), targets), strict=True)
+        )
+    with _LOCK:
+        _REAL[key] = answers
+    return answers
+
+
+def prefetch(paths: Iterable[Path], workers: int | None = None) -> None:
+    """Fill the cache for many images at once (a few images at a time, each six probes)."""
+    todo = list(paths)
+    workers = workers or max(2, (os.cpu_count() or 2) // 2)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(real_verdicts, todo))
+
+
+# --- pvhlint ------------------------------------------------------------------------------------
+
+
+def _ours_and_detected(path: Path) -> tuple[dict[str, Ours], dict[str, bool], str | None]:
+    try:
+        image = open_image(str(path))
+    except ImageError as exc:
+        return {}, {}, exc.message
+    result = check_image(image, Options())
+    ours = {target: Ours(v.accept, v.path, tuple(v.rules)) for target, v in result.verdicts.items()}
+    detected = {
+        "multiboot1": grub_mb1(image) is not None,
+        "multiboot2": grub_mb2(image, loader=False) is not None,
+    }
+    return ours, detected, None
+
+
+def ours(path: str | Path) -> dict[str, Ours]:
+    """target -> (accept, path, rules) from pvhlint.check.check_image with default Options;
+    empty when pvhlint cannot read the image (open_image raises ImageError)."""
+    return _ours_and_detected(Path(path))[0]
+
+
+_ROWS: dict[tuple[str, str], Row] = {}
+RECORDED: dict[str, Row] = {}  # every row computed in this process, for the session summary
+
+
+def row(name: str, path: str | Path) -> Row:
+    """Both sides for one image (cached by name and content); recorded for ``summary``."""
+    path = Path(path)
+    key = (name, _digest(path))
+    if key not in _ROWS:
+        mine, detected, error = _ours_and_detected(path)
+        _ROWS[key] = Row(name, describe(name), mine, real_verdicts(path), detected, error)
+    RECORDED[name] = _ROWS[key]
+    return _ROWS[key]
+
+
+# --- the images ---------------------------------------------------------------------------------
+
+
+@cache
+def synthetic_images() -> dict[str, tuple[str, bytes]]:
+    """name -> (description, bytes): every fixtures.catalogue fixture, then every variant."""
+    from fixtures.catalogue import catalogue
+    from fixtures.variants import variants
+
+    found = {name: (fx.expect["description"], fx.data) for name, fx in catalogue().items()}
+    for name, variant in variants().items():
+        assert name not in found, f"variant {name} shadows a catalogue fixture"
+        found[name] = (variant.description, variant.data)
+    return found
+
+
+def write_synthetic(directory: Path) -> dict[str, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, (_, data) in synthetic_images().items():
+        paths[name] = directory / f"{name}.bin"
+        paths[name].write_bytes(data)
+    return paths
+
+
+def debian_path(row_name: str, fetch: Callable[[str], Path], directory: Path) -> Path:
+    """The file for a DEBIAN_ROWS name: fetch(name) as shipped, or inflated into directory."""
+    name = row_name.removeprefix("debian-")
+    if not name.endswith("-gunzipped"):
+        return fetch(name)
+    source = fetch(name.removesuffix("-gunzipped"))
+    out = directory / f"{row_name}.bin"
+    if not out.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(gzip.decompress(source.read_bytes()))
+    return out
+
+
+def describe(name: str) -> str:
+    if name in synthetic_images():
+        return synthetic_images()[name][0]
+    short = name.removeprefix("debian-")
+    if short.endswith("-gunzipped"):
+        return f"Debian 12's {short.removesuffix('-gunzipped')} image, gunzipped"
+    return f"Debian 12's {short} image, as shipped"
+
+
+# --- the table ----------------------------------------------------------------------------------
+
+
+def _word(accept: bool, path: str | None = None) -> str:
+    return ("accept" if accept else "reject") + (f" ({path})" if accept and path else "")
+
+
+def _ours_word(item: Row, target: str) -> str:
+    verdict = item.ours.get(target)
+    if verdict is None:
+        return "error"
+    return _word(verdict.accept, verdict.path if target == "qemu" else None)
+
+
+def _ours_text(item: Row, target: str) -> str:
+    verdict = item.ours.get(target)
+    if verdict is None:
+        return f"error: {item.error}"
+    return _ours_word(item, target) + (f" [{', '.join(verdict.rules)}]" if verdict.rules else "")
+
+
+def _cell(item: Row, target: str) -> str:
+    if target in NOT_COMPARED:
+        return _ours_word(item, target) + " (ours)"
+    real = item.real.get(target)
+    if real is None:
+        return _ours_word(item, target) + " (no loader)"
+    outcome = item.outcome(target)
+    theirs = _word(real.accept, real.path if target == "qemu" else None)
+    if outcome.status == "match":
+        return "✓ " + theirs + (" ≈" if outcome.note else "")
+    return f"**✗ {_ours_word(item, target)} / {theirs}**"
+
+
+def matrix(rows: Iterable[Row], mismatches_only: bool = False) -> str:
+    """image × target; a cell is '✓ <both>' or '**✗ <ours> / <real>**'."""
+    heads = [*COMPARED, *(f"{t} (ours only)" for t in NOT_COMPARED)]
+    lines = ["| image | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
+    for item in rows:
+        if mismatches_only and not _mismatched(item):
+            continue
+        cells = [_cell(item, target) for target in (*COMPARED, *NOT_COMPARED)]
+        lines.append(f"| {item.name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _mismatched(item: Row) -> list[str]:
+    return [t for t in COMPARED if t in item.real and item.outcome(t).status == "mismatch"]
+
+
+def details(rows: Iterable[Row], mismatches_only: bool = False) -> str:
+    """image × target, long form: both verdicts, pvhlint's rejecting rules, the real message."""
+    lines = ["| image | target | | ours | real | real loader's message |", "|---" * 6 + "|"]
+    for item in rows:
+        for target in COMPARED:
+            real = item.real.get(target)
+            if real is None:
+                continue
+            outcome = item.outcome(target)
+            if mismatches_only and outcome.status != "mismatch":
+                continue
+            mark = "✗" if outcome.status == "mismatch" else "✓"
+            message = real.detail.replace("|", "\\|") + (
+                f" — {outcome.note}" if outcome.note else ""
+            )
+            lines.append(
+                f"| {item.name} | {target} | {mark} | {_ours_text(item, target)}"
+                f" | {_word(real.accept, real.path)} | {message} |"
+            )
+    return "\n".join(lines)
+
+
+LEGEND = """\
+pvhlint's verdict (`check_image(open_image(path), Options())`) against the real loaders:
+QEMU 7.2 `-kernel`, libxenguest 4.17 (PVH: a PVH parse, not the HVM-generic firmware
+fallback; PV), `grub-file --is-x86-multiboot`, `--is-x86-multiboot2`, `--is-x86-linux32`
+(GRUB 2.06). rust-vmm has no real program on Debian 12 and is not compared. What is
+compared to what: tests/verdict_table.py. `✓ x`: both say x. `**✗ ours / real**`: they
+differ. `≈`: compared at detection level (GRUB's loader has a check grub-file lacks).
+Regenerate: `python -m tests.verdict_table > docs/verdicts.md`."""
+
+
+def table(images: Iterable[tuple[str, Path]], mismatches_only: bool = False) -> str:
+    """The Markdown document for (name, path) pairs: legend, matrix, long-form details."""
+    rows = [row(name, path) for name, path in images]
+    return render(rows, mismatches_only)
+
+
+def render(rows: list[Row], mismatches_only: bool = False) -> str:
+    count = sum(len(_mismatched(item)) for item in rows)
+    compared = sum(len(item.real) for item in rows)
+    title = "# pvhlint verdicts vs the real loaders"
+    summary = f"{count} mismatches in {compared} comparisons over {len(rows)} images."
+    return (
+        "\n\n".join(
+            [
+                title,
+                LEGEND,
+                summary,
+                "## Verdicts",
+                matrix(rows, mismatches_only),
+                "## Details",
+                details(rows, mismatches_only),
+            ]
+        )
+        + "\n"
+    )
+
+
+def summary(terminalreporter, config) -> None:  # type: ignore[no-untyped-def]
+    """pytest_terminal_summary helper: write the table of this session's rows, print mismatches."""
+    if not RECORDED:
+        return
+    rows = list(RECORDED.values())
+    base = config.cache.mkdir("verdicts") if config.cache is not None else Path(tempfile.mkdtemp())
+    out = Path(base) / "verdicts.md"
+    out.write_text(render(rows))
+    terminalreporter.section("pvhlint verdicts vs the real loaders")
+    if any(_mismatched(item) for item in rows):
+        terminalreporter.write_line(matrix(rows, mismatches_only=True))
+    count = sum(len(_mismatched(item)) for item in rows)
+    terminalreporter.write_line(f"{count} mismatches over {len(rows)} images; full table: {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.verdict_table",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--mismatches", action="store_true", help="only rows that differ")
+    parser.add_argument("--no-debian", action="store_true", help="synthetic images only")
+    args = parser.parse_args(argv)
+    from fixtures import debian
+
+    with tempfile.TemporaryDirectory(prefix="pvhlint-verdicts-") as tmp:
+        images = list(write_synthetic(Path(tmp) / "synthetic").items())
+        if not args.no_debian:
+            for name in DEBIAN_ROWS:
+                try:
+                    images.append((name, debian_path(name, debian.image, Path(tmp) / "debian")))
+                except debian.FetchError as exc:
+                    print(f"skipping {name}: {exc}", file=sys.stderr)
+        prefetch(path for _, path in images)
+        sys.stdout.write(table(images, args.mismatches))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
