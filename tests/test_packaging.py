@@ -42,7 +42,7 @@ def test_rules_are_discovered(tmp_path, editable):
         assert Path(rules_dir) == REPO / "rules"
     else:
         assert str(tmp_path) in package_file and str(tmp_path) in rules_dir
-    on_disk = {p.stem for p in (REPO / "rules").glob("*.py") if p.stem != "__init__"}
+    on_disk = {p.stem for p in (REPO / "rules").glob("*.py") if not p.stem.startswith("_")}
     assert len(rule_ids.split(",")) == len(on_disk) >= 1
     assert "bzimage-crc" in rule_ids.split(",")
     script = python.parent / "pvhlint"
