@@ -207,7 +207,7 @@ def _emit(report: Report, output_format: str) -> None:
 
 @app.command("fix")
 def fix_command(
-    image: Annotated[Path, typer.Argument(help="An ELF kernel (vmlinux) to edit.")],
+    image: Annotated[Path, typer.Argument(help="An ELF kernel (vmlinux) or bzImage to edit.")],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write the result here; the input is left untouched."),
@@ -234,13 +234,21 @@ def fix_command(
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="Show the planned change; write nothing.")] = False,
     backup: Annotated[bool, typer.Option(help="Keep the original as IMAGE.orig.")] = False,
+    break_signature: Annotated[
+        bool,
+        typer.Option(
+            help="Patch a signed bzImage anyway (its Authenticode signature will not match)."
+        ),
+    ] = False,
 ) -> None:
-    """Edit the Xen notes of an ELF kernel in place, byte-minimally, and re-check it."""
+    """Edit the Xen notes of a kernel in place, byte-minimally, and re-check it: an ELF
+    directly, a bzImage by re-compressing its payload into the same slot."""
     from .check import validate
     from .fix import FixRequest, UsageError, fix
 
     request = FixRequest(image, output, drop_obsolete_notes, _split(drop_note),
-                         tuple(set_note or ()), _split(require), dry_run, backup)  # fmt: skip
+                         tuple(set_note or ()), _split(require), dry_run, backup,
+                         break_signature)  # fmt: skip
     from .check import Options
 
     problem = validate(Options(require=request.require))

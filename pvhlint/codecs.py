@@ -142,6 +142,9 @@ def _lz4_legacy_chunks(data: memoryview) -> Iterator[bytes]:
             continue
         if pos + size > len(data):
             raise CodecError(f"lz4: block of {size} bytes at {pos - 4:#x} runs past the payload")
+        if data[pos : pos + size] == b"\0":  # an empty block: a lone zero token
+            pos += size
+            continue
         try:
             yield lz4.block.decompress(bytes(data[pos : pos + size]), _LZ4_LEGACY_BLOCK)
         except lz4.block.LZ4BlockError as exc:

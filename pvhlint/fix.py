@@ -37,6 +37,7 @@ class FixRequest:
     require: tuple[str, ...] = ()
     dry_run: bool = False
     backup: bool = False
+    break_signature: bool = False
 
 
 @dataclass
@@ -49,6 +50,7 @@ class FixResult:
     backup: Path | None = None
     refused: str | None = None  # why nothing was written (exit 1)
     notes: list[str] = field(default_factory=list)
+    repacked: dict[str, object] | None = None  # codec, options, stream sizes (bzImage)
 
     @property
     def exit_code(self) -> int:
@@ -140,12 +142,8 @@ def _edits(image: Image, request: FixRequest) -> tuple[set[int], dict[int, bytes
 
 def _open_for_fix(path: Path) -> Image:
     image = open_image(path, full=True)
-    if image.format == "bzimage":
-        raise UsageError(
-            "is a bzImage: fixing the kernel inside its compressed payload is not "
-            f"supported yet; run `pvhlint extract {path} -o vmlinux`, fix vmlinux, "
-            "and boot or rebuild from that"
-        )
+    if image.format == "bzimage" and (image.elf is None or len(image.layers) < 2):
+        raise UsageError("is a bzImage whose payload holds no ELF kernel pvhlint can edit")
     if image.format == "gzip":
         raise UsageError("is gzip-compressed: gunzip it, fix the ELF, and compress it again")
     if image.elf is None:
@@ -172,12 +170,22 @@ def fix(request: FixRequest) -> FixResult:
     probe = check_image(image, Options(require=request.require))
     required = _required(request, probe)
     before = check_image(image, Options(require=required))
-    raw = image.blobs[0].read(0, image.size)
+    if image.pe is not None and image.pe.signed and not request.break_signature:
+        return FixResult(None, before, None, required, refused=(
+            "the image carries an Authenticode signature that any change invalidates; nothing "
+            "written (pass --break-signature to proceed and re-sign afterwards)"))  # fmt: skip
+    layer = image.elf.layer
+    raw = image.blobs[layer].read(0, 1 << 62)
     try:
         plan = plan_edit(image.elf, raw, drop, values)
+        new_file = _repack(image, plan) if layer else None
     except EditError as exc:
         return FixResult(None, before, None, required, refused=str(exc))
     result = FixResult(plan, before, None, required)
+    if new_file is not None:
+        result.repacked = new_file[1]
+        if image.pe is not None and image.pe.signed:
+            result.notes.append("the Authenticode signature no longer matches: re-sign the image")
     if any(c.type == PADDR_OFFSET for c in plan.changes) and PADDR_OFFSET not in {
         _note_type(name) for name in request.drop
     }:
@@ -185,10 +193,19 @@ def fix(request: FixRequest) -> FixResult:
     if bytes(plan.data) == raw:
         result.notes.append("nothing to change: the notes are already as asked")
         return result
-    after_image = open_image_bytes(bytes(plan.data), str(request.path), full=True)
-    _verify(image, after_image, drop, values)
+    written = bytes(plan.data) if new_file is None else new_file[0]
+    after_image = open_image_bytes(written, str(request.path), full=True)
+    try:
+        _verify(image, after_image, drop, values)
+        if new_file is not None:
+            _verify_payload(after_image, bytes(plan.data))
+    except EditError as exc:
+        result.refused = str(exc)
+        return result
     result.after = check_image(after_image, Options(require=required))
-    lost = [t for t in required if not result.after.verdicts[t].accept]
+    lost, still = _lost_targets(result.before, result.after, required)
+    result.notes.extend(f"{t} still rejects, as before the fix ({', '.join(rules)})"
+                        for t, rules in still.items())  # fmt: skip
     if lost:
         reasons = "; ".join(f"{t} ({', '.join(result.after.verdicts[t].rules)})" for t in lost)
         result.refused = (
@@ -199,9 +216,25 @@ def fix(request: FixRequest) -> FixResult:
         destination = request.output or request.path
         if request.backup and request.output is None:
             result.backup = _backup(request.path)
-        write_atomically(destination, bytes(plan.data), like=request.path)
+        write_atomically(destination, written, like=request.path)
         result.written = destination
     return result
+
+
+def _lost_targets(before: ImageResult, after: ImageResult,
+                  required: tuple[str, ...]) -> tuple[list[str], dict[str, list[str]]]:  # fmt: skip
+    """Required targets the fix breaks (rejects now, or for new reasons), and those that
+    rejected before for the same reasons (not the fix's doing, so no rollback)."""
+    lost, still = [], {}
+    for target in required:
+        now, was = after.verdicts[target], before.verdicts[target]
+        if now.accept:
+            continue
+        if was.accept or set(now.rules) - set(was.rules):
+            lost.append(target)
+        else:
+            still[target] = now.rules
+    return lost, still
 
 
 def _verify(before: Image, after: Image, drop: set[int], values: dict[int, bytes]) -> None:
@@ -222,6 +255,37 @@ def _verify(before: Image, after: Image, drop: set[int], values: dict[int, bytes
             f"internal check failed after the rewrite (missing {missing}, "
             f"wrong {wrong}, still there {dropped}); nothing written"
         )
+
+
+def _repack(image: Image, plan: Plan) -> tuple[bytes, dict[str, object]]:
+    """The bzImage with `plan`'s decoded payload re-compressed into the same slot."""
+    from .repack import repack, store_crc
+
+    if plan.moved:
+        raise EditError("the note area inside the compressed kernel has no room for this; "
+                        "moving it would change the kernel's decompressed size")  # fmt: skip
+    payload = image.layers[1]
+    assert payload.codec is not None and payload.size is not None and image.setup is not None
+    new_payload, stream, options = repack(payload.codec, bytes(plan.data), payload.size)
+    data = bytearray(image.blobs[0].read(0, image.size))
+    data[payload.offset : payload.offset + payload.size] = new_payload
+    setup = image.setup
+    if setup.crc_end is not None and (setup.crc_ok or setup.crc_ok_before_signing):
+        store_crc(data, setup.crc_end)
+    info = {"codec": payload.codec, "options": options, "slot": payload.size,
+            "stream": stream, "padding": payload.size - 4 - stream}  # fmt: skip
+    return bytes(data), info
+
+
+def _verify_payload(after: Image, decoded: bytes) -> None:
+    """The new payload must decode to exactly the edited kernel, with a good CRC."""
+    blob = after.blobs[1]
+    size = blob.read_all()
+    if blob.read(0, size) != decoded or after.layers[1].size_trailer != len(decoded):
+        raise EditError("internal check failed: the re-compressed payload does not decode to "
+                        "the edited kernel; nothing written")  # fmt: skip
+    if after.problems or (after.setup is not None and after.setup.crc_ok is False):
+        raise EditError(f"internal check failed after re-packing: {after.problems}")
 
 
 def _backup(path: Path) -> Path:

@@ -27,6 +27,12 @@ def _describe(result: FixResult) -> list[str]:
         where = "moved to the end of the file at" if new_off != old_off else "rewritten in place at"
         lines.append(f"note area {old_off:#x} ({old_size:#x} bytes) {where} {new_off:#x} "
                      f"({new_size:#x} bytes)")  # fmt: skip
+    if result.repacked:
+        info = result.repacked
+        lines.append(f"payload re-compressed with {info['options']}: {info['stream']} bytes of "
+                     f"{info['codec']} + {info['padding']} bytes of padding the kernel's "
+                     f"decompressor skips + 4-byte size = the same {info['slot']}-byte slot; "
+                     "CRC32 trailer updated")  # fmt: skip
     if result.plan.used_room:
         lines.append("grew into the free (zero) bytes right after the note area")
     if result.plan.moved:
