@@ -177,7 +177,7 @@ def check_paths(paths: list[str], options: Options) -> Report:
     candidates, results = iter_images(paths)
     for path, explicit in candidates:
         try:
-            image = open_image(path)
+            image = open_image(path, lenient=True)
         except ImageError as exc:
             if explicit or not exc.not_a_kernel:
                 results.append(ImageResult(path, error=exc.message))

@@ -29,13 +29,21 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 
 def open_image(
-    path: str | os.PathLike[str], *, full: bool = False, max_output: int = DEFAULT_MAX_OUTPUT
+    path: str | os.PathLike[str],
+    *,
+    full: bool = False,
+    max_output: int = DEFAULT_MAX_OUTPUT,
+    lenient: bool = False,
 ) -> Image:
-    """Open one kernel image; raises ImageError (one line, naming the file) on bad input."""
+    """Open one kernel image; raises ImageError (one line, naming the file) on bad input.
+
+    `lenient`: a bzImage payload that does not decompress is recorded as a
+    `payload-corrupt` problem instead (its setup header still boots in QEMU and
+    GRUB; `check` wants their verdicts)."""
     name = os.fspath(path)
     data = _read_file(name)
     try:
-        return _Opener(name, data, full, max_output).build()
+        return _Opener(name, data, full, max_output, lenient).build()
     except FormatError as exc:
         raise ImageError(name, str(exc)) from None
 
@@ -70,9 +78,11 @@ def _read_file(path: str) -> bytes | memoryview:
 
 
 class _Opener:
-    def __init__(self, path: str, data: bytes | memoryview, full: bool, max_output: int) -> None:
+    def __init__(self, path: str, data: bytes | memoryview, full: bool, max_output: int,
+                 lenient: bool = False) -> None:  # fmt: skip
         self.data = data
         self.full = full
+        self.lenient = lenient
         self.max_output = max_output
         self.file = BytesBlob(data)
         self.image = Image(path, "unknown", len(data), [])
@@ -81,6 +91,7 @@ class _Opener:
 
     def build(self) -> Image:
         head = self.file.read(0, 0x400)
+        self.image.setup_sects_byte = head[0x1F1] if len(head) > 0x1F1 else None
         self._add_layer("file", "unknown", None, 0, len(self.data))
         if head.startswith(GZIP_MAGIC):
             self._gzip()
@@ -148,6 +159,9 @@ class _Opener:
         try:
             read()
         except FormatError as exc:
+            if stream.error and self.lenient and self.image.layers[layer].kind == "payload":
+                self._problem("payload-corrupt", f"{stream.codec}: {stream.error}", layer)
+                return
             if stream.error:
                 raise FormatError(
                     f"{stream.codec} data cannot be decoded: {stream.error}"

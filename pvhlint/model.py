@@ -248,6 +248,8 @@ class Image:
     multiboot: list[MultibootHeader] = field(default_factory=list)
     entry_points: list[EntryPoint] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Byte 0x1F1 of any file: QEMU sizes even a headerless "zImage" by it.
+    setup_sects_byte: int | None = None
     # Loader facts computed from the model by pvhlint.loaders, kept so rules share them.
     facts: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     # Each layer's bytes (a Blob), for writers such as `extract` and `fix`.

@@ -3,13 +3,16 @@
 What:
   QEMU decides in a fixed order: "HdrS" at 0x202 → Linux boot protocol; else a
   Multiboot 1 header in the first 8144 bytes → multiboot; else an ELF → PVH;
-  else the file is loaded as an ancient zImage, without any check.
+  else the file is loaded as an ancient zImage, with one check: the file must be
+  at least (setup_sects + 1) * 512 bytes, setup_sects being whatever byte sits
+  at 0x1F1 (0 counts as 4).
 
 Why:
   An ELF that has both a Multiboot 1 header and a PVH note is always booted as
   multiboot, never through PVH. A gzip-compressed kernel (xen.gz, gnumach.gz)
   is not unpacked: QEMU loads it as a zImage and the guest runs garbage with no
-  error at all.
+  error at all — or, for a small file, refuses it with `qemu: invalid kernel
+  header`.
 
 Fix:
   Give QEMU the uncompressed ELF (`gunzip`), and drop the multiboot header if
@@ -33,6 +36,12 @@ def check(image: Image) -> Iterator[Hit]:
     path = qemu_path(image)
     if path == "zimage":
         what = "does not unwrap gzip" if image.format == "gzip" else "finds no header it knows"
+        needed = ((image.setup_sects_byte or 4) + 1) * 512
+        if image.size < needed:
+            yield Hit(f"QEMU {what} and takes it for an old zImage, which must be at least "
+                      f"(setup_sects + 1) * 512 = {needed} bytes: \"qemu: invalid kernel "
+                      'header"', 0, 0x1F1, 1, ("qemu",))  # fmt: skip
+            return
         yield Hit(
             f"QEMU {what}: it loads this file as an old zImage and the guest runs "
             "garbage, with no error",

@@ -28,12 +28,25 @@ from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS
 
+# Problems whose own rules already say why Xen's bzImage loader stops.
+EXPLAINED = {"payload-offset-overflow", "payload-length-overflow", "payload-too-short",
+             "unknown-codec"}  # fmt: skip
+
 
 def check(image: Image) -> Iterator[Hit]:
     if image.elf is not None:
         return
-    if image.setup is not None and len(image.layers) == 1:
-        return  # the bzImage rules say why its payload was not reached
+    setup = image.setup
+    codes = {problem.code for problem in image.problems}
+    if setup is not None and setup.has_hdrs and (setup.version < 0x208 or codes & EXPLAINED):
+        return  # bzimage-protocol, bzimage-payload-bounds, bzimage-unknown-codec
+    payload = next((layer for layer in image.layers if layer.kind == "payload"), None)
+    if "payload-corrupt" in codes and payload is not None and payload.codec:
+        codec = payload.codec.upper()
+        yield Hit(f"the {payload.codec} payload does not decompress: Xen says "
+                  f'"xc_dom_probe_bzimage_kernel unable to {codec} decompress kernel"',
+                  0, payload.offset, payload.size, XEN_TARGETS)  # fmt: skip
+        return
     yield Hit(
         f"Xen finds no ELF kernel in this {image.format} image: xl says "
         '"xc_dom_find_loader: no loader found"',

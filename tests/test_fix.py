@@ -218,13 +218,14 @@ def test_bad_requests_are_exit_2(tmp_path, args, words):
     assert done.returncode == 2 and words in done.stderr and len(done.stderr.splitlines()) == 1
 
 
-def test_bzimage_points_to_extract(tmp_path):
+def test_bzimage_without_a_readable_kernel_is_exit_2(tmp_path):
     from fixtures import catalogue
 
     path = tmp_path / "vmlinuz"
-    path.write_bytes(catalogue()["bzimage-xz"].data)
+    path.write_bytes(catalogue()["bzimage-unknown-codec"].data)
     done = pvhlint("fix", "--drop-obsolete-notes", path)
-    assert done.returncode == 2 and "pvhlint extract" in done.stderr
+    assert done.returncode == 2 and "no ELF kernel pvhlint can edit" in done.stderr
+    assert path.read_bytes() == catalogue()["bzimage-unknown-codec"].data
 
 
 def test_extract_needs_a_bzimage(tmp_path):

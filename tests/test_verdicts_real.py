@@ -34,10 +34,12 @@ def synthetic_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
 @pytest.fixture(scope="session")
 def prefetched(synthetic_paths: dict[str, Path], request: pytest.FixtureRequest) -> None:
     """Ask the real loaders about every synthetic image this session compares, all at once."""
+    here = Path(__file__)
     wanted = {
         item.callspec.params["name"]
         for item in request.session.items
-        if getattr(item, "callspec", None) is not None
+        if item.path == here
+        and getattr(item, "callspec", None) is not None
         and item.callspec.params.get("name") in synthetic_paths
     }
     vt.prefetch(synthetic_paths[name] for name in sorted(wanted))

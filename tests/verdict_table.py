@@ -248,7 +248,7 @@ def prefetch(paths: Iterable[Path], workers: int | None = None) -> None:
 
 def _ours_and_detected(path: Path) -> tuple[dict[str, Ours], dict[str, bool], str | None]:
     try:
-        image = open_image(str(path))
+        image = open_image(str(path), lenient=True)  # as `pvhlint check` opens it
     except ImageError as exc:
         return {}, {}, exc.message
     result = check_image(image, Options())
@@ -276,7 +276,7 @@ def row(name: str, path: str | Path) -> Row:
     key = (name, _digest(path))
     if key not in _ROWS:
         mine, detected, error = _ours_and_detected(path)
-        _ROWS[key] = Row(name, describe(name), mine, real_verdicts(path), detected, error)
+        _ROWS[key] = Row(name, describe(name, path), mine, real_verdicts(path), detected, error)
     RECORDED[name] = _ROWS[key]
     return _ROWS[key]
 
@@ -326,13 +326,13 @@ def debian_path(row_name: str, fetch: Callable[[str], Path], directory: Path) ->
     return path
 
 
-def describe(name: str) -> str:
+def describe(name: str, path: Path | None = None) -> str:
     if name in synthetic_images():
         return synthetic_images()[name][0]
     short = name.removeprefix("debian-")
     if short.endswith("-gunzipped"):
         return f"Debian 12's {short.removesuffix('-gunzipped')} image, gunzipped"
-    return f"Debian 12's {short} image, as shipped"
+    return f"Debian 12's {short} image, as shipped" + (f" ({path.name})" if path else "")
 
 
 # --- the table ----------------------------------------------------------------------------------
@@ -408,7 +408,8 @@ def details(rows: Iterable[Row], mismatches_only: bool = False) -> str:
 
 
 LEGEND = """\
-pvhlint's verdict (`check_image(open_image(path), Options())`) against the real loaders:
+pvhlint's verdict (`check_image(open_image(path, lenient=True), Options())`) against
+the real loaders:
 QEMU 7.2 `-kernel`, libxenguest 4.17 (PVH: a PVH parse, not the HVM-generic firmware
 fallback; PV), `grub-file --is-x86-multiboot`, `--is-x86-multiboot2`, `--is-x86-linux32`
 (GRUB 2.06). rust-vmm has no real program on Debian 12 and is not compared. What is
@@ -423,25 +424,27 @@ def table(images: Iterable[tuple[str, Path]], mismatches_only: bool = False) -> 
     return render(rows, mismatches_only)
 
 
+def images(rows: Iterable[Row]) -> str:
+    lines = ["| image | description |", "|---|---|"]
+    lines += [f"| {item.name} | {item.description.replace('|', '/')} |" for item in rows]
+    return "\n".join(lines)
+
+
 def render(rows: list[Row], mismatches_only: bool = False) -> str:
     count = sum(len(_mismatched(item)) for item in rows)
     compared = sum(len(item.real) for item in rows)
-    title = "# pvhlint verdicts vs the real loaders"
-    summary = f"{count} mismatches in {compared} comparisons over {len(rows)} images."
-    return (
-        "\n\n".join(
-            [
-                title,
-                LEGEND,
-                summary,
-                "## Verdicts",
-                matrix(rows, mismatches_only),
-                "## Details",
-                details(rows, mismatches_only),
-            ]
-        )
-        + "\n"
-    )
+    parts = [
+        "# pvhlint verdicts vs the real loaders",
+        LEGEND,
+        f"{count} mismatches in {compared} comparisons over {len(rows)} images.",
+        "## Verdicts",
+        matrix(rows, mismatches_only),
+        "## Details",
+        details(rows, mismatches_only),
+        "## Images",
+        images(rows),
+    ]
+    return "\n\n".join(parts) + "\n"
 
 
 def summary(terminalreporter, config) -> None:  # type: ignore[no-untyped-def]
@@ -449,14 +452,17 @@ def summary(terminalreporter, config) -> None:  # type: ignore[no-untyped-def]
     if not RECORDED:
         return
     rows = list(RECORDED.values())
-    base = config.cache.mkdir("verdicts") if config.cache is not None else Path(tempfile.mkdtemp())
+    cache_ = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+    base = cache_.mkdir("verdicts") if cache_ is not None else Path(tempfile.mkdtemp())
     out = Path(base) / "verdicts.md"
     out.write_text(render(rows))
     terminalreporter.section("pvhlint verdicts vs the real loaders")
     if any(_mismatched(item) for item in rows):
         terminalreporter.write_line(matrix(rows, mismatches_only=True))
     count = sum(len(_mismatched(item)) for item in rows)
-    terminalreporter.write_line(f"{count} mismatches over {len(rows)} images; full table: {out}")
+    terminalreporter.write_line(
+        f"{count} mismatches (all targets) over the {len(rows)} images compared; full table: {out}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

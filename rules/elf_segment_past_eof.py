@@ -1,0 +1,61 @@
+"""A PT_LOAD or PT_NOTE segment whose file bytes run past the end of the file.
+
+What:
+  Every program header names a range of the file, [p_offset, p_offset +
+  p_filesz). For at least one PT_LOAD or PT_NOTE segment that range ends after
+  the last byte of the file: the file was truncated (an interrupted copy or
+  download, a build step that cut it short) or the header is wrong.
+
+Why:
+  QEMU reads every such segment while loading an ELF (through its PVH and its
+  Multiboot ELF path) and gives up with `Error while loading elf kernel`. Other
+  loaders read zeros or garbage, or fail later with less clear messages.
+
+Fix:
+  Copy or download the kernel again and compare its size with the original; if
+  the file is complete, the program headers were written wrongly by the tool
+  that produced it.
+
+Example:
+  vmlinux: elf-segment-past-eof: PT_NOTE 1 ends at 0x1074, past the end of the file
+  (0x1000 bytes): QEMU says "Error while loading elf kernel"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pvhlint.loaders import qemu_mb1, qemu_path
+from pvhlint.model import PT_LOAD, PT_NOTE, Image
+from pvhlint.rule import Hit, Rule
+
+
+def _qemu_loads_elf(image: Image) -> bool:
+    path = qemu_path(image)
+    header = qemu_mb1(image)
+    return path == "pvh" or (path == "multiboot" and header is not None
+                              and not header.flags & 0x10000)  # fmt: skip
+
+
+def check(image: Image) -> Iterator[Hit]:
+    elf = image.elf
+    if elf is None or elf.layer != 0:
+        return
+    rejects = ("qemu",) if _qemu_loads_elf(image) else ()
+    for seg in elf.segments:
+        end = seg.offset + seg.filesz
+        if seg.type in (PT_LOAD, PT_NOTE) and seg.filesz and end > image.size:
+            yield Hit(f"PT_{seg.type_name} {seg.index} ends at {end:#x}, past the end of the "
+                      f"file ({image.size:#x} bytes): QEMU says \"Error while loading elf "
+                      'kernel"', elf.layer, elf.phoff + seg.index * elf.phentsize,
+                      elf.phentsize, rejects)  # fmt: skip
+
+
+RULE = Rule(
+    id="elf-segment-past-eof",
+    title="Segment runs past the end of the file",
+    severity="error",
+    targets=("qemu", "xen-pvh", "xen-pv", "multiboot1", "rust-vmm"),
+    doc=__doc__ or "",
+    check=check,
+)
