@@ -1,0 +1,280 @@
+"""Shared by the multiboot and ELF rules: which loader reads which ELF, and GRUB's ELF path.
+
+Not a rule (no RULE). GRUB 2.06 grub-core/loader/multiboot_elfxx.c, shared by `multiboot`
+(8 KiB window) and `multiboot2` (32 KiB window), checked against real GRUB 2.06 (i386-pc,
+booted in QEMU by tests/loaders/grub_boot.py) on the fixtures in tests/test_rules_boot.py.
+These facts belong in pvhlint/loaders.py; they live here until they move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pvhlint.loaders import grub_layer, grub_mb1, grub_mb2, layer_size, qemu_mb1, qemu_path
+from pvhlint.model import PT_LOAD, ElfInfo, Image, MultibootHeader
+
+AOUT_KLUDGE = 0x10000
+EM_386, EM_X86_64 = 3, 62
+ET_EXEC, ET_DYN = 2, 3
+SHT_RELA, SHT_REL = 4, 9
+U32 = 0xFFFFFFFF
+NOT_ELF = "invalid arch-dependent ELF magic"  # byte 4 neither 1 nor 2; see not_elf_text
+
+
+@dataclass(frozen=True)
+class GrubElfError:
+    """The first error GRUB's ELF path stops at: its text, and where in `layer` it comes from."""
+
+    text: str
+    explain: str
+    layer: int
+    offset: int | None
+    length: int | None = None
+
+
+def elf_of_layer(image: Image, layer: int) -> ElfInfo | None:
+    elf = image.elf
+    return elf if elf is not None and elf.layer == layer else None
+
+
+def is_big_endian(image: Image, elf: ElfInfo) -> bool:
+    return any(p.code == "big-endian" and p.layer == elf.layer for p in image.problems)
+
+
+def x86_machine(elf: ElfInfo) -> bool:
+    return elf.machine in (EM_386, EM_X86_64)
+
+
+def grub_mb1_elf_header(image: Image) -> MultibootHeader | None:
+    """GRUB's Multiboot 1 header when GRUB loads the file as an ELF (flags bit 16 clear)."""
+    header = grub_mb1(image)
+    return header if header is not None and not header.flags & AOUT_KLUDGE else None
+
+
+def grub_mb2_elf_header(image: Image) -> MultibootHeader | None:
+    """GRUB's Multiboot 2 header when GRUB loads the file as an ELF (no address tag)."""
+    header = grub_mb2(image)
+    if header is None or any(tag.type == 2 for tag in header.tags):
+        return None
+    return header
+
+
+def qemu_elf_layer(image: Image) -> int | None:
+    """Layer 0 when QEMU -kernel hands the file to load_elf: the Multiboot path without the
+    a.out kludge, or the PVH path. None when QEMU never parses it as an ELF."""
+    path = qemu_path(image)
+    if path == "pvh":
+        return 0
+    header = qemu_mb1(image)
+    if path == "multiboot" and header is not None and not header.flags & AOUT_KLUDGE:
+        return 0
+    return None
+
+
+def _phdr_offset(elf: ElfInfo, index: int) -> int:
+    size = getattr(elf, "phentsize", 0) or (56 if elf.elf_class == 64 else 32)
+    return elf.phoff + index * size
+
+
+def grub_elf_error(
+    image: Image, header: MultibootHeader, window: int, *, mbi2: bool = False
+) -> GrubElfError | None:
+    """The error GRUB's ELF loader stops at for the layer holding `header`, or None when it
+    loads. A big-endian or non-x86 ELF is left out (elf-unsupported-machine reports it)."""
+    layer = header.layer
+    elf = elf_of_layer(image, layer)
+    if elf is None:
+        return GrubElfError(
+            NOT_ELF,
+            "the file is not an ELF, and without flag bit 16 (the a.out kludge) GRUB loads "
+            "only ELF files",
+            layer,
+            0,
+            4,
+        )
+    if is_big_endian(image, elf) or not x86_machine(elf):
+        return None
+    checks = (_class_machine, _file_type, _phdr_window, _crosses_4g, _relocatable,
+              _segments, _entry)  # fmt: skip
+    for check in checks:
+        found = check(image, elf, header, window, mbi2)
+        if found is not None:
+            return found
+    if mbi2:
+        return _relocs(elf)
+    return None
+
+
+def _class_machine(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
+    want = EM_386 if elf.elf_class == 32 else EM_X86_64
+    if elf.machine == want:
+        return None
+    other = "EM_386 (3)" if want == EM_386 else "EM_X86_64 (62)"
+    return GrubElfError(
+        "invalid arch-dependent ELF magic",
+        f"ELF{elf.elf_class} with e_machine {elf.machine}: GRUB takes ELF32 only with "
+        f"EM_386 and ELF64 only with EM_X86_64, so ELF{elf.elf_class} needs {other}",
+        elf.layer,
+        18,
+        2,
+    )
+
+
+def _file_type(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
+    if elf.type in (ET_EXEC, ET_DYN):
+        return None
+    return GrubElfError(
+        "this ELF file is not of the right type",
+        f"e_type {elf.type}: GRUB loads only ET_EXEC (2) and ET_DYN (3)",
+        elf.layer,
+        16,
+        2,
+    )
+
+
+def _phdr_window(
+    image: Image, elf: ElfInfo, header: MultibootHeader, window: int, mbi2: bool
+) -> GrubElfError | None:
+    end = _phdr_offset(elf, len(elf.segments))
+    if end <= window:
+        return None
+    return GrubElfError(
+        "program header at a too high offset",
+        f"the program headers end at {end:#x}, but GRUB takes them from the {window // 1024} "
+        "KiB it read to find the Multiboot header",
+        elf.layer,
+        32 if elf.elf_class == 64 else 28,
+        8 if elf.elf_class == 64 else 4,
+    )
+
+
+def _loads(elf: ElfInfo) -> list:  # type: ignore[type-arg]
+    return [seg for seg in elf.segments if seg.type == PT_LOAD]
+
+
+def _crosses_4g(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
+    if elf.elf_class != 64:
+        return None
+    for seg in _loads(elf):
+        if seg.paddr + seg.memsz >= 1 << 32:
+            return GrubElfError(
+                "segment crosses 4 GiB border",
+                f"PT_LOAD {seg.index} ends at physical {seg.paddr + seg.memsz:#x}; GRUB loads "
+                "an ELF64 only below 4 GiB",
+                elf.layer,
+                _phdr_offset(elf, seg.index),
+            )
+    return None
+
+
+def _relocatable(
+    image: Image, elf: ElfInfo, header: MultibootHeader, window: int, mbi2: bool
+) -> GrubElfError | None:
+    tags = [tag for tag in header.tags if tag.type == 10] if mbi2 else []
+    loads = _loads(elf)
+    if not tags or not loads:
+        return None
+    fields = tags[-1].fields  # GRUB keeps the last relocatable tag
+    low = min(seg.paddr for seg in loads)
+    size = (max(seg.paddr + seg.memsz for seg in loads) - low) & U32
+    min_addr, max_addr = int(fields.get("min_addr", 0)), int(fields.get("max_addr", 0))
+    if size > max_addr or min_addr > max_addr - size:
+        return GrubElfError(
+            "invalid min/max address and/or load size",
+            f"the relocatable tag allows [{min_addr:#x}, {max_addr:#x}] but the image "
+            f"needs {size:#x} bytes",
+            header.layer,
+            tags[-1].offset,
+            tags[-1].size,
+        )
+    return None
+
+
+def _segments(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
+    size = layer_size(image, elf.layer)
+    for seg in _loads(elf):
+        where = _phdr_offset(elf, seg.index)
+        if elf.elf_class == 32 and seg.paddr + seg.memsz > U32:
+            return GrubElfError(
+                "address is out of range",
+                f"PT_LOAD {seg.index} at physical {seg.paddr:#x} with p_memsz {seg.memsz:#x} "
+                "runs past 4 GiB: GRUB's memory allocator refuses it",
+                elf.layer,
+                where,
+            )
+        if seg.filesz and seg.offset > size:
+            return GrubElfError(
+                "attempt to seek outside of the file",
+                f"PT_LOAD {seg.index} starts at file offset {seg.offset:#x}, past the end of "
+                f"the file ({size:#x})",
+                elf.layer,
+                where,
+            )
+        if seg.filesz and seg.offset + seg.filesz > size:
+            return GrubElfError(
+                "premature end of file <kernel path>",
+                f"PT_LOAD {seg.index} needs file bytes up to {seg.offset + seg.filesz:#x}, "
+                f"but the file ends at {size:#x}",
+                elf.layer,
+                where,
+            )
+    return None
+
+
+def _entry(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
+    mask = U32 if elf.elf_class == 32 else (1 << 64) - 1
+    # GRUB walks every program header, whatever its type, by virtual address.
+    for seg in elf.segments:
+        if seg.vaddr <= elf.entry < (seg.vaddr + seg.memsz) & mask:
+            physical = (elf.entry - seg.vaddr + seg.paddr) & mask
+            if elf.elf_class == 64 and physical > U32:
+                return GrubElfError(
+                    "invalid entry point for ELF64",
+                    f"e_entry {elf.entry:#x} is physical {physical:#x} (through program "
+                    f"header {seg.index}); GRUB starts the kernel in 32-bit mode, below 4 GiB",
+                    elf.layer,
+                    24,
+                    8,
+                )
+            return None
+    return GrubElfError(
+        "entry point isn't in a segment",
+        f"e_entry {elf.entry:#x} lies in no program header's [p_vaddr, p_vaddr + p_memsz)",
+        elf.layer,
+        24,
+        elf.elf_class // 8,
+    )
+
+
+def _relocs(elf: ElfInfo) -> GrubElfError | None:
+    for sec in elf.sections or []:
+        if sec.type in (SHT_REL, SHT_RELA) and sec.index:
+            kind = "SHT_RELA" if sec.type == SHT_RELA else "SHT_REL"
+            return GrubElfError(
+                "ELF files with relocs are not supported yet",
+                f"section {sec.name or sec.index} is {kind}; GRUB's multiboot2 loader refuses "
+                "any relocation section",
+                elf.layer,
+                elf.shoff,
+            )
+    return None
+
+
+def grub_text(text: str) -> str:
+    """GRUB prints its errors as `error: <msg>.`."""
+    return f'GRUB: "error: {text}."'
+
+
+__all__ = [
+    "AOUT_KLUDGE",
+    "GrubElfError",
+    "elf_of_layer",
+    "grub_elf_error",
+    "grub_layer",
+    "grub_mb1_elf_header",
+    "grub_mb2_elf_header",
+    "grub_text",
+    "is_big_endian",
+    "qemu_elf_layer",
+    "x86_machine",
+]

@@ -1,0 +1,98 @@
+"""The bzImage's boot protocol version is too old for a loader, or for its own fields.
+
+What:
+  The version at 0x206 tells loaders which setup-header fields exist. GRUB's 32-bit
+  `linux` path needs at least 2.03; Xen's bzImage loaders need 2.08, the version
+  that introduced payload_offset and payload_length (where the compressed ELF is).
+  The rule also compares the version with the header bytes: fields a newer protocol
+  defines (xloadflags 2.12, kernel_info_offset 2.15, ...) that hold non-zero values
+  inside the header (up to where the jump at 0x200 lands) although the version says
+  they do not exist.
+
+Why:
+  GRUB refuses versions below 2.03 with `error: version too old for 32-bit boot`
+  (verified with 2.02 and 2.01). libxenguest refuses versions below 2.08 with
+  `xc_dom_probe_bzimage_kernel: boot protocol too old (0207)` (verified) and then
+  finds no other loader; the hypervisor's dom0 builder says `Cannot load bzImage
+  v2.07 at least v2.08 is required`. iPXE's .lkrn images are 2.07. Fields newer
+  than the version are ignored by every loader, so a version lowered by a patch (or
+  a header written by a tool that forgot to raise it) silently disables them: a
+  warning, no loader refuses for that.
+
+Fix:
+  Use a kernel (or iPXE build) whose setup header is recent enough: Linux 2.6.26
+  and later are 2.08+, 5.5 and later 2.15. If the version was lowered by a tool,
+  restore it; pvhlint fix rewrites the CRC32 after a header change.
+
+Example:
+  ipxe.lkrn: bzimage-protocol: boot protocol 2.07 at 0x206 is older than 2.08, which Xen
+  needs for the payload fields (libxenguest: "xc_dom_probe_bzimage_kernel: boot protocol
+  too old (0207)")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pvhlint.bzimage import FIELD_OFFSETS, SETUP_FIELDS, effective_version
+from pvhlint.model import Image
+from pvhlint.rule import Hit, Rule
+
+
+def _version(value: int) -> str:
+    return f"{value >> 8}.{value & 0xFF:02d}"
+
+
+def check(image: Image) -> Iterator[Hit]:
+    setup = image.setup
+    if setup is None or not setup.has_hdrs:
+        return
+    version = setup.version
+    offset, size = FIELD_OFFSETS["version"]
+    said, rejects = [], []
+    if version < 0x203:
+        said.append('GRUB linux: "error: version too old for 32-bit boot"')
+        rejects.append("linux")
+    if version < 0x208:
+        said.append(f'libxenguest: "xc_dom_probe_bzimage_kernel: boot protocol too old '
+                    f'({version:04x})"')  # fmt: skip
+        rejects += ["xen-pvh", "xen-pv"]
+    if rejects:
+        need = "2.03, which GRUB needs for 32-bit boot" if version < 0x203 else (
+            "2.08, which Xen needs for the payload fields")  # fmt: skip
+        yield Hit(f"boot protocol {_version(version)} at {offset:#x} is older than {need} "
+                  f"({'; '.join(said)})", setup.layer, offset, size,
+                  rejects=tuple(rejects))  # fmt: skip
+    yield from _newer_fields(image, version)
+
+
+def _newer_fields(image: Image, version: int) -> Iterator[Hit]:
+    """Header fields newer than the version, non-zero within the header the jump skips."""
+    blob = getattr(image, "blobs", {}).get(0)  # the file's bytes, when the model keeps them
+    if blob is None:
+        return
+    raw = blob.read(0, 0x26C)
+    if len(raw) < 0x202 or raw[0x200] != 0xEB:
+        return
+    header_end = 0x202 + raw[0x201] if raw[0x201] < 0x80 else 0x202
+    usable = effective_version(version)
+    used = [(offset, size, since, name) for offset, size, since, name in SETUP_FIELDS
+            if since > usable and offset + size <= min(header_end, len(raw))
+            and any(raw[offset : offset + size])]  # fmt: skip
+    if not used:
+        return
+    names = ", ".join(f"{name} ({_version(since)}+)" for _, _, since, name in used)
+    first, last = used[0][0], used[-1][0] + used[-1][1]
+    yield Hit(f"boot protocol {_version(version)} does not define {names}, yet the header holds "
+              "non-zero values there: loaders ignore them (was the version lowered?)",
+              0, first, last - first)  # fmt: skip
+
+
+RULE = Rule(
+    id="bzimage-protocol",
+    title="bzImage boot protocol too old for the loader or for the fields it uses",
+    severity="warning",
+    targets=("linux", "xen-pvh", "xen-pv"),
+    doc=__doc__ or "",
+    check=check,
+)

@@ -1,0 +1,68 @@
+"""The bzImage payload does not decompress as its size trailer says, or not at all.
+
+What:
+  The build appends the decompressed size (u32 LE) as the payload's last 4 bytes
+  (gzip's own ISIZE field plays that role). Here the payload decompresses to a
+  different size than the trailer states ("size-trailer-mismatch"), or its stream
+  is corrupt ("payload-corrupt").
+
+Why:
+  libxenguest sizes its output buffer from the trailer and refuses on either side
+  of a mismatch (verified with an xz payload: a larger trailer gives `unable to XZ
+  decompress kernel`, a smaller one a truncated ELF and `no loader found`); a
+  corrupt stream gives `xc_dom_probe_bzimage_kernel unable to <CODEC> decompress
+  kernel`. The kernel's own decompressor was built with the trailer's value
+  (mkpiggy's z_output_len, used for init_size and the in-place layout), so under
+  GRUB or QEMU it overruns or fails at boot ("Decompression error"). Both mean the
+  payload was replaced or damaged after the build.
+
+Fix:
+  Rebuild, or fetch the image again; a payload cannot be swapped without rebuilding
+  the setup code that was sized for it.
+
+Example:
+  vmlinuz: bzimage-size-trailer: decompressed size 1008 differs from the size trailer 5104
+  (libxenguest: "xc_dom_probe_bzimage_kernel unable to XZ decompress kernel")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pvhlint.model import Image
+from pvhlint.rule import Hit, Rule
+
+XEN = ("xen-pvh", "xen-pv")
+
+
+def _xen_says(image: Image) -> str:
+    codecs = [layer.codec for layer in image.layers if layer.kind == "payload" and layer.codec]
+    if codecs and codecs[0] == "gzip":
+        return 'libxenguest: "xc_dom_do_gunzip: inflate failed (rc=-3)"'
+    name = codecs[0].upper() if codecs else "<CODEC>"
+    return f'libxenguest: "xc_dom_probe_bzimage_kernel unable to {name} decompress kernel"'
+
+
+def check(image: Image) -> Iterator[Hit]:
+    corrupt = any(problem.code == "payload-corrupt" for problem in image.problems)
+    for problem in image.problems:
+        if problem.code == "size-trailer-mismatch" and not corrupt:  # else a consequence
+            yield Hit(f"{problem.message}: the build's trailer no longer fits the payload "
+                      f"({_xen_says(image)}, or a truncated ELF)", problem.layer,
+                      problem.offset, 4, rejects=XEN)  # fmt: skip
+        elif problem.code == "payload-corrupt":
+            payload = image.layers[problem.layer]
+            inside = payload.kind == "payload"
+            yield Hit(f"the payload does not decompress ({problem.message}) ({_xen_says(image)})",
+                      0 if inside else problem.layer, payload.offset if inside else problem.offset,
+                      payload.size if inside else None, rejects=XEN)  # fmt: skip
+
+
+RULE = Rule(
+    id="bzimage-size-trailer",
+    title="bzImage payload size trailer wrong, or payload corrupt",
+    severity="error",
+    targets=("xen-pvh", "xen-pv", "linux"),
+    doc=__doc__ or "",
+    check=check,
+)
