@@ -72,6 +72,11 @@ def read_setup(blob: Blob, layer: int) -> SetupHeader:
     pm_offset = ((setup_sects or 4) + 1) * 512
     header = SetupHeader(layer, setup_sects, fields.get("boot_flag", 0), has_hdrs, version,
                          fields, pm_offset, None, None, None, None)  # fmt: skip
+    if len(head) >= 0x202 and head[0x200] == 0xEB and head[0x201] < 0x80:
+        header.header_end = 0x202 + head[0x201]
+        header.raw_fields = {name: int.from_bytes(head[offset : offset + size], "little")
+                             for offset, size, _, name in SETUP_FIELDS
+                             if offset + size <= min(header.header_end, len(head))}  # fmt: skip
     _check_crc(blob, header)
     header.kernel_info = _kernel_info(blob, header)
     return header

@@ -203,6 +203,10 @@ class SetupHeader:
     # Signing (sbsign) rewrites the PE CheckSum and Security directory after the build
     # computed the CRC: True when the CRC holds with those two fields zeroed.
     crc_ok_before_signing: bool | None = None
+    # The header ends at 0x202 + the jump's offset (EB xx at 0x200); every field inside
+    # it, whatever the version says, for rules that compare the two.
+    header_end: int = 0
+    raw_fields: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

@@ -68,17 +68,11 @@ def check(image: Image) -> Iterator[Hit]:
 
 def _newer_fields(image: Image, version: int) -> Iterator[Hit]:
     """Header fields newer than the version, non-zero within the header the jump skips."""
-    blob = getattr(image, "blobs", {}).get(0)  # the file's bytes, when the model keeps them
-    if blob is None:
-        return
-    raw = blob.read(0, 0x26C)
-    if len(raw) < 0x202 or raw[0x200] != 0xEB:
-        return
-    header_end = 0x202 + raw[0x201] if raw[0x201] < 0x80 else 0x202
+    setup = image.setup
+    assert setup is not None
     usable = effective_version(version)
     used = [(offset, size, since, name) for offset, size, since, name in SETUP_FIELDS
-            if since > usable and offset + size <= min(header_end, len(raw))
-            and any(raw[offset : offset + size])]  # fmt: skip
+            if since > usable and setup.raw_fields.get(name)]  # fmt: skip
     if not used:
         return
     names = ", ".join(f"{name} ({_version(since)}+)" for _, _, since, name in used)

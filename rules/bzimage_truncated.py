@@ -57,11 +57,9 @@ def check(image: Image) -> Iterator[Hit]:
 def _zimage_fallback(image: Image) -> Iterator[Hit]:
     """QEMU loads a file that is neither bzImage, Multiboot nor ELF as an old zImage, with the
     same size check on whatever byte 0x1F1 holds."""
-    blob = getattr(image, "blobs", {}).get(0)  # the file's bytes, when the model keeps them
-    if qemu_path(image) != "zimage" or blob is None:
+    if qemu_path(image) != "zimage":
         return
-    raw = blob.read(0x1F1, 1)
-    sects = (raw[0] if raw else 0) or 4
+    sects = image.setup_sects_byte or 4
     need = (sects + 1) * 512
     if image.size < need:
         yield Hit(f"QEMU loads this {image.format} file as an old zImage, and at "

@@ -35,10 +35,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pvhlint.grub_elf import grub_mb1_elf_header, grub_mb2_elf_header, qemu_elf_layer
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
-
-from ._grub_elf import grub_mb1_elf_header, grub_mb2_elf_header, qemu_elf_layer
 
 
 def check(image: Image) -> Iterator[Hit]:

@@ -28,11 +28,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pvhlint.grub_elf import AOUT_KLUDGE, EM_X86_64, is_big_endian
 from pvhlint.loaders import qemu_mb1, qemu_path
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
-
-from ._grub_elf import AOUT_KLUDGE, EM_X86_64, is_big_endian
 
 
 def check(image: Image) -> Iterator[Hit]:

@@ -36,11 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import GRUB_MB1_WINDOW, layer_size, qemu_mb1, qemu_path
-from pvhlint.model import PT_LOAD, ElfInfo, Image
-from pvhlint.rule import Hit, Rule
-
-from ._grub_elf import (
+from pvhlint.grub_elf import (
     AOUT_KLUDGE,
     EM_386,
     elf_of_layer,
@@ -49,6 +45,9 @@ from ._grub_elf import (
     grub_text,
     is_big_endian,
 )
+from pvhlint.loaders import GRUB_MB1_WINDOW, layer_size, qemu_mb1, qemu_path
+from pvhlint.model import PT_LOAD, ElfInfo, Image
+from pvhlint.rule import Hit, Rule
 
 
 def check(image: Image) -> Iterator[Hit]:

@@ -35,11 +35,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pvhlint.grub_elf import grub_elf_error, grub_mb2_elf_header, grub_text
 from pvhlint.loaders import MB2_WINDOW
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
-
-from ._grub_elf import grub_elf_error, grub_mb2_elf_header, grub_text
 
 
 def check(image: Image) -> Iterator[Hit]:

@@ -1,17 +1,15 @@
-"""Shared by the multiboot and ELF rules: which loader reads which ELF, and GRUB's ELF path.
-
-Not a rule (no RULE). GRUB 2.06 grub-core/loader/multiboot_elfxx.c, shared by `multiboot`
+"""Loader facts for the multiboot and ELF rules: which loader reads which ELF, and GRUB's
+ELF path. GRUB 2.06 grub-core/loader/multiboot_elfxx.c, shared by `multiboot`
 (8 KiB window) and `multiboot2` (32 KiB window), checked against real GRUB 2.06 (i386-pc,
 booted in QEMU by tests/loaders/grub_boot.py) on the fixtures in tests/test_rules_boot.py.
-These facts belong in pvhlint/loaders.py; they live here until they move.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pvhlint.loaders import grub_layer, grub_mb1, grub_mb2, layer_size, qemu_mb1, qemu_path
-from pvhlint.model import PT_LOAD, ElfInfo, Image, MultibootHeader
+from .loaders import grub_layer, grub_mb1, grub_mb2, layer_size, qemu_mb1, qemu_path
+from .model import PT_LOAD, ElfInfo, Image, MultibootHeader
 
 AOUT_KLUDGE = 0x10000
 EM_386, EM_X86_64 = 3, 62
