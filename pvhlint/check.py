@@ -8,6 +8,7 @@ targets (--require, config, or what the image itself claims; see `claimed_target
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .errors import ImageError
@@ -173,17 +174,50 @@ def iter_images(paths: list[str]) -> tuple[list[tuple[str, bool]], list[ImageRes
     return found, errors
 
 
-def check_paths(paths: list[str], options: Options) -> Report:
+def check_one(path: str, explicit: bool, options: Options) -> ImageResult | None:
+    """One image's result; None for a file inside a folder that is simply not a kernel."""
+    try:
+        image = open_image(path, lenient=True)
+    except ImageError as exc:
+        if explicit or not exc.not_a_kernel:
+            return ImageResult(path, error=exc.message)
+        return None
+    result = check_image(image, options)
+    image.blobs.clear()  # the mapped file and decoders: not needed by reports, not picklable
+    image.facts.clear()
+    return result
+
+
+def _check_one_job(job: tuple[str, bool, Options]) -> ImageResult | None:
+    return check_one(*job)
+
+
+def check_paths(paths: list[str], options: Options, jobs: int = 1,
+                progress: Callable[[int, int], None] | None = None) -> Report:  # fmt: skip
+    """Check files and folders; `jobs` > 1 checks images in that many processes, keeping
+    the order; `progress(done, total)` is called as images finish."""
     candidates, results = iter_images(paths)
-    for path, explicit in candidates:
-        try:
-            image = open_image(path, lenient=True)
-        except ImageError as exc:
-            if explicit or not exc.not_a_kernel:
-                results.append(ImageResult(path, error=exc.message))
-            continue
-        results.append(check_image(image, options))
+    work = [(path, explicit, options) for path, explicit in candidates]
+    if jobs > 1 and len(work) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
+            outcomes = pool.map(_check_one_job, work, chunksize=max(1, len(work) // (8 * jobs)))
+            results.extend(_collect(outcomes, len(work), progress))
+    else:
+        results.extend(_collect(map(_check_one_job, work), len(work), progress))
     return Report(results, options)
+
+
+def _collect(outcomes: Iterable[ImageResult | None], total: int,
+             progress: Callable[[int, int], None] | None) -> list[ImageResult]:  # fmt: skip
+    kept = []
+    for done, outcome in enumerate(outcomes, 1):
+        if outcome is not None:
+            kept.append(outcome)
+        if progress is not None:
+            progress(done, total)
+    return kept
 
 
 def validate(options: Options) -> str | None:

@@ -155,6 +155,12 @@ def check(
     output_format: Annotated[
         str, typer.Option("--format", "-f", help="console, json, sarif or github.")
     ] = "console",
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Images checked in parallel (default: all cores)."
+        ),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -176,12 +182,32 @@ def check(
     if problem:
         fail(problem)
         raise typer.Exit(EXIT_BAD_INPUT)
-    report = check_paths([str(path) for path in images], options)
+    paths = [str(path) for path in images]
+    workers = jobs or os.cpu_count() or 1
+    if output_format == "console" and sys.stdout.isatty():
+        report = _check_with_progress(paths, options, workers)
+    else:
+        report = check_paths(paths, options, workers)
     for result in report.results:
         if result.error:
             fail(f"{result.path}: {result.error}")
     _emit(report, output_format)
     raise typer.Exit(report.exit_code)
+
+
+def _check_with_progress(paths: list[str], options: Options, workers: int) -> Report:
+    """A progress bar on a terminal, for the minutes a large tree can take."""
+    from rich.progress import Progress
+
+    from .check import check_paths
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("checking", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return check_paths(paths, options, workers, advance)
 
 
 def _emit(report: Report, output_format: str) -> None:

@@ -92,7 +92,32 @@ def print_console(report: Report, console: Any) -> None:
     _summary(report, console)
 
 
+def _summary_table(report: Report, console: Any) -> None:
+    """For several images: verdict counts per target and findings per rule."""
+    from collections import Counter
+
+    from rich.table import Table
+
+    checked = [result for result in report.results if result.error is None]
+    targets = Table("target", "accept", "reject", "required", box=None, pad_edge=False,
+                    title=f"{len(checked)} images")  # fmt: skip
+    for target in TARGETS:
+        verdicts = [result.verdicts[target] for result in checked]
+        accepted = sum(1 for verdict in verdicts if verdict.accept)
+        required = sum(1 for verdict in verdicts if verdict.required)
+        targets.add_row(target, str(accepted), str(len(verdicts) - accepted), str(required))
+    console.print(targets)
+    rules = Counter((f.rule, f.severity) for result in checked for f in result.findings)
+    if rules:
+        table = Table("rule", "severity", "findings", box=None, pad_edge=False)
+        for (rule, severity), count in rules.most_common():
+            table.add_row(rule, severity, str(count))
+        console.print(table)
+
+
 def _summary(report: Report, console: Any) -> None:
+    if len(report.results) > 1:
+        _summary_table(report, console)
     counts = {"error": 0, "warning": 0, "info": 0}
     for result in report.results:
         for finding in result.findings:
