@@ -56,11 +56,12 @@ def alone(command: list[str], runs: int) -> dict[str, float]:
     return {"wall": statistics.median(r[0] for r in rows), "peak": max(r[1] for r in rows)}
 
 
-def readelf_after_full_decode(vmlinuz: Path) -> list[str]:
+def readelf_after_full_decode(vmlinuz: Path, folder: str) -> list[str]:
     """What a build step does without pvhlint: decompress the whole payload, readelf -n."""
-    script = (f"off=$(grep -obUaP '\\xfd7zXZ\\x00' {vmlinuz} | head -1 | cut -d: -f1); "
-              f"tail -c +$((off+1)) {vmlinuz} | xz -dc --single-stream > $T/vmlinux; "
-              "readelf -n $T/vmlinux")  # fmt: skip
+    data = vmlinuz.read_bytes()
+    start = data.index(b"\xfd7zXZ\x00")  # as scripts/extract-vmlinux finds the stream
+    script = (f"tail -c +{start + 1} '{vmlinuz}' | xz -dc --single-stream > '{folder}/vmlinux.x'"
+              f" && readelf -n '{folder}/vmlinux.x' > /dev/null")  # fmt: skip
     return ["sh", "-c", script]
 
 
@@ -83,7 +84,6 @@ def main() -> int:
     args = parser.parse_args()
     bz = debian.image("amd64")
     with tempfile.TemporaryDirectory(prefix="pvhlint-bench-") as tmp:
-        os.environ["T"] = tmp
         vmlinux = Path(tmp) / "vmlinux"
         subprocess.run([*PVHLINT, "extract", str(bz), "-o", str(vmlinux)], check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
@@ -94,7 +94,7 @@ def main() -> int:
         result = pair([*PVHLINT, "check", "--format", "json", "--require", "xen-pvh", str(bz)],
                       grub, args.runs)  # fmt: skip
         rows.append(("check --format json (all rules) vs grub-file", result, "≤ 1.0×, ≤ 64 MiB"))
-        result = pair([*PVHLINT, "check", str(bz)], readelf_after_full_decode(bz), args.runs)
+        result = pair([*PVHLINT, "check", str(bz)], readelf_after_full_decode(bz, tmp), args.runs)
         rows.append(("check amd64 bzImage vs xz -dc + readelf -n", result, "-"))
         elf = alone([*PVHLINT, "check", str(vmlinux)], args.runs)
         names = ("cloud", "xen", "gnumach", "gnumach-xen", "grub-i386-xen", "grub-i386-xen_pvh",
@@ -110,9 +110,9 @@ def main() -> int:
               f"{row['ratio']:>6.2f} {row['a_peak']:>6.1f}MiB  {target}")  # fmt: skip
     print(f"{'check ELF vmlinux (66 MB)':<48} {elf['wall']:>8.3f}s {'':>9} {'':>6} "
           f"{elf['peak']:>6.1f}MiB  ≤ 0.20 s")  # fmt: skip
-    speedup = 1 / many["ratio"]
-    print(f"{'check DIR of 200 images, --jobs 2 vs --jobs 1':<48} {many['b_wall']:>8.3f}s "
-          f"{many['a_wall']:>8.3f}s {speedup:>6.2f}x throughput  target ≥ 1.8×")  # fmt: skip
+    # A is --jobs 1, B --jobs 2: A/B is the throughput gained by the second core.
+    print(f"{'check DIR of 200 images, --jobs 1 vs --jobs 2':<48} {many['a_wall']:>8.3f}s "
+          f"{many['b_wall']:>8.3f}s {many['ratio']:>6.2f}x throughput  ≥ 1.8×")  # fmt: skip
     return 0
 
 
