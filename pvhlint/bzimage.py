@@ -60,7 +60,8 @@ def effective_version(version: int) -> int:
 def read_setup(blob: Blob, layer: int) -> SetupHeader:
     head = blob.read(0, 0x26C)
     has_hdrs = head[0x202:0x206] == HDRS
-    version = struct.unpack_from("<H", head, 0x206)[0] if has_hdrs else 0
+    # A file cut inside the version field has HdrS and no version: read it as 0.
+    version = struct.unpack_from("<H", head, 0x206)[0] if has_hdrs and len(head) >= 0x208 else 0
     usable = effective_version(version)
     fields: dict[str, int] = {}
     for offset, size, since, name in SETUP_FIELDS:
@@ -102,7 +103,8 @@ def check_crc_before_signing(blob: Blob, setup: SetupHeader, pe: PEInfo) -> bool
     opt = pe.offset + 24
     security = opt + (144 if pe.optional_magic == 0x20B else 128)
     for start, size in ((opt + 64, 4), (security, 8)):
-        data[start : start + size] = bytes(size)
+        if start + size <= len(data):  # a slice past the end would append, not overwrite
+            data[start : start + size] = bytes(size)
     return zlib.crc32(data) == 0xFFFFFFFF
 
 

@@ -13,7 +13,9 @@ import typer
 from .errors import ImageError
 
 if TYPE_CHECKING:
-    from .check import Options, Report
+    from collections.abc import Callable
+
+    from .checker import Options, Report
 
 app = typer.Typer(
     add_completion=False,
@@ -89,7 +91,7 @@ def _options(
     fail_on: str | None,
     config: Path | None,
 ) -> Options:
-    from .check import Options, validate
+    from .checker import Options, validate
     from .config import ConfigError, find_config, read_config
 
     settings: dict[str, object] = {}
@@ -169,7 +171,7 @@ def check(
     ] = None,
 ) -> None:
     """Lint images and predict, per boot target, whether its loader accepts them."""
-    from .check import check_paths, validate
+    from . import api
     from .config import ConfigError
 
     try:
@@ -177,17 +179,19 @@ def check(
     except ConfigError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    problem = validate(options) or (None if output_format in FORMATS else
-                                    f"--format takes one of {', '.join(FORMATS)}")  # fmt: skip
-    if problem:
-        fail(problem)
+    if output_format not in FORMATS:
+        fail(f"--format takes one of {', '.join(FORMATS)}")
         raise typer.Exit(EXIT_BAD_INPUT)
     paths = [str(path) for path in images]
     workers = jobs or os.cpu_count() or 1
-    if output_format == "console" and sys.stdout.isatty():
-        report = _check_with_progress(paths, options, workers)
-    else:
-        report = check_paths(paths, options, workers)
+    try:
+        if output_format == "console" and sys.stdout.isatty():
+            report = _check_with_progress(paths, options, workers)
+        else:
+            report = _run_check(paths, options, workers)
+    except api.OptionsError as exc:
+        fail(str(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     for result in report.results:
         if result.error:
             fail(f"{result.path}: {result.error}")
@@ -195,19 +199,31 @@ def check(
     raise typer.Exit(report.exit_code)
 
 
+def _run_check(paths: list[str], options: Options, workers: int,
+               progress: Callable[[int, int], None] | None = None) -> Report:  # fmt: skip
+    """The work goes through the public API: the command line has no path of its own."""
+    from . import api
+
+    return api.check(paths, require=options.require, select=options.select,
+                     ignore=options.ignore, severity=dict(options.severity),
+                     fail_on=options.fail_on, jobs=workers, progress=progress)  # fmt: skip
+
+
 def _check_with_progress(paths: list[str], options: Options, workers: int) -> Report:
     """A progress bar on a terminal, for the minutes a large tree can take."""
     from rich.progress import Progress
 
-    from .check import check_paths
+    bar = Progress(transient=True)
+    task = bar.add_task("checking", total=None)
 
-    with Progress(transient=True) as bar:
-        task = bar.add_task("checking", total=None)
+    def advance(done: int, total: int) -> None:
+        bar.start()  # on the first image done, so a usage error shows no bar
+        bar.update(task, completed=done, total=total)
 
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        return check_paths(paths, options, workers, advance)
+    try:
+        return _run_check(paths, options, workers, advance)
+    finally:
+        bar.stop()
 
 
 def _emit(report: Report, output_format: str) -> None:
@@ -269,20 +285,17 @@ def fix_command(
 ) -> None:
     """Edit the Xen notes of a kernel in place, byte-minimally, and re-check it: an ELF
     directly, a bzImage by re-compressing its payload into the same slot."""
-    from .check import validate
-    from .fix import FixRequest, UsageError, fix
+    from . import api
+    from .fixer import UsageError
 
-    request = FixRequest(image, output, drop_obsolete_notes, _split(drop_note),
-                         tuple(set_note or ()), _split(require), dry_run, backup,
-                         break_signature)  # fmt: skip
-    from .check import Options
-
-    problem = validate(Options(require=request.require))
-    if problem:
-        fail(problem)
-        raise typer.Exit(EXIT_BAD_INPUT)
     try:
-        result = fix(request)
+        result = api.fix(image, output=output, drop_obsolete_notes=drop_obsolete_notes,
+                         drop_notes=_split(drop_note), set_notes=_note_values(image, set_note),
+                         require=_split(require), dry_run=dry_run, backup=backup,
+                         break_signature=break_signature)  # fmt: skip
+    except api.OptionsError as exc:
+        fail(str(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     except (ImageError, UsageError) as exc:
         fail(str(exc) if isinstance(exc, ImageError) else f"{image}: {exc}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -291,8 +304,20 @@ def fix_command(
         raise typer.Exit(EXIT_BAD_INPUT) from None
     from .fix_report import print_fix
 
-    print_fix(result, request)
+    print_fix(result, image, dry_run)
     raise typer.Exit(result.exit_code)
+
+
+def _note_values(image: Path, items: list[str] | None) -> dict[str | int, str]:
+    """--set-note NAME=VALUE pairs, in order (the last of one name wins)."""
+    values: dict[str | int, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            fail(f"{image}: --set-note takes NAME=VALUE, not {item!r}")
+            raise typer.Exit(EXIT_BAD_INPUT)
+        values[name] = value
+    return values
 
 
 @app.command()
@@ -301,8 +326,8 @@ def extract(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the ELF.")],
 ) -> None:
     """Write the ELF kernel held in a bzImage's compressed payload (like extract-vmlinux)."""
-    from .fix import UsageError
-    from .fix import extract as extract_payload
+    from .fixer import UsageError
+    from .fixer import extract as extract_payload
 
     try:
         size = extract_payload(image, output)
@@ -319,8 +344,20 @@ def extract(
 
 
 @app.command("rules")
-def list_rules() -> None:
+def list_rules(
+    markdown: Annotated[
+        bool,
+        typer.Option(
+            "--markdown", help="Print the rule reference, every rule's documentation, as Markdown."
+        ),
+    ] = False,
+) -> None:
     """List every rule: id, severity, the boot targets it concerns, title."""
+    if markdown:
+        from .docgen import rules_markdown
+
+        sys.stdout.write(rules_markdown())
+        return
     from rich.console import Console
     from rich.table import Table
 

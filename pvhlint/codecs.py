@@ -8,6 +8,8 @@ walked here, the way the kernel's own unlz4/unlzo do.
 from __future__ import annotations
 
 import bisect
+import os
+import re
 import struct
 from collections.abc import Callable, Iterator
 from typing import Protocol
@@ -25,20 +27,72 @@ CODEC_MAGICS: tuple[tuple[str, bytes], ...] = (
 CODECS = tuple(name for name, _ in CODEC_MAGICS)
 
 # Generous for any real kernel (Debian's payload inflates to 66 MB); a bomb stops here.
+# Overridden per call (open_image's max_output), by $PVHLINT_MAX_DECOMPRESSED or by the
+# `max-decompressed` setting (see pvhlint.config).
 DEFAULT_MAX_OUTPUT = 512 << 20
-# Real kernels compress 3-8x; only a crafted stream exceeds this once past 16 MiB.
+# Real kernels compress 3-8x; past 16 MiB of output, more than this many bytes out per
+# byte of input consumed so far is a bomb (only bzip2, xz, lzma, zstd and, barely, gzip
+# can get there; lz4 and lzo top out near 255x and meet the cap instead).
 MAX_RATIO = 1000
 _RATIO_FLOOR = 16 << 20
 
-_IN_CHUNK = 1 << 16
+# Input is fed in chunks this small so the consumed count is exact enough for the ratio
+# to trip at the floor (1000 x 16 KiB = 16 MiB).
+_IN_CHUNK = 1 << 14
 _OUT_CHUNK = 1 << 20
 _LZ4_LEGACY_MAGIC = 0x184C2102
 _LZ4_LEGACY_BLOCK = 8 << 20
 _LZOP_MAGIC = b"\x89LZO\x00\r\n\x1a\n"
+_LZO_BLOCK = 256 << 10  # the kernel's unlzo refuses larger blocks ("dest len longer ...")
+# Decoder state a stream header may ask for (xz/lzma dictionary, zstd window): this, or the
+# output cap if larger. Linux's own builds need at most 128 MiB (zstd -22); a header asking
+# for more than all the output we would keep (up to 4 GiB) buys nothing but memory.
+_MIN_DECODER_MEMORY = 1 << 28
+
+# Each decoder yields (decoded chunk, input bytes consumed so far).
+Chunks = Iterator[tuple[bytes, int]]
 
 
 class CodecError(Exception):
     """A payload stream that cannot be decoded."""
+
+
+MAX_OUTPUT_ENV = "PVHLINT_MAX_DECOMPRESSED"
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20,
+          "g": 1 << 30, "gib": 1 << 30}  # fmt: skip
+
+
+def parse_size(text: str | int) -> int:
+    """'512MiB', '1G', '4096' -> bytes (binary units); ValueError unless positive."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    else:
+        match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", str(text))
+        unit = match[2].lower() if match else ""
+        if match is None or unit not in _UNITS:
+            raise ValueError(f"{text!r} is not a size (e.g. 512MiB, 1GiB, 600000000)")
+        value = int(match[1]) * _UNITS[unit]
+    if value <= 0:
+        raise ValueError(f"{text!r}: the size must be positive")
+    return value
+
+
+def format_size(size: int) -> str:
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
+def max_output_from_env() -> int | None:
+    """$PVHLINT_MAX_DECOMPRESSED as bytes, None when unset; ValueError when malformed."""
+    text = os.environ.get(MAX_OUTPUT_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise ValueError(f"${MAX_OUTPUT_ENV}: {exc}") from None
 
 
 def detect_codec(head: bytes) -> str | None:
@@ -49,7 +103,12 @@ def detect_codec(head: bytes) -> str | None:
     return None
 
 
-def _zlib_chunks(data: memoryview) -> Iterator[bytes]:
+def _decoder_memory(limit: int) -> int:
+    """Most memory a stream header may make its decoder reserve (dictionary, window)."""
+    return max(_MIN_DECODER_MEMORY, limit)
+
+
+def _zlib_chunks(data: memoryview, limit: int) -> Chunks:
     import zlib
 
     decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -65,7 +124,7 @@ def _zlib_chunks(data: memoryview) -> Iterator[bytes]:
             raise CodecError(f"gzip: {exc}") from None
         pending = decoder.unconsumed_tail
         if out:
-            yield out
+            yield out, min(pos, len(data)) - len(pending)
 
 
 class _Pullable(Protocol):
@@ -77,7 +136,7 @@ class _Pullable(Protocol):
     def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
 
 
-def _pull_chunks(decoder: _Pullable, data: memoryview, codec: str) -> Iterator[bytes]:
+def _pull_chunks(decoder: _Pullable, data: memoryview, codec: str) -> Chunks:
     """Drive a bz2/lzma style decoder (needs_input, eof) with bounded output."""
     pos = 0
     while not decoder.eof:
@@ -91,33 +150,40 @@ def _pull_chunks(decoder: _Pullable, data: memoryview, codec: str) -> Iterator[b
         except (OSError, EOFError, ValueError) as exc:
             raise CodecError(f"{codec}: {exc}") from None
         if out:
-            yield out
+            yield out, min(pos, len(data))
 
 
-def _bzip2_chunks(data: memoryview) -> Iterator[bytes]:
+def _bzip2_chunks(data: memoryview, limit: int) -> Chunks:
     import bz2
 
     return _pull_chunks(bz2.BZ2Decompressor(), data, "bzip2")
 
 
-def _xz_chunks(data: memoryview) -> Iterator[bytes]:
+def _xz_chunks(data: memoryview, limit: int) -> Chunks:
     import lzma
 
-    return _pull_chunks(lzma.LZMADecompressor(lzma.FORMAT_XZ), data, "xz")
+    decoder = lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=_decoder_memory(limit))
+    return _pull_chunks(decoder, data, "xz")
 
 
-def _lzma_chunks(data: memoryview) -> Iterator[bytes]:
+def _lzma_chunks(data: memoryview, limit: int) -> Chunks:
     import lzma
 
-    return _pull_chunks(lzma.LZMADecompressor(lzma.FORMAT_ALONE), data, "lzma")
+    # The .lzma header names any dictionary size up to 4 GiB; liblzma would reserve it.
+    decoder = lzma.LZMADecompressor(lzma.FORMAT_ALONE, memlimit=_decoder_memory(limit))
+    return _pull_chunks(decoder, data, "lzma")
 
 
-def _zstd_chunks(data: memoryview) -> Iterator[bytes]:
+def _zstd_chunks(data: memoryview, limit: int) -> Chunks:
+    import io
+
     import zstandard
 
-    # `zstd -22 --ultra` uses windows up to 128 MiB (log 27); allow up to the format's limit.
-    decoder = zstandard.ZstdDecompressor(max_window_size=1 << 31)
-    reader = decoder.stream_reader(bytes(data), read_across_frames=False)
+    # A frame header may ask for a window up to 2 GiB (zstd -22 --ultra uses 128 MiB);
+    # more than the output cap buys nothing but memory.
+    decoder = zstandard.ZstdDecompressor(max_window_size=_decoder_memory(limit))
+    source = io.BytesIO(data)
+    reader = decoder.stream_reader(source, read_size=_IN_CHUNK, read_across_frames=False)
     while True:
         try:
             out = reader.read(_OUT_CHUNK)
@@ -125,10 +191,10 @@ def _zstd_chunks(data: memoryview) -> Iterator[bytes]:
             raise CodecError(f"zstd: {exc}") from None
         if not out:
             return
-        yield out
+        yield out, source.tell()
 
 
-def _lz4_legacy_chunks(data: memoryview) -> Iterator[bytes]:
+def _lz4_legacy_chunks(data: memoryview, limit: int) -> Chunks:
     """Legacy frames (`lz4 -l`): magic, then u32 LE block sizes; the magic may repeat."""
     import lz4.block
 
@@ -146,10 +212,11 @@ def _lz4_legacy_chunks(data: memoryview) -> Iterator[bytes]:
             pos += size
             continue
         try:
-            yield lz4.block.decompress(bytes(data[pos : pos + size]), _LZ4_LEGACY_BLOCK)
+            out = lz4.block.decompress(bytes(data[pos : pos + size]), _LZ4_LEGACY_BLOCK)
         except lz4.block.LZ4BlockError as exc:
             raise CodecError(f"lz4: block at {pos - 4:#x}: {exc}") from None
         pos += size
+        yield out, pos
 
 
 def _lzop_blocks_start(data: memoryview) -> tuple[int, int]:
@@ -175,7 +242,7 @@ def _lzop_blocks_start(data: memoryview) -> tuple[int, int]:
     return pos + 4, flags  # header checksum
 
 
-def _lzo_chunks(data: memoryview) -> Iterator[bytes]:
+def _lzo_chunks(data: memoryview, limit: int) -> Chunks:
     import lzallright
 
     try:
@@ -191,6 +258,9 @@ def _lzo_chunks(data: memoryview) -> Iterator[bytes]:
         dst_len = struct.unpack_from(">I", data, pos)[0]
         if dst_len == 0:
             return
+        if dst_len > _LZO_BLOCK or pos + 8 > len(data):
+            # dst_len sizes the output buffer: 4 GiB from 4 bytes otherwise.
+            raise CodecError(f"lzo: block at {pos:#x} claims {dst_len} bytes (at most 256 KiB)")
         src_len = struct.unpack_from(">I", data, pos + 4)[0]
         pos += 8 + 4 * d_checks + (4 * c_checks if src_len < dst_len else 0)
         block = bytes(data[pos : pos + src_len])
@@ -198,7 +268,7 @@ def _lzo_chunks(data: memoryview) -> Iterator[bytes]:
             raise CodecError(f"lzo: block at {pos:#x} is truncated or malformed")
         pos += src_len
         if src_len == dst_len:
-            yield block
+            yield block, pos
             continue
         try:
             out = codec.decompress(block, output_size_hint=dst_len)
@@ -206,10 +276,10 @@ def _lzo_chunks(data: memoryview) -> Iterator[bytes]:
             raise CodecError(f"lzo: block at {pos - src_len:#x}: {exc}") from None
         if len(out) != dst_len:
             raise CodecError(f"lzo: block decoded to {len(out)} bytes, header says {dst_len}")
-        yield out
+        yield out, pos
 
 
-_DECODERS: dict[str, Callable[[memoryview], Iterator[bytes]]] = {
+_DECODERS: dict[str, Callable[[memoryview, int], Chunks]] = {
     "gzip": _zlib_chunks,
     "bzip2": _bzip2_chunks,
     "xz": _xz_chunks,
@@ -237,7 +307,8 @@ class DecodedStream:
         self._chunks: list[bytes] = []
         self._starts: list[int] = []
         self._size = 0
-        self._source: Iterator[bytes] | None = _DECODERS[codec](memoryview(data))
+        self.input_used = 0  # compressed bytes the decoder has consumed so far
+        self._source: Chunks | None = _DECODERS[codec](memoryview(data), max_output)
 
     @property
     def complete(self) -> bool:
@@ -254,7 +325,7 @@ class DecodedStream:
     def _pull(self) -> None:
         assert self._source is not None
         try:
-            chunk = next(self._source)
+            chunk, self.input_used = next(self._source)
         except StopIteration:
             self._source = None
             return
@@ -264,15 +335,23 @@ class DecodedStream:
         except Exception as exc:  # any library's complaint about hostile data is a decode error
             self.error, self._source = f"{self.codec}: {exc or type(exc).__name__}", None
             return
-        self._starts.append(self._size)
-        self._chunks.append(chunk)
-        self._size += len(chunk)
-        if self._size > self.max_output:
-            self.error = f"{self.codec} payload expands past the {self.max_output >> 20} MiB cap"
-        elif self._size > _RATIO_FLOOR and self._size > MAX_RATIO * self.input_size:
-            self.error = f"{self.codec} payload expands more than {MAX_RATIO}x (a bomb?)"
+        self.error = self._limit_error(self._size + len(chunk))
         if self.error:
             self._source = None
+            chunk = chunk[: max(0, self.max_output - self._size)]  # never keep past the cap
+        if chunk:
+            self._starts.append(self._size)
+            self._chunks.append(chunk)
+            self._size += len(chunk)
+
+    def _limit_error(self, size: int) -> str | None:
+        if size > self.max_output:
+            return (f"{self.codec} payload expands past the {format_size(self.max_output)} cap "
+                    f"(max-decompressed, ${MAX_OUTPUT_ENV})")  # fmt: skip
+        if size > _RATIO_FLOOR and size > MAX_RATIO * max(self.input_used, 1):
+            return (f"{self.codec} payload expands more than {MAX_RATIO}x: "
+                    f"{size} bytes from {self.input_used} (a decompression bomb?)")  # fmt: skip
+        return None
 
     def ensure(self, end: int) -> int:
         while self._size < end and self._source is not None:

@@ -6,19 +6,25 @@ current directory upwards (the first file that has pvhlint settings wins).
     select = ["xen-", "mb1-"]          # rule ids, or prefixes ending in "-"
     ignore = ["xen-note-string-unterminated"]
     fail-on = "warning"                # info | warning | error | never
+    max-decompressed = "512MiB"        # cap on a decompressed payload (a bomb stops here)
     [tool.pvhlint.severity]
     bzimage-crc = "error"
 
 Command-line flags win over the file; lists given on the command line replace the file's.
+$PVHLINT_MAX_DECOMPRESSED wins over `max-decompressed`; both apply to every command.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-KEYS = ("require", "select", "ignore", "severity", "fail-on")
+from .codecs import parse_size
+
+KEYS = ("require", "select", "ignore", "severity", "fail-on", "max-decompressed")
 
 
 class ConfigError(Exception):
@@ -58,4 +64,30 @@ def read_config(path: Path) -> dict[str, Any] | None:
         raise ConfigError(f"{path}: severity must be a table of rule = level")
     if "fail-on" in settings and not isinstance(settings["fail-on"], str):
         raise ConfigError(f"{path}: fail-on must be a string")
+    if "max-decompressed" in settings:
+        try:
+            parse_size(settings["max-decompressed"])
+        except ValueError as exc:
+            raise ConfigError(f"{path}: max-decompressed: {exc}") from None
     return settings
+
+
+def configured_max_output(start: Path) -> int | None:
+    """`max-decompressed` in bytes from the configuration found from `start`, if set.
+    Asked once per image opened: files are parsed again only when they change."""
+    for folder in (start.resolve(), *start.resolve().parents):
+        for name in ("pvhlint.toml", "pyproject.toml"):
+            try:
+                info = os.stat(folder / name)
+            except OSError:
+                continue
+            settings = _cached_config(str(folder / name), info.st_mtime_ns, info.st_size)
+            if settings is not None:
+                value = settings.get("max-decompressed")
+                return None if value is None else parse_size(value)
+    return None
+
+
+@lru_cache(maxsize=16)
+def _cached_config(path: str, mtime_ns: int, size: int) -> dict[str, Any] | None:
+    return read_config(Path(path))

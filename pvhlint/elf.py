@@ -59,6 +59,9 @@ class ElfReader:
         self.class64 = ident[4] == 2
         self.endian = "<" if ident[5] == 1 else ">"
         self.total_notes = 0
+        # The p_align walks (QEMU, rust-vmm) have no cap of their own; without one, many
+        # PT_NOTEs over one big area would make millions of notes.
+        self.aligned_notes = 0
 
     def _unpack(self, fmt: str, offset: int, what: str) -> tuple[int, ...]:
         fmt = self.endian + fmt
@@ -187,6 +190,8 @@ class ElfReader:
             if counted and self.total_notes >= MAX_TOTAL_NOTES:
                 self._problem("too-many-notes", "more than 65536 notes: Xen marks it broken", pos)
                 break
+            if not counted and self.aligned_notes >= MAX_TOTAL_NOTES:
+                break
             header = self.blob.read(pos, 12)
             if len(header) < 12:
                 if header:
@@ -194,6 +199,8 @@ class ElfReader:
                 break
             if counted:
                 self.total_notes += 1
+            else:
+                self.aligned_notes += 1
             notes.append(self._note(pos, end, pad, header))
             pos = notes[-1].desc_offset + _align(notes[-1].descsz, pad)
         return notes

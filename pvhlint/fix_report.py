@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from .fix import FixRequest, FixResult
+from .fixer import FixResult
 from .rule import TARGETS
 from .values import plain_value
 from .xennotes import note_label
@@ -66,9 +67,9 @@ def _word(accept: bool) -> str:
     return "accept" if accept else "reject"
 
 
-def print_fix(result: FixResult, request: FixRequest) -> None:
+def print_fix(result: FixResult, path: Path, dry_run: bool) -> None:
     out = sys.stdout
-    name = str(request.path)
+    name = str(path)
     for note in result.notes:
         print(f"{name}: {note}", file=out)
     if result.plan is not None and result.plan.changes:
@@ -80,7 +81,7 @@ def print_fix(result: FixResult, request: FixRequest) -> None:
         print(f"  (* required to accept afterwards: {', '.join(result.required)})", file=out)
     if result.refused:
         print(f"pvhlint: {name}: {result.refused}", file=sys.stderr)
-    elif request.dry_run and result.plan is not None and result.plan.changes:
+    elif dry_run and result.plan is not None and result.plan.changes:
         print(f"{name}: dry run: nothing written", file=out)
     elif result.written is not None:
         extra = f" (original kept as {result.backup})" if result.backup else ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .check import Report
+    from .checker import Report
     from .model import Image
     from .rule import Finding
 

@@ -15,10 +15,11 @@ import os
 import stat
 import struct
 from collections.abc import Callable
+from pathlib import Path
 
 from .blob import Blob, BytesBlob, map_file
 from .bzimage import check_crc_before_signing, looks_like_bzimage, read_pe, read_setup
-from .codecs import DEFAULT_MAX_OUTPUT, DecodedStream, detect_codec
+from .codecs import DEFAULT_MAX_OUTPUT, DecodedStream, detect_codec, max_output_from_env
 from .elf import ELF_MAGIC, read_elf
 from .errors import FormatError, ImageError
 from .model import ElfInfo, EntryPoint, Image, Layer, MultibootHeader, Problem
@@ -33,31 +34,54 @@ def open_image(
     path: str | os.PathLike[str],
     *,
     full: bool = False,
-    max_output: int = DEFAULT_MAX_OUTPUT,
+    max_output: int | None = None,
     lenient: bool = False,
 ) -> Image:
     """Open one kernel image; raises ImageError (one line, naming the file) on bad input.
 
     `lenient`: a bzImage payload that does not decompress is recorded as a
     `payload-corrupt` problem instead (its setup header still boots in QEMU and
-    GRUB; `check` wants their verdicts)."""
+    GRUB; `check` wants their verdicts). `max_output` caps each decompressed layer
+    (a payload past it is `payload-corrupt`, or bad input for a gzip file); None
+    means $PVHLINT_MAX_DECOMPRESSED, else `max-decompressed` in the configuration
+    found from the current directory, else 512 MiB."""
     name = os.fspath(path)
+    cap = _max_output(name, max_output)
     data = _read_file(name)
     try:
-        return _Opener(name, data, full, max_output, lenient).build()
+        return _Opener(name, data, full, cap, lenient).build()
     except FormatError as exc:
         raise ImageError(name, str(exc)) from None
 
 
 def open_image_bytes(data: bytes, name: str, *, full: bool = False,
-                     max_output: int = DEFAULT_MAX_OUTPUT) -> Image:  # fmt: skip
+                     max_output: int | None = None, lenient: bool = False) -> Image:  # fmt: skip
     """Open an image held in memory (`name` labels it in messages), e.g. a planned rewrite."""
+    cap = _max_output(name, max_output)
     if not data:
         raise ImageError(name, "empty file")
     try:
-        return _Opener(name, data, full, max_output).build()
+        return _Opener(name, data, full, cap, lenient).build()
     except FormatError as exc:
         raise ImageError(name, str(exc)) from None
+
+
+def _max_output(name: str, explicit: int | None) -> int:
+    """The decompression cap: the caller's, else the environment's, else the config's."""
+    if explicit is not None:
+        return explicit
+    try:
+        from_env = max_output_from_env()
+    except ValueError as exc:
+        raise ImageError(name, str(exc)) from None
+    if from_env is not None:
+        return from_env
+    from .config import ConfigError, configured_max_output
+
+    try:
+        return configured_max_output(Path.cwd()) or DEFAULT_MAX_OUTPUT
+    except (ConfigError, OSError):  # `check` reports a bad configuration itself
+        return DEFAULT_MAX_OUTPUT
 
 
 def _read_file(path: str) -> bytes | memoryview:
@@ -175,6 +199,7 @@ class _Opener:
             stream.read_all()
         info = self.image.layers[layer]
         info.decoded_size = stream.known_size
+        info.decoded_prefix = stream.decoded_size
         if stream.error:
             self._problem("payload-corrupt", f"{stream.codec}: {stream.error}", layer)
 

@@ -42,7 +42,9 @@ def _cached(name: str):  # type: ignore[no-untyped-def]
 def layer_size(image: Image, layer: int) -> int:
     if layer == 0:
         return image.size
-    return image.layers[layer].decoded_size or 0
+    info = image.layers[layer]
+    # A prefix decoded to at least 1 MiB covers every search window.
+    return info.decoded_size if info.decoded_size is not None else info.decoded_prefix
 
 
 def grub_layer(image: Image) -> int:

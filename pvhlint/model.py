@@ -32,6 +32,7 @@ class Layer:
     size: int | None  # bytes the layer occupies in its parent (the compressed size)
     codec: str | None = None
     decoded_size: int | None = None  # None while only a prefix has been decoded
+    decoded_prefix: int = 0  # bytes decoded so far: the layer holds at least these
     size_trailer: int | None = None  # the decompressed size the build appended
 
 

@@ -16,6 +16,9 @@ MB1_WINDOW = 8192
 MB2_MAGIC = 0xE85250D6
 MB2_WINDOW = 32768
 _MAX_RECORDED = 64  # hostile files can hold the magic everywhere
+# Tags recorded per layer, over all headers: a full 32 KiB window is 4096 tags, and 64
+# headers whose tags jump over each other would otherwise make a quarter million.
+_MAX_TAGS = 2 * MB2_WINDOW // 8
 _MB1_ADDRESS_FIELDS = ("header_addr", "load_addr", "load_end_addr", "bss_end_addr", "entry_addr")
 _MB1_VIDEO_FIELDS = ("mode_type", "width", "height", "depth")
 
@@ -58,8 +61,9 @@ def scan_multiboot(blob: Blob, layer: int, limit: int) -> list[MultibootHeader]:
         header = _mb1_at(blob, layer, offset)
         if header:
             headers.append(header)
+    budget = [_MAX_TAGS]
     for offset in _offsets_of(blob, MB2_MAGIC, limit):
-        header = _mb2_at(blob, layer, offset)
+        header = _mb2_at(blob, layer, offset, budget)
         if header:
             headers.append(header)
     return headers
@@ -91,7 +95,7 @@ def _mb1_at(blob: Blob, layer: int, offset: int) -> MultibootHeader | None:
     return header
 
 
-def _mb2_at(blob: Blob, layer: int, offset: int) -> MultibootHeader | None:
+def _mb2_at(blob: Blob, layer: int, offset: int, budget: list[int]) -> MultibootHeader | None:
     raw = blob.read(offset, 16)
     if len(raw) < 16:
         return None
@@ -104,15 +108,20 @@ def _mb2_at(blob: Blob, layer: int, offset: int) -> MultibootHeader | None:
                              checksum=checksum, architecture=arch,
                              header_length=length)  # fmt: skip
     if checksum_ok:
-        _walk_mb2_tags(blob, header)
+        _walk_mb2_tags(blob, header, budget)
     return header
 
 
-def _walk_mb2_tags(blob: Blob, header: MultibootHeader) -> None:
-    """Walk tags to the end tag, like GRUB (header_length is not the bound GRUB uses)."""
+def _walk_mb2_tags(blob: Blob, header: MultibootHeader, budget: list[int]) -> None:
+    """Walk tags to the end tag, like GRUB (header_length is not the bound GRUB uses).
+    Each tag advances by at least 8 (size 0 stops the walk, where GRUB would spin)."""
     pos = header.offset + 16
     hard_end = header.offset + MB2_WINDOW
     while pos + 8 <= hard_end:
+        if budget[0] <= 0:
+            header.problems.append("too-many-tags")
+            return
+        budget[0] -= 1
         raw = blob.read(pos, 8)
         if len(raw) < 8:
             header.problems.append("truncated")

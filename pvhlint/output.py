@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .check import ImageResult, Report
+from .checker import ImageResult, Report
 from .model import Image
 from .rule import TARGETS
 
@@ -58,10 +58,13 @@ def result_to_dict(result: ImageResult) -> dict[str, Any]:
     }
 
 
-def report_json(report: Report) -> str:
-    data = {"version": CHECK_SCHEMA_VERSION,
+def report_to_dict(report: Report) -> dict[str, Any]:
+    return {"version": CHECK_SCHEMA_VERSION,
             "images": [result_to_dict(result) for result in report.results]}  # fmt: skip
-    return json.dumps(data, indent=2) + "\n"
+
+
+def report_json(report: Report) -> str:
+    return json.dumps(report_to_dict(report), indent=2) + "\n"
 
 
 def print_console(report: Report, console: Any) -> None:

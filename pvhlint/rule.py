@@ -34,6 +34,10 @@ class Hit:
 
 @dataclass(frozen=True)
 class Finding:
+    """A shown problem: the rule id, its severity (after promotion and overrides), a one-line
+    message, where it is (`offset` bytes into `image.layers[layer]`, None for the whole
+    layer; `length` bytes, or None), and the targets whose loaders refuse for it."""
+
     rule: str
     severity: str
     message: str

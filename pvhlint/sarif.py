@@ -23,7 +23,7 @@ from . import __version__
 from .rule import TARGETS, Finding, Rule, discover_rules
 
 if TYPE_CHECKING:
-    from .check import ImageResult, Report
+    from .checker import ImageResult, Report
     from .model import Image, Layer
 
 SARIF_SCHEMA = (

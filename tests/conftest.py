@@ -1,5 +1,6 @@
-"""Shared test setup: the real-world tier's Debian images (see tests/realimages.py), and the
-verdict comparison's end-of-session report (see tests/verdict_table.py)."""
+"""Shared test setup: the real-world tier's Debian images (see tests/realimages.py), the
+verdict comparison's end-of-session report (see tests/verdict_table.py), and the robustness
+sweeps' counts (see tests/fuzzlib.py)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,8 @@ def pytest_terminal_summary(terminalreporter, config) -> None:  # type: ignore[n
     module = sys.modules.get("tests.verdict_table")
     if module is not None:
         module.summary(terminalreporter, config)
+    fuzz = sys.modules.get("tests.fuzzlib")
+    if fuzz is not None and fuzz.STATS:
+        terminalreporter.write_sep("-", "robustness: cases run and the longest single case")
+        for tally in fuzz.STATS.values():
+            terminalreporter.write_line(tally.line())

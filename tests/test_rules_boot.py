@@ -25,7 +25,7 @@ import pytest
 
 from fixtures.multiboot import MB1_MAGIC, MB2_MAGIC, mb1_checksum
 from fixtures.variants_boot import BUILDERS, variant
-from pvhlint.check import Options, check_image
+from pvhlint.checker import Options, check_image
 from pvhlint.image import open_image
 from pvhlint.rule import discover_rules
 from tests.loaders import (

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.elfgen import Load, Note, NoteArea, build_elf, linux_pvh_notes, xen_num, xen_str
-from pvhlint.check import Options, check_image
+from pvhlint.checker import Options, check_image
 from pvhlint.image import open_image
 
 TEXT_VADDR, TEXT_PADDR = 0xFFFFFFFF81000000, 0x1000000

@@ -57,7 +57,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import NamedTuple
 
-from pvhlint.check import Options, check_image
+from pvhlint.checker import Options, check_image
 from pvhlint.errors import ImageError
 from pvhlint.image import open_image
 from pvhlint.loaders import grub_mb1, grub_mb2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import ImageError
 from .image import open_image
@@ -22,6 +23,8 @@ FAIL_ON = ("info", "warning", "error", "never")
 
 @dataclass(frozen=True)
 class Options:
+    """What a check was asked (`pvhlint.check`'s arguments, after the configuration)."""
+
     require: tuple[str, ...] = ()
     select: tuple[str, ...] = ()  # rule ids or id prefixes to show (empty: all)
     ignore: tuple[str, ...] = ()
@@ -31,6 +34,12 @@ class Options:
 
 @dataclass
 class Verdict:
+    """What one target's loader would do with the image.
+
+    `accept`; `rules`: the ids of the rules whose findings make it reject (shown or not);
+    `required`: the target is required (`*` in the console table); `path`: for qemu
+    only, the `-kernel` loader that takes the image (linux, multiboot or pvh)."""
+
     accept: bool
     rules: list[str]
     required: bool
@@ -46,6 +55,11 @@ class Verdict:
 
 @dataclass
 class ImageResult:
+    """One image's result: `error` (why it could not be read, else None), the shown
+    `findings` (sorted by layer, then offset), `verdicts` keyed by every target, the
+    `required` targets and where they came from ("option" or "claimed"), and the opened
+    `image` (its model, without the file mapping)."""
+
     path: str
     image: Image | None = None
     error: str | None = None
@@ -54,14 +68,31 @@ class ImageResult:
     required: tuple[str, ...] = ()
     required_from: str = "claimed"  # "option" (--require or config) | "claimed"
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report's IMAGE object (docs/check-json.md)."""
+        from .output import result_to_dict
+
+        return result_to_dict(self)
+
 
 @dataclass
 class Report:
+    """What `pvhlint.check` returns: one result per image, in the order given
+    (directories expanded in place), and the options it ran with."""
+
     results: list[ImageResult]
     options: Options
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report, exactly what `pvhlint check --format json` prints."""
+        from .output import report_to_dict
+
+        return report_to_dict(self)
+
     @property
     def exit_code(self) -> int:
+        """The command line's exit status: 2 if an image could not be read, else 1 if a
+        shown finding is at or above `fail_on`, else 0."""
         if any(result.error for result in self.results):
             return 2
         if self.options.fail_on == "never":

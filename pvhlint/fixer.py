@@ -8,17 +8,18 @@ renamed over it, so the input is untouched on failure or when `-o` is given.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
-import shutil
+import secrets
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .check import ImageResult, Options, check_image
+from .checker import ImageResult, Options, check_image
 from .errors import ImageError
 from .image import open_image, open_image_bytes
-from .model import Image
+from .model import ElfInfo, Image
 from .notes_edit import EditError, Plan, plan_edit
 from .xennotes import NOTE_KINDS, OBSOLETE_FOR_PVH, XENFEAT_NAMES, note_label, parse_note_name
 
@@ -42,6 +43,12 @@ class FixRequest:
 
 @dataclass
 class FixResult:
+    """What `pvhlint.fix` returns: the `plan` (the note changes and bytes touched), the check
+    `before` and `after` (None when refused before re-checking) for the `required` targets,
+    where the result was `written` (None for a dry run or a refusal) and the `backup`,
+    `refused` (why nothing was written; `exit_code` 1), `notes` for the user, and for a
+    bzImage how the payload was `repacked`."""
+
     plan: Plan | None
     before: ImageResult
     after: ImageResult | None
@@ -164,6 +171,8 @@ def _required(request: FixRequest, before: ImageResult) -> tuple[str, ...]:
 
 def fix(request: FixRequest) -> FixResult:
     """Plan, verify and (unless refused or a dry run) write one fix."""
+    # Taken before reading: our own read must not count as the access the atime keeps.
+    original = _stat_or_none(Path(os.path.realpath(request.path)))
     image = _open_for_fix(request.path)
     drop, values = _edits(image, request)
     assert image.elf is not None
@@ -176,6 +185,7 @@ def fix(request: FixRequest) -> FixResult:
             "written (pass --break-signature to proceed and re-sign afterwards)"))  # fmt: skip
     layer = image.elf.layer
     raw = image.blobs[layer].read(0, 1 << 62)
+    _check_note_areas(image.elf, len(raw))
     try:
         plan = plan_edit(image.elf, raw, drop, values)
         new_file = _repack(image, plan) if layer else None
@@ -214,11 +224,33 @@ def fix(request: FixRequest) -> FixResult:
         return result
     if not request.dry_run:
         destination = request.output or request.path
+        writable_target(destination)  # a read-only target fails before the backup is made
         if request.backup and request.output is None:
-            result.backup = _backup(request.path)
-        write_atomically(destination, written, like=request.path)
+            result.backup = _backup(request.path, original)
+        in_place = request.output is None
+        write_atomically(destination, written, like=request.path,
+                         original=original if in_place else None)  # fmt: skip
         result.written = destination
     return result
+
+
+MAX_NOTE_ALIGN = 1 << 16  # the largest page size: a moved area is padded to p_align
+
+
+def _check_note_areas(elf: ElfInfo, size: int) -> None:
+    """The areas an edit may rewrite must lie inside the kernel, with a real alignment: both
+    come from the file, and rewriting 4 GiB claimed by a 4 KiB file, or padding it to a
+    2^63 boundary, would take minutes and all memory."""
+    for area in elf.note_areas:
+        if not any(note.is_xen for note in area.notes):
+            continue
+        where = f"{area.source} {area.index} at {area.offset:#x}"
+        if area.offset + area.size > size:
+            raise UsageError(f"{where} claims {area.size:#x} bytes, past the end of the kernel "
+                             f"({size:#x} bytes): repair it before editing notes")  # fmt: skip
+        if area.align > MAX_NOTE_ALIGN:
+            raise UsageError(f"{where} has p_align {area.align:#x}, no real alignment: "
+                             "repair it before editing notes")  # fmt: skip
 
 
 def _lost_targets(before: ImageResult, after: ImageResult,
@@ -288,40 +320,125 @@ def _verify_payload(after: Image, decoded: bytes) -> None:
         raise EditError(f"internal check failed after re-packing: {after.problems}")
 
 
-def _backup(path: Path) -> Path:
-    target = path.with_name(path.name + ".orig")
-    shutil.copy2(path, target)
+def _backup(path: Path, original: os.stat_result | None) -> Path:
+    """IMAGE.orig: the original's bytes, mode, owner and timestamps, written atomically."""
+    target = writable_target(path.with_name(path.name + ".orig"))
+    _replace(target, path.read_bytes(), original or os.stat(path), keep_times=True)
+    return path.with_name(path.name + ".orig")
+
+
+def writable_target(destination: Path) -> Path:
+    """The file a write to `destination` replaces (symlinks followed, so the kernel a link
+    names is edited and the link stays); OSError, before anything is written, when it may
+    not be replaced. The mode bits decide, for root too: replacing by rename would
+    otherwise overwrite a read-only file, or write into a read-only directory."""
+    target = Path(os.path.realpath(destination))
+    current = _stat_or_none(target)
+    if current is not None and not stat.S_ISREG(current.st_mode):
+        raise OSError(errno.EINVAL, "is not a regular file", str(destination))
+    if current is not None and not _may_write(target, current):
+        mode = stat.S_IMODE(current.st_mode)
+        raise PermissionError(errno.EACCES, f"is read-only (mode {mode:04o}): make it writable "
+                              "first", str(destination))  # fmt: skip
+    folder = _stat_or_none(target.parent)
+    if folder is None or not stat.S_ISDIR(folder.st_mode):
+        raise FileNotFoundError(errno.ENOENT, "its directory does not exist", str(destination))
+    if not _may_write(target.parent, folder, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, f"its directory {target.parent} is read-only: the "
+                              "new file is written beside it first", str(destination))  # fmt: skip
     return target
 
 
-def write_atomically(destination: Path, data: bytes, like: Path | None = None) -> None:
-    """Write to a temporary file beside `destination`, fsync, rename; keep `like`'s mode."""
-    folder = destination.parent if str(destination.parent) else Path(".")
-    with tempfile.NamedTemporaryFile(
-        dir=folder, prefix=f".{destination.name}.", delete=False
-    ) as handle:
-        name = handle.name
-        try:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        except BaseException:
-            handle.close()
-            Path(name).unlink(missing_ok=True)
-            raise
+def _stat_or_none(path: Path) -> os.stat_result | None:
     try:
-        source = destination if destination.exists() else like
-        if source is not None and source.exists():
-            os.chmod(name, stat.S_IMODE(source.stat().st_mode))
-        os.replace(name, destination)
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _may_write(path: Path, info: os.stat_result, mode: int = os.W_OK) -> bool:
+    return bool(info.st_mode & stat.S_IWUSR) and os.access(path, mode)
+
+
+def write_atomically(destination: Path, data: bytes, like: Path | None = None, *,
+                     original: os.stat_result | None = None) -> None:  # fmt: skip
+    """Replace `destination` by `data` so that a failure at any step, or an interrupt, leaves
+    it byte-identical and no temporary file behind: the data goes to a new file beside it,
+    which gets the destination's metadata, is fsynced, and is renamed over it.
+
+    "Preserved" means: a replaced file keeps its mode, owner and group (chown needs root
+    or the same owner; otherwise the group is kept where allowed) and its atime and mtime
+    (only ctime shows the edit), as `original` recorded them before the caller read the
+    file, else as they are now. A new file gets `like`'s mode (else 0666 less the umask)
+    and the current time."""
+    target = writable_target(destination)
+    current = _stat_or_none(target)
+    if current is not None:
+        _replace(target, data, original or current, keep_times=True)
+    else:
+        source = _stat_or_none(like) if like is not None else None
+        _replace(target, data, source, keep_times=False)
+
+
+def _replace(target: Path, data: bytes, meta: os.stat_result | None, *, keep_times: bool) -> None:
+    name, handle = _create_temporary(target)
+    try:
+        try:
+            _write_all(handle, data)
+            if meta is not None:
+                _copy_metadata(handle, meta, keep_times)
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+        os.replace(name, target)
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
-    directory = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    _sync_directory(target.parent)
+
+
+def _create_temporary(target: Path) -> tuple[str, int]:
+    """A new file beside `target` (same filesystem, so the rename is atomic)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    while True:
+        name = str(target.with_name(f".{target.name}.{secrets.token_hex(4)}.pvhlint"))
+        try:
+            return name, os.open(name, flags, 0o666)  # the umask applies to a new file
+        except FileExistsError:
+            continue
+
+
+def _write_all(handle: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(handle, view)
+        if written <= 0:
+            raise OSError(errno.EIO, "write made no progress")
+        view = view[written:]
+
+
+def _copy_metadata(handle: int, meta: os.stat_result, keep_times: bool) -> None:
+    """Owner first (chown clears set-id bits), then mode, then times (writes set mtime)."""
+    if (meta.st_uid, meta.st_gid) != (os.geteuid(), os.getegid()):
+        try:
+            os.fchown(handle, meta.st_uid, meta.st_gid)
+        except PermissionError:  # not root: keep at least the group, if we are in it
+            with contextlib.suppress(PermissionError):
+                os.fchown(handle, -1, meta.st_gid)
+    os.fchmod(handle, stat.S_IMODE(meta.st_mode))
+    if keep_times:
+        os.utime(handle, ns=(meta.st_atime_ns, meta.st_mtime_ns))
+
+
+def _sync_directory(folder: Path) -> None:
+    """Make the rename durable. Best effort: the rename is done and cannot be undone, and
+    some filesystems refuse to fsync a directory."""
+    with contextlib.suppress(OSError):
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
 
 
 def extract(path: Path, output: Path) -> int:
