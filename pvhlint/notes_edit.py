@@ -136,18 +136,18 @@ def _apply(elf: ElfInfo, area: NoteArea, new: bytes, pieces: list[Piece], plan: 
     _repoint(elf, area, target, len(new), pieces, plan)
 
 
-def _check_alignment(area: NoteArea, pieces: list[tuple[Note | None, bytes]]) -> None:
+def _check_alignment(area: NoteArea, pieces: list[Piece]) -> None:
     """Under p_align > 4, kept notes must keep their offset modulo p_align."""
     if area.align <= 4:
         return
     pos = area.offset
-    for note, piece in pieces:
-        if note is not None and (note.offset - pos) % area.align:
+    for piece in pieces:
+        if piece.origin is not None and (piece.origin - pos) % area.align:
             raise EditError(
                 f"PT_NOTE {area.index} has p_align {area.align}: this edit would move "
-                f"the note at {note.offset:#x} off its {area.align}-byte alignment"
+                f"the note at {piece.origin:#x} off its {area.align}-byte alignment"
             )
-        pos += len(piece)
+        pos += len(piece.data)
 
 
 def _occupied(elf: ElfInfo, area: NoteArea, size: int) -> list[tuple[int, int]]:

@@ -278,15 +278,8 @@ def test_fix_dry_run_keeps_its_contract_on_a_sample(tmp_path):
     record(tally)
 
 
-KNOWN_PAD8_BUG = (
-    "notes_edit._check_alignment unpacks Piece objects as (note, bytes) tuples: "
-    "any edit of a PT_NOTE with p_align > 4 crashes"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=KNOWN_PAD8_BUG)
 def test_fix_edits_notes_padded_to_8(tmp_path):
-    """Pins fuzzlib.KNOWN_BUGS: when this passes, drop the entry there and this marker."""
+    """A PT_NOTE with p_align 8: the edit keeps alignment or refuses, never crashes."""
     path = tmp_path / "pad8"
     path.write_bytes(dict(corpus())["variants/pvh64-notes-pad8"])
     result = pvhlint_cli("fix", "--dry-run", "--set-note", "PHYS32_ENTRY=0x100008", path)
