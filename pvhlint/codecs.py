@@ -40,6 +40,9 @@ _RATIO_FLOOR = 16 << 20
 # to trip at the floor (1000 x 16 KiB = 16 MiB).
 _IN_CHUNK = 1 << 14
 _OUT_CHUNK = 1 << 20
+# Early-stop mode keeps decoded bytes below this offset and the last chunks decoded.
+_KEEP_HEAD = 1 << 20
+_KEEP_TAIL_CHUNKS = 4
 _LZ4_LEGACY_MAGIC = 0x184C2102
 _LZ4_LEGACY_BLOCK = 8 << 20
 _LZOP_MAGIC = b"\x89LZO\x00\r\n\x1a\n"
@@ -298,17 +301,28 @@ class DecodedStream:
     """
 
     def __init__(
-        self, codec: str, data: memoryview | bytes, max_output: int = DEFAULT_MAX_OUTPUT
+        self,
+        codec: str,
+        data: memoryview | bytes,
+        max_output: int = DEFAULT_MAX_OUTPUT,
+        keep_all: bool = True,
     ) -> None:
         self.codec = codec
         self.input_size = len(data)
         self.max_output = max_output
         self.error: str | None = None
-        self._chunks: list[bytes] = []
+        self.keep_all = keep_all
+        self._input = memoryview(data)
+        self._pin = (0, 0)  # a range a restarted decode must keep
+        self._start_decoding()
+
+    def _start_decoding(self) -> None:
+        self._chunks: list[bytes | None] = []
         self._starts: list[int] = []
         self._size = 0
+        self._kept_until = 0  # chunks before this index were considered for dropping
         self.input_used = 0  # compressed bytes the decoder has consumed so far
-        self._source: Chunks | None = _DECODERS[codec](memoryview(data), max_output)
+        self._source: Chunks | None = _DECODERS[self.codec](self._input, self.max_output)
 
     @property
     def complete(self) -> bool:
@@ -343,6 +357,21 @@ class DecodedStream:
             self._starts.append(self._size)
             self._chunks.append(chunk)
             self._size += len(chunk)
+            if not self.keep_all:
+                self._drop_passed()
+
+    def _drop_passed(self) -> None:
+        """Early-stop mode keeps the head (ELF and program headers) and the last few MiB
+        (the note area being read): Debian's kernel then needs ~5 MiB, not 24."""
+        last = len(self._chunks) - _KEEP_TAIL_CHUNKS
+        for index in range(self._kept_until, max(self._kept_until, last)):
+            start = self._starts[index]
+            chunk = self._chunks[index]
+            end = start + (len(chunk) if chunk is not None else 0)
+            pinned = start < self._pin[1] and end > self._pin[0]
+            if start >= _KEEP_HEAD and not pinned:
+                self._chunks[index] = None
+        self._kept_until = max(self._kept_until, last)
 
     def _limit_error(self, size: int) -> str | None:
         if size > self.max_output:
@@ -368,14 +397,25 @@ class DecodedStream:
         if offset >= end:
             return b""
         index = bisect.bisect_right(self._starts, offset) - 1
+        if any(
+            chunk is None for chunk in self._chunks[index : bisect.bisect_left(self._starts, end)]
+        ):
+            return self._read_again(offset, size)
         parts = []
         while offset < end:
             chunk, start = self._chunks[index], self._starts[index]
+            assert chunk is not None
             piece = chunk[offset - start : end - start]
             parts.append(piece)
             offset += len(piece)
             index += 1
         return b"".join(parts)
+
+    def _read_again(self, offset: int, size: int) -> bytes:
+        """A range already dropped: decode again from the start, keeping it this time."""
+        self._pin = (offset, offset + size)
+        self._start_decoding()
+        return self.read(offset, size)
 
     def find(self, needle: bytes, start: int, limit: int) -> int:
         """Search forward, decoding as needed (used for NUL-terminated strings)."""

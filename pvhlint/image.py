@@ -238,7 +238,7 @@ class _Opener:
             return
         # The build appends the decompressed size; decoders get the stream without it (as Xen).
         body = compressed if payload.codec == "gzip" else compressed[:-4]
-        stream = DecodedStream(payload.codec, body, self.max_output)
+        stream = DecodedStream(payload.codec, body, self.max_output, keep_all=self.full)
         self.streams[payload.index] = self.image.blobs[payload.index] = stream
         self._decoded(stream, payload.index, lambda: self._payload_elf(stream, payload))
         if payload.decoded_size is not None and payload.decoded_size != payload.size_trailer:
