@@ -56,10 +56,17 @@ def _first(headers: list[MultibootHeader]) -> MultibootHeader | None:
     return min(headers, key=lambda h: h.offset) if headers else None
 
 
+def grub_scan_limit(image: Image, version: int) -> int:
+    """The last offset GRUB's multiboot scan tries in the layer it reads: it reads the
+    first 8 KiB (MB1) or 32 KiB (MB2) and stops 12 or 16 bytes before the end of that."""
+    window, tail = (GRUB_MB1_WINDOW, 12) if version == 1 else (MB2_WINDOW, 16)
+    return min(window, layer_size(image, grub_layer(image))) - tail
+
+
 def grub_mb1(image: Image) -> MultibootHeader | None:
     """GRUB: 4-byte steps up to min(8192, size) - 12, magic plus a zero checksum."""
     layer = grub_layer(image)
-    limit = min(GRUB_MB1_WINDOW, layer_size(image, layer)) - 12
+    limit = grub_scan_limit(image, 1)
     return _first([h for h in image.multiboot if h.version == 1 and h.layer == layer
                    and h.checksum_ok and h.aligned and h.offset <= limit])  # fmt: skip
 
@@ -74,7 +81,7 @@ def grub_mb2(image: Image, *, loader: bool = True) -> MultibootHeader | None:
     """GRUB: 8-byte steps up to min(32768, size) - 16; the loader (not grub-file) also
     needs architecture 0."""
     layer = grub_layer(image)
-    limit = min(MB2_WINDOW, layer_size(image, layer)) - 16
+    limit = grub_scan_limit(image, 2)
     return _first([h for h in image.multiboot if h.version == 2 and h.layer == layer
                    and h.checksum_ok and h.aligned and h.offset <= limit
                    and (h.architecture == 0 or not loader)])  # fmt: skip

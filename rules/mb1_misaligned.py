@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import GRUB_MB1_WINDOW, grub_layer, grub_mb1, layer_size
+from pvhlint.loaders import grub_layer, grub_mb1, grub_scan_limit
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 
@@ -33,7 +33,7 @@ def check(image: Image) -> Iterator[Hit]:
     if grub_mb1(image) is not None:
         return
     layer = grub_layer(image)
-    limit = min(GRUB_MB1_WINDOW, layer_size(image, layer)) - 12
+    limit = grub_scan_limit(image, 1)
     for header in image.multiboot:
         if (header.version == 1 and header.layer == layer and header.checksum_ok
                 and not header.aligned and header.offset <= limit):  # fmt: skip
