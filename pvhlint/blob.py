@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import zlib
 from typing import Protocol
 
 
@@ -48,6 +49,11 @@ class BytesBlob:
 
     def find(self, needle: bytes, start: int, limit: int) -> int:
         return self.data.find(needle, start, min(limit, len(self.data)))
+
+    def crc32(self, end: int) -> int:
+        """zlib's CRC-32 of bytes [0, end), read in place: no copy of a mapped file."""
+        with memoryview(self.data) as whole, whole[:end] as head:
+            return zlib.crc32(head)
 
     @property
     def known_size(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from .blob import Blob
+from .blob import Blob, BytesBlob
 from .model import PEInfo, SetupHeader
 
 HDRS = b"HdrS"
@@ -57,7 +57,7 @@ def effective_version(version: int) -> int:
     return 0x20D if version == 0x20E else version
 
 
-def read_setup(blob: Blob, layer: int) -> SetupHeader:
+def read_setup(blob: BytesBlob, layer: int) -> SetupHeader:
     head = blob.read(0, 0x26C)
     has_hdrs = head[0x202:0x206] == HDRS
     # A file cut inside the version field has HdrS and no version: read it as 0.
@@ -83,7 +83,7 @@ def read_setup(blob: Blob, layer: int) -> SetupHeader:
     return header
 
 
-def _check_crc(blob: Blob, header: SetupHeader) -> None:
+def _check_crc(blob: BytesBlob, header: SetupHeader) -> None:
     """build.c's CRC: reflected CRC-32, no final XOR, over [0, N-4); stored LE at N-4."""
     syssize = header.fields.get("syssize", 0)
     end = header.pm_offset + syssize * 16
@@ -93,7 +93,7 @@ def _check_crc(blob: Blob, header: SetupHeader) -> None:
         header.crc_ok = False
         return
     header.crc_stored = struct.unpack("<I", blob.read(end - 4, 4))[0]
-    header.crc_ok = zlib.crc32(blob.read(0, end)) == 0xFFFFFFFF
+    header.crc_ok = blob.crc32(end) == 0xFFFFFFFF
 
 
 def check_crc_before_signing(blob: Blob, setup: SetupHeader, pe: PEInfo) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import prefetch
 from .errors import ImageError
 from .image import open_image
 from .loaders import grub_layer, grub_mb1, grub_mb2, qemu_path, xen_parse
@@ -208,7 +209,7 @@ def iter_images(paths: list[str]) -> tuple[list[tuple[str, bool]], list[ImageRes
 def check_one(path: str, explicit: bool, options: Options) -> ImageResult | None:
     """One image's result; None for a file inside a folder that is simply not a kernel."""
     try:
-        image = open_image(path, lenient=True)
+        image = prefetch.take(path) or open_image(path, lenient=True)
     except ImageError as exc:
         if explicit or not exc.not_a_kernel:
             return ImageResult(path, error=exc.message)
@@ -230,14 +231,35 @@ def check_paths(paths: list[str], options: Options, jobs: int = 1,
     candidates, results = iter_images(paths)
     work = [(path, explicit, options) for path, explicit in candidates]
     if jobs > 1 and len(work) > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
-            outcomes = pool.map(_check_one_job, work, chunksize=max(1, len(work) // (8 * jobs)))
-            results.extend(_collect(outcomes, len(work), progress))
+        results.extend(_in_processes(work, jobs, progress))
     else:
         results.extend(_collect(map(_check_one_job, work), len(work), progress))
     return Report(results, options)
+
+
+def _in_processes(work: list[tuple[str, bool, Options]], jobs: int,
+                  progress: Callable[[int, int], None] | None) -> list[ImageResult]:  # fmt: skip
+    """One image per task, largest files first, so the workers finish together (a tree
+    mixes 14 MB bzImages that take 50 ms with 200 KB kernels that take 2); the results
+    keep the order of `work`."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    outcomes: list[ImageResult | None] = [None] * len(work)
+    with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
+        largest_first = sorted(range(len(work)), key=lambda index: -_size(work[index][0]))
+        index_of = {pool.submit(_check_one_job, work[index]): index for index in largest_first}
+        for done, future in enumerate(as_completed(index_of), 1):
+            outcomes[index_of[future]] = future.result()
+            if progress is not None:
+                progress(done, len(work))
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:  # reported by the worker that opens it
+        return 0
 
 
 def _collect(outcomes: Iterable[ImageResult | None], total: int,

@@ -182,6 +182,7 @@ def check(
     if output_format not in FORMATS:
         fail(f"--format takes one of {', '.join(FORMATS)}")
         raise typer.Exit(EXIT_BAD_INPUT)
+    emit = _emitter(output_format)
     paths = [str(path) for path in images]
     workers = jobs or os.cpu_count() or 1
     try:
@@ -195,7 +196,7 @@ def check(
     for result in report.results:
         if result.error:
             fail(f"{result.path}: {result.error}")
-    _emit(report, output_format)
+    emit(report)
     raise typer.Exit(report.exit_code)
 
 
@@ -226,25 +227,23 @@ def _check_with_progress(paths: list[str], options: Options, workers: int) -> Re
         bar.stop()
 
 
-def _emit(report: Report, output_format: str) -> None:
-    if output_format == "json":
-        from .output import report_json
-
-        sys.stdout.write(report_json(report))
-    elif output_format == "sarif":
-        from .sarif import report_sarif
-
-        sys.stdout.write(report_sarif(report))
-    elif output_format == "github":
-        from .github import report_github
-
-        sys.stdout.write(report_github(report))
-    else:
+def _emitter(output_format: str) -> Callable[[Report], object]:
+    """The writer for a format. `check` asks for it before opening any image, so these
+    imports overlap a prefetched image's decoding (pvhlint.prefetch) instead of following it."""
+    if output_format == "console":
         from rich.console import Console
 
-        from .output import print_console
+        from .console_report import print_console
 
-        print_console(report, Console(width=None if sys.stdout.isatty() else 160))
+        console = Console(width=None if sys.stdout.isatty() else 160)
+        return lambda report: print_console(report, console)
+    if output_format == "json":
+        from .output import report_json as render
+    elif output_format == "sarif":
+        from .sarif import report_sarif as render
+    else:
+        from .github import report_github as render
+    return lambda report: sys.stdout.write(render(report))
 
 
 @app.command("fix")

@@ -12,6 +12,7 @@ import os
 import re
 import struct
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Protocol
 
 # Xen's libxenguest probe order (linux-boot.md §9); the first match wins.
@@ -162,16 +163,27 @@ def _bzip2_chunks(data: memoryview, limit: int) -> Chunks:
     return _pull_chunks(bz2.BZ2Decompressor(), data, "bzip2")
 
 
-def _xz_chunks(data: memoryview, limit: int) -> Chunks:
-    import lzma
+def liblzma() -> ModuleType:
+    """lzma_mt when installed: the same API over liblzma 5.8, whose LZMA decoder is about
+    30 % faster than the 5.4 that Debian 12's Python links; otherwise the standard library."""
+    try:
+        import lzma_mt
 
+        return lzma_mt
+    except ImportError:
+        import lzma
+
+        return lzma
+
+
+def _xz_chunks(data: memoryview, limit: int) -> Chunks:
+    lzma = liblzma()
     decoder = lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=_decoder_memory(limit))
     return _pull_chunks(decoder, data, "xz")
 
 
 def _lzma_chunks(data: memoryview, limit: int) -> Chunks:
-    import lzma
-
+    lzma = liblzma()
     # The .lzma header names any dictionary size up to 4 GiB; liblzma would reserve it.
     decoder = lzma.LZMADecompressor(lzma.FORMAT_ALONE, memlimit=_decoder_memory(limit))
     return _pull_chunks(decoder, data, "lzma")

@@ -10,14 +10,9 @@ from rich.tree import Tree
 
 from .bzimage import LOADFLAG_NAMES, XLOADFLAG_NAMES, flag_names
 from .model import ElfInfo, Image, MultibootHeader, Note, NoteArea
+from .output import where
 from .values import plain_value
 from .xennotes import note_label
-
-
-def where(image: Image, layer: int, offset: int | None) -> str:
-    """'payload+0x16c1b90' style location: layer name and offset within it."""
-    name = image.layers[layer].kind
-    return name if offset is None else f"{name}+{offset:#x}"
 
 
 def format_value(value: Any) -> str:

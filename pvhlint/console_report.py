@@ -1,0 +1,74 @@
+"""`check` for people: a rich report per image, a verdict table, and a summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from .checker import Report
+from .output import where
+from .rule import TARGETS
+
+STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def print_console(report: Report, console: Any) -> None:
+    for result in report.results:
+        if result.error is not None:
+            continue
+        image = result.image
+        assert image is not None
+        codec = next((ly.codec for ly in image.layers if ly.kind == "payload"), None)
+        kind = f"{image.format} → {image.kernel_format}" + (f" ({codec})" if codec else "")
+        source = "--require/config" if result.required_from == "option" else "claimed by the image"
+        required = ", ".join(result.required) or "none"
+        console.print(f"[bold]{escape(result.path)}[/]  {kind}  required: {required} ({source})")
+        for finding in result.findings:
+            console.print(f"  [{STYLE[finding.severity]}]{finding.severity:<7}[/] "
+                          f"{finding.rule}  {where(image, finding.layer, finding.offset)}  "
+                          f"{escape(finding.message)}")  # fmt: skip
+        table = Table("target", "verdict", "path", "rejected by", box=None, pad_edge=False)
+        for target in TARGETS:
+            verdict = result.verdicts[target]
+            name = f"{target}*" if verdict.required else target
+            state = "[green]accept[/]" if verdict.accept else "[red]reject[/]"
+            table.add_row(name, state, verdict.path or "", ", ".join(verdict.rules))
+        console.print(table)
+    _summary(report, console)
+
+
+def _summary_table(report: Report, console: Any) -> None:
+    """For several images: verdict counts per target and findings per rule."""
+    checked = [result for result in report.results if result.error is None]
+    targets = Table("target", "accept", "reject", "required", box=None, pad_edge=False,
+                    title=f"{len(checked)} images")  # fmt: skip
+    for target in TARGETS:
+        verdicts = [result.verdicts[target] for result in checked]
+        accepted = sum(1 for verdict in verdicts if verdict.accept)
+        required = sum(1 for verdict in verdicts if verdict.required)
+        targets.add_row(target, str(accepted), str(len(verdicts) - accepted), str(required))
+    console.print(targets)
+    rules = Counter((f.rule, f.severity) for result in checked for f in result.findings)
+    if rules:
+        table = Table("rule", "severity", "findings", box=None, pad_edge=False)
+        for (rule, severity), count in rules.most_common():
+            table.add_row(rule, severity, str(count))
+        console.print(table)
+
+
+def _summary(report: Report, console: Any) -> None:
+    if len(report.results) > 1:
+        _summary_table(report, console)
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for result in report.results:
+        for finding in result.findings:
+            counts[finding.severity] += 1
+    failed = sum(1 for result in report.results if result.error)
+    text = (f"{len(report.results)} image(s): {counts['error']} error(s), "
+            f"{counts['warning']} warning(s), {counts['info']} info")  # fmt: skip
+    if failed:
+        text += f", {failed} unreadable"
+    console.print(text + "  (* = required target)")
