@@ -15,6 +15,8 @@ from .errors import ImageError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from rich.console import Console
+
     from .checker import Options, Report
 
 app = typer.Typer(
@@ -33,6 +35,14 @@ def _root() -> None:
 def fail(message: str) -> None:
     """One line on stderr, never a traceback."""
     print(f"pvhlint: {message}", file=sys.stderr)
+
+
+def console() -> Console:
+    """rich output for people. Off a terminal rich assumes 80 columns and addresses need
+    more; no emoji codes, or a file named `a:fire:b` would print a flame."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160, emoji=False)
 
 
 @app.command()
@@ -62,14 +72,11 @@ def inspect(
         json.dump(report_to_dict(opened), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        from rich.console import Console
-
         from .render import image_tree
 
-        # Off a terminal rich assumes 80 columns; addresses need more.
-        console = Console(width=None if sys.stdout.isatty() else 160)
+        out = console()
         for image in opened:
-            console.print(image_tree(image))
+            out.print(image_tree(image))
     if failed:
         raise typer.Exit(EXIT_BAD_INPUT)
 
@@ -231,12 +238,10 @@ def _emitter(output_format: str) -> Callable[[Report], object]:
     """The writer for a format. `check` asks for it before opening any image, so these
     imports overlap a prefetched image's decoding (pvhlint.prefetch) instead of following it."""
     if output_format == "console":
-        from rich.console import Console
-
         from .console_report import print_console
 
-        console = Console(width=None if sys.stdout.isatty() else 160)
-        return lambda report: print_console(report, console)
+        out = console()
+        return lambda report: print_console(report, out)
     if output_format == "json":
         from .output import report_json as render
     elif output_format == "sarif":
@@ -357,7 +362,6 @@ def list_rules(
 
         sys.stdout.write(rules_markdown())
         return
-    from rich.console import Console
     from rich.table import Table
 
     from .rule import discover_rules
@@ -365,7 +369,7 @@ def list_rules(
     table = Table("id", "severity", "targets", "title", box=None, pad_edge=False)
     for rule in discover_rules():
         table.add_row(rule.id, rule.severity, ", ".join(rule.targets), rule.title)
-    Console(width=None if sys.stdout.isatty() else 160).print(table)
+    console().print(table)
 
 
 @app.command()

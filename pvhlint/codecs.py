@@ -40,10 +40,11 @@ _RATIO_FLOOR = 16 << 20
 # Input is fed in chunks this small so the consumed count is exact enough for the ratio
 # to trip at the floor (1000 x 16 KiB = 16 MiB).
 _IN_CHUNK = 1 << 14
+_MAX_IN_CHUNK = 1 << 18  # a kernel's step (1 MiB / ratio) up to this
 _OUT_CHUNK = 1 << 20
 # Early-stop mode keeps decoded bytes below this offset and the last chunks decoded.
 _KEEP_HEAD = 1 << 20
-_KEEP_TAIL_CHUNKS = 4
+_KEEP_TAIL_CHUNKS = 2
 _LZ4_LEGACY_MAGIC = 0x184C2102
 _LZ4_LEGACY_BLOCK = 8 << 20
 _LZOP_MAGIC = b"\x89LZO\x00\r\n\x1a\n"
@@ -142,19 +143,35 @@ class _Pullable(Protocol):
 
 def _pull_chunks(decoder: _Pullable, data: memoryview, codec: str) -> Chunks:
     """Drive a bz2/lzma style decoder (needs_input, eof) with bounded output."""
-    pos = 0
+    pos = produced = 0
     while not decoder.eof:
         chunk = b""
         if decoder.needs_input:
             if pos >= len(data):
                 raise CodecError(f"{codec} stream ends early")
-            chunk, pos = bytes(data[pos : pos + _IN_CHUNK]), pos + _IN_CHUNK
+            step = _input_step(produced, pos)
+            chunk, pos = bytes(data[pos : pos + step]), pos + step
         try:
             out = decoder.decompress(chunk, _OUT_CHUNK)
         except (OSError, EOFError, ValueError) as exc:
             raise CodecError(f"{codec}: {exc}") from None
         if out:
+            produced += len(out)
             yield out, min(pos, len(data))
+
+
+def _input_step(produced: int, fed: int) -> int:
+    """Input for the next call: about one output chunk's worth at the ratio seen so far.
+
+    A kernel (3-8x) then takes one call per MiB instead of dozens, and each call runs
+    longer without the interpreter lock, which matters to a decode in pvhlint.prefetch's
+    thread. A bomb's ratio keeps the step at _IN_CHUNK, so the ratio check still stops it
+    at its floor; a stream that turns into a bomb after a normal start meets the output
+    cap, as it would have with any step (its cumulative ratio stays low)."""
+    if fed == 0:
+        return _IN_CHUNK
+    ratio = max(1, produced // fed)
+    return min(_MAX_IN_CHUNK, max(_IN_CHUNK, _OUT_CHUNK // ratio))
 
 
 def _bzip2_chunks(data: memoryview, limit: int) -> Chunks:

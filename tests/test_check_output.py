@@ -451,3 +451,11 @@ def test_a_non_kernel_named_explicitly_is_exit_2_but_the_rest_is_reported(images
     one_line_error(console, str(text))
     assert str(images / "bzimage-bad-crc") in console.stdout
     assert str(images / "bzimage-xz") in console.stdout and "bzimage-crc" in console.stdout
+
+
+def test_console_prints_file_names_as_they_are(tmp_path: Path):
+    """rich would turn `:fire:` into an emoji and `[b]` into bold."""
+    image = tmp_path / "k:fire:[b]z"
+    image.write_bytes(catalogue()["bzimage-xz"].data)
+    done = pvhlint("check", image, cwd=tmp_path)
+    assert f"{image}  bzimage" in done.stdout, done.stdout

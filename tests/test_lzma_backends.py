@@ -52,3 +52,34 @@ def test_both_backends_agree(codec: str, damage, monkeypatch: pytest.MonkeyPatch
         assert RAW.startswith(fast_bytes)
     if data == STREAMS[codec]:
         assert fast_bytes == RAW and fast_error is None
+
+
+def test_input_step_grows_for_kernels_and_stays_small_for_bombs():
+    step = codecs._input_step
+    assert step(0, 0) == codecs._IN_CHUNK  # nothing known yet
+    assert step(4 << 20, 1 << 20) == codecs._MAX_IN_CHUNK  # ratio 4: 1 MiB / 4 = 256 KiB
+    assert step(70 << 20, 1 << 20) == codecs._IN_CHUNK  # ratio 70: 1 MiB / 70 < 16 KiB
+    assert step(1 << 20, 1 << 10) == codecs._IN_CHUNK  # a bomb's ratio
+
+
+def test_a_kernel_like_stream_is_decoded_in_few_calls():
+    calls = []
+
+    class Counting:
+        def __init__(self) -> None:
+            self.inner = lzma.LZMADecompressor(lzma.FORMAT_XZ)
+
+        def __getattr__(self, name: str):
+            return getattr(self.inner, name)
+
+        def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+            calls.append(len(data))
+            return self.inner.decompress(data, max_length)
+
+    noise = random.Random(3).randbytes(24 * 32768)  # compresses about 2.6x, like a kernel
+    raw = b"".join(noise[i * 24 : i * 24 + 24] + bytes(40) for i in range(32768))
+    data = lzma.compress(raw, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32)
+    chunks = list(codecs._pull_chunks(Counting(), memoryview(data), "xz"))
+    assert b"".join(chunk for chunk, _ in chunks) == raw
+    assert max(calls) == codecs._MAX_IN_CHUNK  # the step grew past the first 16 KiB
+    assert len(calls) < len(data) // codecs._IN_CHUNK // 4

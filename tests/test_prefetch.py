@@ -143,3 +143,11 @@ def test_the_command_uses_the_prefetched_image(image: Path):
 
     expected = pvhlint.check([str(image)]).results[0]
     assert json.loads(run.stdout)["images"][0] == result_to_dict(expected)
+
+
+def test_a_usage_error_while_the_thread_decodes_exits_cleanly(image: Path):
+    run = subprocess.run([sys.executable, "-m", "pvhlint", "check", "--format", "nope", str(image)],
+                         capture_output=True, text=True, timeout=120, cwd=image.parent)  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr.strip() == "pvhlint: --format takes one of console, json, sarif, github"
+    assert run.stdout == ""
