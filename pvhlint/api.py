@@ -46,6 +46,7 @@ def check(
     fail_on: str = "error",
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    max_output: int | None = None,
 ) -> Report:
     """Run every rule on each image (directories are walked) and predict each target's verdict.
 
@@ -54,13 +55,16 @@ def check(
     rule). `severity`: rule id -> "info" | "warning" | "error". `fail_on`: the severity
     from which `Report.exit_code` is 1 ("never": 0). `jobs` > 1 checks images in that
     many processes, keeping the order; `progress(done, total)` is called as images finish.
-    Unreadable images do not raise: they are results with `error` set (exit code 2)."""
+    `max_output`: the cap in bytes on a decompressed payload (None: $PVHLINT_MAX_DECOMPRESSED,
+    else `max-decompressed` in the configuration found from the current directory, else
+    512 MiB). Unreadable images do not raise: they are results with `error` set (exit code 2)."""
     options = Options(
         require=_names(require),
         select=_names(select),
         ignore=_names(ignore),
         severity=tuple(sorted((severity or {}).items())),
         fail_on=fail_on,
+        max_output=max_output,
     )
     problem = validate(options) or (None if jobs >= 1 else f"jobs must be at least 1, not {jobs}")
     if problem:
@@ -79,6 +83,7 @@ def fix(
     dry_run: bool = False,
     backup: bool = False,
     break_signature: bool = False,
+    max_output: int | None = None,
 ) -> FixResult:
     """Edit the Xen notes of an ELF kernel or a bzImage byte-minimally, re-check the result,
     and write it (to `output`, else over `path`) unless a required target would stop accepting.
@@ -88,12 +93,13 @@ def fix(
     ("PHYS32_ENTRY", "XEN_ELFNOTE_VIRT_BASE", "18"). `set_notes`: name or number -> value
     (an int, or the text `--set-note` takes). `require`: targets that must still accept
     (default for `drop_obsolete_notes`: xen-pvh, plus qemu and rust-vmm where they accepted
-    before). A refusal is not an exception: `FixResult.refused` says why, nothing written."""
+    before). `max_output`: as for `check`. A refusal is not an exception:
+    `FixResult.refused` says why, nothing written."""
     from .fixer import FixRequest
     from .fixer import fix as run_fix
 
     required = _names(require)
-    problem = validate(Options(require=required))
+    problem = validate(Options(require=required, max_output=max_output))
     if problem:
         raise OptionsError(problem)
     request = FixRequest(
@@ -106,6 +112,7 @@ def fix(
         dry_run,
         backup,
         break_signature,
+        max_output,
     )
     return run_fix(request)
 

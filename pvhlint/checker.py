@@ -31,6 +31,7 @@ class Options:
     ignore: tuple[str, ...] = ()
     severity: tuple[tuple[str, str], ...] = ()  # (rule id, severity) overrides
     fail_on: str = "error"
+    max_output: int | None = None  # decompression cap; None: pvhlint.image.resolve_max_output
 
 
 @dataclass
@@ -209,7 +210,9 @@ def iter_images(paths: list[str]) -> tuple[list[tuple[str, bool]], list[ImageRes
 def check_one(path: str, explicit: bool, options: Options) -> ImageResult | None:
     """One image's result; None for a file inside a folder that is simply not a kernel."""
     try:
-        image = prefetch.take(path) or open_image(path, lenient=True)
+        image = prefetch.take(path, options.max_output) or open_image(
+            path, lenient=True, max_output=options.max_output
+        )
     except ImageError as exc:
         if explicit or not exc.not_a_kernel:
             return ImageResult(path, error=exc.message)
@@ -280,6 +283,8 @@ def validate(options: Options) -> str | None:
             return f"unknown target {target!r}; targets are {', '.join(TARGETS)}"
     if options.fail_on not in FAIL_ON:
         return f"--fail-on takes one of {', '.join(FAIL_ON)}"
+    if options.max_output is not None and options.max_output <= 0:
+        return f"the decompression cap must be positive, not {options.max_output}"
     known = {rule.id for rule in discover_rules()}
     for rule_id, severity in options.severity:
         if rule_id not in known:

@@ -45,18 +45,44 @@ def console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 160, emoji=False)
 
 
+MaxDecompressed = Annotated[
+    str | None,
+    typer.Option(
+        "--max-decompressed",
+        metavar="SIZE",
+        help="Cap on a decompressed payload, e.g. 256MiB (default: $PVHLINT_MAX_DECOMPRESSED, "
+        "else max-decompressed in the configuration, else 512MiB).",
+    ),
+]
+
+
+def _cap(value: str | None) -> int | None:
+    """--max-decompressed in bytes; None leaves the environment and configuration to decide."""
+    if value is None:
+        return None
+    from .codecs import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        fail(f"--max-decompressed: {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
 @app.command()
 def inspect(
     images: Annotated[list[Path], typer.Argument(help="Kernel images to show.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the model as JSON.")] = False,
+    max_decompressed: MaxDecompressed = None,
 ) -> None:
     """Show what pvhlint reads in each image: layers, headers, notes, entry points."""
     from .image import open_image
 
+    cap = _cap(max_decompressed)
     opened, failed = [], False
     for path in images:
         try:
-            image = open_image(path, full=True)
+            image = open_image(path, full=True, max_output=cap)
         except ImageError as exc:
             fail(str(exc))
             failed = True
@@ -97,6 +123,7 @@ def _options(
     severity: list[str] | None,
     fail_on: str | None,
     config: Path | None,
+    max_output: int | None,
 ) -> Options:
     from .checker import Options, validate
     from .config import ConfigError, find_config, read_config
@@ -119,6 +146,12 @@ def _options(
     problem = validate(from_file)
     if problem:
         raise ConfigError(f"{source}: {problem}")
+    if max_output is None and config is not None and "max-decompressed" in settings:
+        from .codecs import MAX_OUTPUT_ENV, parse_size
+
+        # A file named by --config counts as the one found would; the environment wins.
+        if MAX_OUTPUT_ENV not in os.environ:
+            max_output = parse_size(settings["max-decompressed"])  # type: ignore[arg-type]
     overrides = dict(from_file.severity)
     for item in severity or []:
         rule_id, sep, level = item.partition("=")
@@ -131,6 +164,7 @@ def _options(
         ignore=_split(ignore) or tuple(settings.get("ignore", ())),  # type: ignore[arg-type]
         severity=tuple(sorted(overrides.items())),
         fail_on=fail_on or str(settings.get("fail-on", "error")),
+        max_output=max_output,
     )
 
 
@@ -176,13 +210,15 @@ def check(
             help="A pvhlint.toml or pyproject.toml (default: found from the current directory)."
         ),
     ] = None,
+    max_decompressed: MaxDecompressed = None,
 ) -> None:
     """Lint images and predict, per boot target, whether its loader accepts them."""
     from . import api
     from .config import ConfigError
 
     try:
-        options = _options(require, select, ignore, severity, fail_on, config)
+        options = _options(require, select, ignore, severity, fail_on, config,
+                           _cap(max_decompressed))  # fmt: skip
     except ConfigError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -214,7 +250,8 @@ def _run_check(paths: list[str], options: Options, workers: int,
 
     return api.check(paths, require=options.require, select=options.select,
                      ignore=options.ignore, severity=dict(options.severity),
-                     fail_on=options.fail_on, jobs=workers, progress=progress)  # fmt: skip
+                     fail_on=options.fail_on, jobs=workers, progress=progress,
+                     max_output=options.max_output)  # fmt: skip
 
 
 def _check_with_progress(paths: list[str], options: Options, workers: int) -> Report:
@@ -286,6 +323,7 @@ def fix_command(
             help="Patch a signed bzImage anyway (its Authenticode signature will not match)."
         ),
     ] = False,
+    max_decompressed: MaxDecompressed = None,
 ) -> None:
     """Edit the Xen notes of a kernel in place, byte-minimally, and re-check it: an ELF
     directly, a bzImage by re-compressing its payload into the same slot."""
@@ -296,7 +334,8 @@ def fix_command(
         result = api.fix(image, output=output, drop_obsolete_notes=drop_obsolete_notes,
                          drop_notes=_split(drop_note), set_notes=_note_values(image, set_note),
                          require=_split(require), dry_run=dry_run, backup=backup,
-                         break_signature=break_signature)  # fmt: skip
+                         break_signature=break_signature,
+                         max_output=_cap(max_decompressed))  # fmt: skip
     except api.OptionsError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -328,13 +367,14 @@ def _note_values(image: Path, items: list[str] | None) -> dict[str | int, str]:
 def extract(
     image: Annotated[Path, typer.Argument(help="A bzImage (vmlinuz).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the ELF.")],
+    max_decompressed: MaxDecompressed = None,
 ) -> None:
     """Write the ELF kernel held in a bzImage's compressed payload (like extract-vmlinux)."""
     from .fixer import UsageError
     from .fixer import extract as extract_payload
 
     try:
-        size = extract_payload(image, output)
+        size = extract_payload(image, output, _cap(max_decompressed))
     except ImageError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None

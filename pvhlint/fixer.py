@@ -39,6 +39,7 @@ class FixRequest:
     dry_run: bool = False
     backup: bool = False
     break_signature: bool = False
+    max_output: int | None = None  # decompression cap; None: pvhlint.image.resolve_max_output
 
 
 @dataclass
@@ -147,8 +148,20 @@ def _edits(image: Image, request: FixRequest) -> tuple[set[int], dict[int, bytes
     return drop, values
 
 
-def _open_for_fix(path: Path) -> Image:
-    image = open_image(path, full=True)
+def _open_whole(path: Path, max_output: int | None) -> Image:
+    """An image decoded to the end: a payload cut short (corrupt, or past the decompression
+    cap) would be re-compressed or written out truncated, so it is bad input here."""
+    image = open_image(path, full=True, max_output=max_output)
+    for problem in image.problems:
+        if problem.code == "payload-corrupt":
+            raise ImageError(
+                str(path), f"the payload does not decode completely ({problem.message})"
+            )
+    return image
+
+
+def _open_for_fix(path: Path, max_output: int | None) -> Image:
+    image = _open_whole(path, max_output)
     if image.format == "bzimage" and (image.elf is None or len(image.layers) < 2):
         raise UsageError("is a bzImage whose payload holds no ELF kernel pvhlint can edit")
     if image.format == "gzip":
@@ -173,7 +186,7 @@ def fix(request: FixRequest) -> FixResult:
     """Plan, verify and (unless refused or a dry run) write one fix."""
     # Taken before reading: our own read must not count as the access the atime keeps.
     original = _stat_or_none(Path(os.path.realpath(request.path)))
-    image = _open_for_fix(request.path)
+    image = _open_for_fix(request.path, request.max_output)
     drop, values = _edits(image, request)
     assert image.elf is not None
     probe = check_image(image, Options(require=request.require))
@@ -204,7 +217,8 @@ def fix(request: FixRequest) -> FixResult:
         result.notes.append("nothing to change: the notes are already as asked")
         return result
     written = bytes(plan.data) if new_file is None else new_file[0]
-    after_image = open_image_bytes(written, str(request.path), full=True)
+    after_image = open_image_bytes(written, str(request.path), full=True,
+                                   max_output=request.max_output)  # fmt: skip
     try:
         _verify(image, after_image, drop, values)
         if new_file is not None:
@@ -441,10 +455,10 @@ def _sync_directory(folder: Path) -> None:
             os.close(handle)
 
 
-def extract(path: Path, output: Path) -> int:
+def extract(path: Path, output: Path, max_output: int | None = None) -> int:
     """Write the decompressed payload of a bzImage (the ELF, then the build's relocations,
     exactly what Linux's scripts/extract-vmlinux writes); returns the size written."""
-    image = open_image(path, full=True)
+    image = _open_whole(path, max_output)
     payload = next((layer for layer in image.layers if layer.kind == "payload"), None)
     if image.format != "bzimage" or payload is None or image.elf is None:
         raise UsageError("is not a bzImage whose payload holds an ELF kernel")

@@ -46,7 +46,7 @@ def open_image(
     means $PVHLINT_MAX_DECOMPRESSED, else `max-decompressed` in the configuration
     found from the current directory, else 512 MiB."""
     name = os.fspath(path)
-    cap = _max_output(name, max_output)
+    cap = resolve_max_output(name, max_output)
     data = _read_file(name)
     try:
         return _Opener(name, data, full, cap, lenient).build()
@@ -57,7 +57,7 @@ def open_image(
 def open_image_bytes(data: bytes, name: str, *, full: bool = False,
                      max_output: int | None = None, lenient: bool = False) -> Image:  # fmt: skip
     """Open an image held in memory (`name` labels it in messages), e.g. a planned rewrite."""
-    cap = _max_output(name, max_output)
+    cap = resolve_max_output(name, max_output)
     if not data:
         raise ImageError(name, "empty file")
     try:
@@ -66,8 +66,10 @@ def open_image_bytes(data: bytes, name: str, *, full: bool = False,
         raise ImageError(name, str(exc)) from None
 
 
-def _max_output(name: str, explicit: int | None) -> int:
-    """The decompression cap: the caller's, else the environment's, else the config's."""
+def resolve_max_output(name: str, explicit: int | None = None) -> int:
+    """The decompression cap for opening `name`: the caller's, else $PVHLINT_MAX_DECOMPRESSED,
+    else `max-decompressed` in the configuration found from the current directory, else
+    512 MiB. A malformed environment value is an ImageError naming `name`."""
     if explicit is not None:
         return explicit
     try:

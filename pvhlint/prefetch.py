@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 # (tests/test_prefetch.py keeps this in step with the command's definition).
 VALUE_OPTIONS = frozenset({
     "--require", "-r", "--select", "--ignore", "--severity", "--fail-on", "--format", "-f",
-    "--jobs", "-j", "--config",
+    "--jobs", "-j", "--config", "--max-decompressed",
 })  # fmt: skip
 
 
@@ -38,13 +38,16 @@ class _Opening:
     thread: threading.Thread = field(init=False)
     image: Image | None = None
     error: Exception | None = None
+    max_output: int | None = None  # the decompression cap it opened with
 
     def run(self) -> None:
         from .errors import ImageError
-        from .image import open_image  # imported already by `start`
+        from .image import open_image, resolve_max_output  # imported already by `start`
 
         try:
-            self.image = open_image(self.path, lenient=True)  # as checker.check_one opens it
+            self.max_output = resolve_max_output(self.path)
+            # As checker.check_one opens it when no --max-decompressed is given.
+            self.image = open_image(self.path, lenient=True, max_output=self.max_output)
         except ImageError as exc:
             self.error = exc
         except Exception:  # anything else: the checker opens the file again and reports it
@@ -105,9 +108,10 @@ def start(argv: list[str]) -> None:
     _pending = opening
 
 
-def take(path: str) -> Image | None:
-    """The prefetched model of `path`, once finished; None when there is none to use.
-    Re-raises the ImageError the prefetch met, which opening it again would raise too."""
+def take(path: str, max_output: int | None = None) -> Image | None:
+    """The prefetched model of `path` opened with the cap `max_output` (None: the default
+    one), once finished; None when there is none to use. Re-raises the ImageError the
+    prefetch met, which opening it again would raise too."""
     global _pending
     opening, _pending = _pending, None
     if opening is None:
@@ -115,6 +119,18 @@ def take(path: str) -> Image | None:
     opening.thread.join()
     if opening.path != path or _identity(path) != opening.identity:
         return None
+    if _cap(path, max_output) != opening.max_output:
+        return None
     if opening.error is not None:
         raise opening.error
     return opening.image
+
+
+def _cap(path: str, explicit: int | None) -> int | None:
+    from .errors import ImageError
+    from .image import resolve_max_output
+
+    try:
+        return resolve_max_output(path, explicit)
+    except ImageError:  # the checker's own open reports it
+        return None

@@ -287,3 +287,72 @@ def test_the_configuration_key_is_validated(tmp_path):
                            str(path)], capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 2 and "max-decompressed" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+# --- the cap on the command line and in the API ---------------------------------------------
+
+
+def _pvhlint(*args: object, cwd: Path, env: dict[str, str] | None = None):
+    environment = {k: v for k, v in os.environ.items() if k != MAX_OUTPUT_ENV} | (env or {})
+    return subprocess.run([sys.executable, "-m", "pvhlint", *map(str, args)], cwd=cwd,
+                          env=environment, capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_check_takes_the_cap_from_the_flag_first(bombs, tmp_path):
+    done = _pvhlint("check", "-f", "json", "--max-decompressed", "4MiB", bombs["lz4"],
+                    cwd=tmp_path, env={MAX_OUTPUT_ENV: "8MiB"})  # fmt: skip
+    assert "4 MiB cap" in done.stdout and "8 MiB" not in done.stdout, done.stdout
+    done = _pvhlint("check", "-f", "json", bombs["lz4"], cwd=tmp_path, env={MAX_OUTPUT_ENV: "8MiB"})
+    assert "8 MiB cap" in done.stdout
+
+
+def test_check_takes_the_cap_from_the_file_named_by_config(bombs, tmp_path):
+    settings = tmp_path / "settings" / "pvhlint.toml"
+    settings.parent.mkdir()
+    settings.write_text('max-decompressed = "16MiB"\n')
+    done = _pvhlint("check", "-f", "json", "--config", settings, bombs["lz4"], cwd=tmp_path)
+    assert "16 MiB cap" in done.stdout, done.stdout
+    done = _pvhlint("check", "-f", "json", "--config", settings, bombs["lz4"], cwd=tmp_path,
+                    env={MAX_OUTPUT_ENV: "8MiB"})  # fmt: skip
+    assert "8 MiB cap" in done.stdout  # the environment wins over any file
+
+
+@pytest.mark.parametrize("command", [["check"], ["inspect"], ["fix", "--dry-run"], ["extract"]])
+def test_a_malformed_flag_is_one_clean_line(bombs, tmp_path, command):
+    extra = ["-o", tmp_path / "out"] if command == ["extract"] else []
+    done = _pvhlint(*command, "--max-decompressed", "lots", *extra, bombs["xz"], cwd=tmp_path)
+    assert done.returncode == 2, done
+    assert done.stderr.startswith("pvhlint: --max-decompressed:") and done.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_extract_and_inspect_honour_the_flag(bombs, tmp_path):
+    done = _pvhlint("inspect", "--json", "--max-decompressed", "4MiB", bombs["lz4"], cwd=tmp_path)
+    assert "4 MiB cap" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_extract_and_fix_refuse_a_payload_cut_by_the_cap(tmp_path, how):
+    """Writing out, or re-compressing, the part that fit would give a truncated kernel."""
+    image = tmp_path / "bzImage"
+    image.write_bytes(catalogue()["bzimage-xz"].data)  # its payload inflates to 1028 bytes
+    flag, env = (
+        (["--max-decompressed", "512"], None) if how == "flag" else ([], {MAX_OUTPUT_ENV: "512"})
+    )
+    out = tmp_path / "vmlinux"
+    done = _pvhlint("extract", *flag, image, "-o", out, cwd=tmp_path, env=env)
+    assert done.returncode == 2 and "512 bytes cap" in done.stderr and not out.exists(), done
+    before = image.read_bytes()
+    done = _pvhlint("fix", *flag, "--drop-obsolete-notes", "-o", out, image, cwd=tmp_path, env=env)
+    assert done.returncode == 2 and "does not decode completely" in done.stderr, done
+    assert not out.exists() and image.read_bytes() == before
+    assert _pvhlint("extract", image, "-o", out, cwd=tmp_path).returncode == 0  # uncapped
+
+
+def test_the_api_takes_the_cap(bombs):
+    import pvhlint
+
+    report = pvhlint.check(bombs["lz4"], max_output=4 << 20)
+    assert any("4 MiB cap" in finding.message for finding in report.results[0].findings)
+    with pytest.raises(pvhlint.OptionsError, match="positive"):
+        pvhlint.check(bombs["lz4"], max_output=0)

@@ -124,7 +124,7 @@ from pvhlint import launch, prefetch
 
 taken = []
 original = prefetch.take
-prefetch.take = lambda path: taken.append(original(path)) or taken[-1]
+prefetch.take = lambda *args: taken.append(original(*args)) or taken[-1]
 sys.argv = ["pvhlint", *sys.argv[1:]]
 try:
     launch.main()
@@ -151,3 +151,10 @@ def test_a_usage_error_while_the_thread_decodes_exits_cleanly(image: Path):
     assert run.returncode == 2
     assert run.stderr.strip() == "pvhlint: --format takes one of console, json, sarif, github"
     assert run.stdout == ""
+
+
+def test_a_different_cap_is_opened_again(image: Path):
+    prefetch.start(["check", str(image)])
+    assert prefetch.take(str(image), 4096) is None  # --max-decompressed 4096: not what it used
+    prefetch.start(["check", str(image)])
+    assert prefetch.take(str(image), None) is not None
