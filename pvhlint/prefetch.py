@@ -59,6 +59,12 @@ _pending: _Opening | None = None
 
 def lone_image(argv: list[str]) -> str | None:
     """The image of `check IMAGE` when argv names exactly one, a regular file; else None."""
+    found = _lone_file(argv)
+    return found[0] if found is not None else None
+
+
+def _lone_file(argv: list[str]) -> tuple[str, tuple[int, ...]] | None:
+    """`lone_image`'s path with its `_identity`."""
     if not argv or argv[0] != "check":
         return None
     positional, expect_value, only_positional = [], False, False
@@ -77,11 +83,11 @@ def lone_image(argv: list[str]) -> str | None:
         return None
     path = str(Path(positional[0]))  # the spelling typer hands the checker
     identity = _identity(path)
-    return path if identity is not None else None
+    return (path, identity) if identity is not None else None
 
 
 def _identity(path: str) -> tuple[int, ...] | None:
-    """Device, inode, size and modification time of a regular file; None otherwise."""
+    """Device, inode, size, modification and change times of a regular file; else None."""
     try:
         info = os.stat(path)
     except (OSError, ValueError):
@@ -94,15 +100,14 @@ def _identity(path: str) -> tuple[int, ...] | None:
 def start(argv: list[str]) -> None:
     """Begin opening the lone image of a `check` command line in the background."""
     global _pending
-    path = lone_image(argv)
-    identity = _identity(path) if path is not None else None
-    if path is None or identity is None:
+    found = _lone_file(argv)
+    if found is None:
         return
     # Imported here, before the thread starts: two threads importing at once share one
     # interpreter lock and the decode would begin no sooner.
     from . import image  # noqa: F401
 
-    opening = _Opening(path, identity)
+    opening = _Opening(*found)
     opening.thread = threading.Thread(target=opening.run, name="pvhlint-prefetch", daemon=True)
     opening.thread.start()
     _pending = opening
@@ -119,14 +124,14 @@ def take(path: str, max_output: int | None = None) -> Image | None:
     opening.thread.join()
     if opening.path != path or _identity(path) != opening.identity:
         return None
-    if _cap(path, max_output) != opening.max_output:
+    if _resolved_cap(path, max_output) != opening.max_output:
         return None
     if opening.error is not None:
         raise opening.error
     return opening.image
 
 
-def _cap(path: str, explicit: int | None) -> int | None:
+def _resolved_cap(path: str, explicit: int | None) -> int | None:
     from .errors import ImageError
     from .image import resolve_max_output
 

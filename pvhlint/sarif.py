@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from . import __version__
+from .output import where
 from .rule import TARGETS, Finding, Rule, discover_rules
 
 if TYPE_CHECKING:
@@ -92,11 +93,6 @@ def _region(offset: int | None, length: int | None, message: str | None = None) 
     if message:
         region["message"] = {"text": message}
     return region
-
-
-def _where(image: Image, finding: Finding) -> str:
-    kind = image.layers[finding.layer].kind
-    return kind if finding.offset is None else f"{kind}+{finding.offset:#x}"
 
 
 class _Run:
@@ -246,7 +242,7 @@ class _Run:
             if finding.offset is None:
                 inside = f"about the decoded {layer.kind} as a whole"
             else:
-                inside = f"at {_where(image, finding)} of the decoded bytes"
+                inside = f"at {where(image, finding.layer, finding.offset)} of the decoded bytes"
             note = f"{_layer_label(top)} stored here; the finding is {inside}"
             region = _region(top.offset, top.size, note)
         physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "index": self.by_uri[uri]}}
