@@ -78,9 +78,18 @@ def read_setup(blob: BytesBlob, layer: int) -> SetupHeader:
         header.raw_fields = {name: int.from_bytes(head[offset : offset + size], "little")
                              for offset, size, _, name in SETUP_FIELDS
                              if offset + size <= min(header.header_end, len(head))}  # fmt: skip
+    header.kernel_version = _kernel_version(blob, fields.get("kernel_version", 0))
     _check_crc(blob, header)
     header.kernel_info = _kernel_info(blob, header)
     return header
+
+
+def _kernel_version(blob: Blob, pointer: int) -> str | None:
+    """The NUL-terminated string at 0x200 + kernel_version (boot.rst), at most 256 bytes."""
+    if not pointer:
+        return None
+    raw = bytes(blob.read(0x200 + pointer, 256)).split(b"\0", 1)[0]
+    return raw.decode("ascii", "replace")
 
 
 def _check_crc(blob: BytesBlob, header: SetupHeader) -> None:

@@ -18,6 +18,7 @@ from .image import open_image
 from .loaders import grub_layer, grub_mb1, grub_mb2, qemu_path, xen_parse
 from .model import Image
 from .rule import SEVERITIES, TARGETS, Finding, discover_rules
+from .xennotes import NOTE_NUMBERS
 
 FAIL_ON = ("info", "warning", "error", "never")
 
@@ -105,7 +106,7 @@ class Report:
 
 
 def claimed_targets(image: Image) -> tuple[str, ...]:
-    """Targets the image itself claims: PHYS32_ENTRY → xen-pvh; PV-era Xen notes or
+    """Targets the image itself claims: PHYS32_ENTRY → xen-pvh; an ENTRY note or
     __xen_guest → xen-pv; a multiboot header with a good checksum near the start
     (within twice its window: a header just outside is a claim gone wrong) →
     multiboot1/2; a Linux setup header → linux. qemu and rust-vmm are never implied."""
@@ -113,9 +114,13 @@ def claimed_targets(image: Image) -> tuple[str, ...]:
     pvh, pv = xen_parse(image, True), xen_parse(image, False)
     if pvh is not None and pvh.phys_entry is not None:
         claimed.add("xen-pvh")
-    if pv is not None and (pv.source == "__xen_guest" or pv.xen_version or pv.loader
-                           or pv.guest_os):  # fmt: skip
-        claimed.add("xen-pv")
+    # Only what a PV domain builder starts a guest from claims xen-pv: an ENTRY note or the
+    # legacy string. GUEST_OS/XEN_VERSION/LOADER alone are no claim (Linux 5.9+ i386 kernels
+    # keep them with 32-bit PV gone, and no ENTRY).
+    if pv is not None and (
+        pv.source == "__xen_guest" or any(note.type == NOTE_NUMBERS["ENTRY"] for note in pv.notes)
+    ):
+        claimed.add("xen-pv")  # fmt: skip
     layer = grub_layer(image)
     for header in image.multiboot:
         near = 2 * (8192 if header.version == 1 else 32768)

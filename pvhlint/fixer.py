@@ -19,7 +19,7 @@ from pathlib import Path
 from .checker import ImageResult, Options, check_image
 from .errors import ImageError
 from .image import open_image, open_image_bytes
-from .model import ElfInfo, Image
+from .model import CrcTrailer, ElfInfo, Image
 from .notes_edit import EditError, Plan, plan_edit
 from .xennotes import NOTE_KINDS, OBSOLETE_FOR_PVH, XENFEAT_NAMES, note_label, parse_note_name
 
@@ -222,7 +222,7 @@ def fix(request: FixRequest) -> FixResult:
     try:
         _verify(image, after_image, drop, values)
         if new_file is not None:
-            _verify_payload(after_image, bytes(plan.data))
+            _verify_payload(image, after_image, bytes(plan.data))
     except EditError as exc:
         result.refused = str(exc)
         return result
@@ -316,22 +316,32 @@ def _repack(image: Image, plan: Plan) -> tuple[bytes, dict[str, object]]:
     data = bytearray(image.blobs[0].read(0, image.size))
     data[payload.offset : payload.offset + payload.size] = new_payload
     setup = image.setup
-    if setup.crc_end is not None and (setup.crc_ok or setup.crc_ok_before_signing):
-        store_crc(data, setup.crc_end)
+    if setup.crc_end is not None and setup.crc_trailer in CARRIES_CRC:
+        store_crc(data, setup.crc_end)  # a kernel without one (Linux >= 6.15) gets none
     info = {"codec": payload.codec, "options": options, "slot": payload.size,
             "stream": stream, "padding": payload.size - 4 - stream}  # fmt: skip
     return bytes(data), info
 
 
-def _verify_payload(after: Image, decoded: bytes) -> None:
-    """The new payload must decode to exactly the edited kernel, with a good CRC."""
+def _verify_payload(before: Image, after: Image, decoded: bytes) -> None:
+    """The new payload must decode to exactly the edited kernel, with a good CRC where the
+    kernel carried one."""
     blob = after.blobs[1]
     size = blob.read_all()
     if blob.read(0, size) != decoded or after.layers[1].size_trailer != len(decoded):
         raise EditError("internal check failed: the re-compressed payload does not decode to "
                         "the edited kernel; nothing written")  # fmt: skip
-    if after.problems or (after.setup is not None and after.setup.crc_ok is False):
+    if after.problems:
         raise EditError(f"internal check failed after re-packing: {after.problems}")
+    if before.setup is not None and before.setup.crc_trailer in CARRIES_CRC:
+        assert after.setup is not None
+        if after.setup.crc_trailer is not CrcTrailer.VALID:
+            raise EditError("internal check failed after re-packing: the CRC32 trailer does "
+                            f"not match ({after.setup.crc_trailer.value})")  # fmt: skip
+
+
+# Trailers `fix` recomputes: a kernel whose build wrote a CRC keeps a valid one.
+CARRIES_CRC = (CrcTrailer.VALID, CrcTrailer.VALID_BEFORE_SIGNING)
 
 
 def _backup(path: Path, original: os.stat_result | None) -> Path:

@@ -6,7 +6,9 @@ Offsets are always relative to the start of the layer named by `layer`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 
@@ -186,6 +188,20 @@ class MultibootHeader:
     problems: list[str] = field(default_factory=list)
 
 
+class CrcTrailer(Enum):
+    """What the 4 bytes that end a bzImage's syssize area hold (linux-boot.md §7)."""
+
+    VALID = "valid"  # build.c's CRC over [0, N-4) matches
+    VALID_BEFORE_SIGNING = "valid before signing"  # matches with PE CheckSum/Security zeroed
+    NONE_EXPECTED = "none"  # no build.c wrote one: Linux >= 6.15, or not Linux at all
+    MISMATCH = "mismatch"  # Linux < 6.15 (or unknown) and the stored value is wrong
+    PAST_EOF = "past the end"  # syssize puts the trailer past the end of the file
+
+
+# Linux 6.15 dropped the CRC and the build tool that wrote it (commit 9c54baab4401).
+LINUX_LAST_CRC_RELEASE = (6, 14)
+
+
 @dataclass
 class SetupHeader:
     """The Linux setup header at 0x1F1, fields present for the protocol version."""
@@ -208,6 +224,28 @@ class SetupHeader:
     # it, whatever the version says, for rules that compare the two.
     header_end: int = 0
     raw_fields: dict[str, int] = field(default_factory=dict)
+    # The string kernel_version points at (0x200 + the field), up to its NUL; None if unset.
+    kernel_version: str | None = None
+
+    @property
+    def linux_release(self) -> tuple[int, int] | None:
+        """(major, minor) when kernel_version is Linux's own string, arch/x86/boot/version.c:
+        UTS_RELEASE " (" LINUX_COMPILE_BY "@" LINUX_COMPILE_HOST ") " UTS_VERSION."""
+        match = LINUX_VERSION_RE.match(self.kernel_version or "")
+        return (int(match[1]), int(match[2])) if match else None
+
+    @property
+    def crc_trailer(self) -> CrcTrailer:
+        if self.crc_ok:
+            return CrcTrailer.VALID
+        if self.crc_ok_before_signing:
+            return CrcTrailer.VALID_BEFORE_SIGNING
+        release = self.linux_release
+        if release is not None and release > LINUX_LAST_CRC_RELEASE:
+            return CrcTrailer.NONE_EXPECTED
+        if release is None and self.kernel_version is not None:
+            return CrcTrailer.NONE_EXPECTED  # iPXE, memtest86+: their builds write no CRC
+        return CrcTrailer.PAST_EOF if self.crc_stored is None else CrcTrailer.MISMATCH
 
 
 @dataclass
@@ -265,6 +303,8 @@ class Image:
         """Format of the innermost kernel: the ELF class inside a bzImage or gzip."""
         return self.layers[-1].format
 
+
+LINUX_VERSION_RE = re.compile(r"(\d+)\.(\d+)\S* \([^()]*@[^()]*\) #")
 
 PT_LOAD, PT_NOTE = 1, 4
 PT_NAMES = {

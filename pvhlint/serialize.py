@@ -62,6 +62,8 @@ def image_to_dict(image: Image) -> dict[str, Any]:
         fields = image.setup.fields
         data["setup"]["loadflags_names"] = flag_names(fields.get("loadflags", 0), LOADFLAG_NAMES)
         data["setup"]["xloadflags_names"] = flag_names(fields.get("xloadflags", 0), XLOADFLAG_NAMES)
+        data["setup"]["linux_release"] = image.setup.linux_release
+        data["setup"]["crc_trailer"] = image.setup.crc_trailer.value
     if image.pe:
         data["pe"]["signed"] = image.pe.signed
     return data

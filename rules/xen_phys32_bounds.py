@@ -1,17 +1,18 @@
-"""XEN_ELFNOTE_PHYS32_ENTRY outside the loaded image, above 4 GiB, or not in executable code.
+"""XEN_ELFNOTE_PHYS32_ENTRY outside the loaded image, or above 4 GiB.
 
 What:
   The PVH entry point must lie within the physical range of the loadable
   PT_LOAD segments, [lowest p_paddr, highest p_paddr + p_memsz]: libelf's
   elf_xen_addr_calc_check compares it with exactly that range. It should also
-  lie in an executable PT_LOAD, and below 4 GiB since the guest starts with
-  paging off and libelf stores it in 32 bits.
+  lie below 4 GiB, since the guest starts with paging off and libelf stores it
+  in 32 bits. (Inside the range but in no segment's bytes is
+  xen-phys32-unloaded.)
 
 Why:
   Out of range, libxenguest fails with `ELF start or entries are out of bounds`
   (the PVH dom0 builder likewise). A value at or above 4 GiB is silently
   truncated to its low 32 bits by Xen, while QEMU (ELF64) jumps to the full
-  64-bit value. An entry in a non-executable segment boots into data.
+  64-bit value.
 
 Fix:
   Point the note at the 32-bit PVH entry code (Linux: `pvh_start_xen`, in the
@@ -62,21 +63,11 @@ def check(image: Image) -> Iterator[Hit]:
             'or entries are out of bounds"',
             rejects=("xen-pvh",),
         )
-    elif not [
-        i
-        for i in image.elf.segments_containing(entry, physical=True)
-        if image.elf.segments[i].executable
-    ]:
-        yield at_note(
-            note,
-            f"XEN_ELFNOTE_PHYS32_ENTRY {entry:#x} is in no executable PT_LOAD "
-            "(by physical address): the guest would start in data",
-        )
 
 
 RULE = Rule(
     id="xen-phys32-bounds",
-    title="PVH entry point outside the image, above 4 GiB or not in code",
+    title="PVH entry point outside the image or above 4 GiB",
     severity="error",
     targets=("xen-pvh", "qemu", "rust-vmm"),
     doc=__doc__ or "",

@@ -189,7 +189,8 @@ def test_cli_runs_the_api_at_run_time(images, tmp_path):
     runner = CliRunner()
     sys.setprofile(trace)
     try:
-        checked = runner.invoke(app, ["check", "-f", "json", str(images / "bzimage-xz")])
+        checked = runner.invoke(app, ["check", "-f", "json", "--require", "xen-pv",
+                                      str(images / "bzimage-xz")])  # fmt: skip
         fixed = runner.invoke(app, ["fix", "--drop-obsolete-notes", "-o", str(tmp_path / "out"),
                                     str(images / "bzimage-xz")])  # fmt: skip
     finally:
