@@ -7,21 +7,22 @@ What:
   does not match, or syssize points past the end of the file.
 
 Why:
-  Boot loaders do not check it, but tools that verify or patch kernels do, and a
-  mismatch means the image was changed after the build: truncated, patched in
-  place without updating the trailer, or not produced by Linux's build at all
-  (so this is a warning, not an error).
-  A Secure Boot signature is not a change here: signing rewrites the PE CheckSum
-  and Security directory after the build computed the CRC (Debian's signed
-  kernels differ from the unsigned ones in exactly those bytes), so the CRC is
-  checked with those two fields zeroed when the image is signed. Only kernels whose build writes a CRC are checked: Linux before 6.15, told
-  by the Linux version string the setup header points at (kernel_version,
-  "6.1.0-56-amd64 (debian-kernel@lists.debian.org) #1 SMP ..."). Linux 6.15
-  dropped the CRC and the tool that wrote it (commit 9c54baab4401), so those
-  4 bytes are padding (zeros on Debian's 7.x kernels); iPXE's .lkrn and
-  memtest86+ name themselves in that string ("2.0.0+dfsg-5", "Memtest86+
-  v7.20") and their builds write none. An image with no version string at
-  all is checked, as a Linux build would be.
+  Boot loaders do not check it, but tools that verify or patch kernels do, and
+  a mismatch means the image was changed after the build: truncated, patched
+  in place without updating the trailer, or not produced by Linux's build at
+  all (so this is a warning, not an error). A Secure Boot signature is not a
+  change here: signing rewrites the PE CheckSum and Security directory after
+  the build computed the CRC (Debian's signed kernels differ from the unsigned
+  ones in exactly those bytes), so the CRC is checked with those two fields
+  zeroed when the image is signed. Only kernels whose build writes a CRC are
+  checked: Linux before 6.15, told by the Linux version string the setup
+  header points at (kernel_version, "6.1.0-56-amd64 (debian-
+  kernel@lists.debian.org) #1 SMP ..."). Linux 6.15 dropped the CRC and the
+  tool that wrote it (commit 9c54baab4401), so those 4 bytes are padding
+  (zeros on Debian's 7.x kernels); iPXE's .lkrn and memtest86+ name themselves
+  in that string ("2.0.0+dfsg-5", "Memtest86+ v7.20") and their builds write
+  none. An image with no version string at all is checked, as a Linux build
+  would be.
 
 Fix:
   Rebuild the image, or recompute the trailer: `pvhlint fix` does so whenever it
