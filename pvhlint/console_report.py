@@ -22,7 +22,8 @@ def print_console(report: Report, console: Any) -> None:
         image = result.image
         assert image is not None
         codec = next((ly.codec for ly in image.layers if ly.kind == "payload"), None)
-        kind = f"{image.format} → {image.kernel_format}" + (f" ({codec})" if codec else "")
+        outer = "UKI: pe → .linux bzimage" if image.uki_kernel else image.format
+        kind = f"{outer} → {image.kernel_format}" + (f" ({codec})" if codec else "")
         source = "--require/config" if result.required_from == "option" else "claimed by the image"
         required = ", ".join(result.required) or "none"
         console.print(f"[bold]{escape(result.path)}[/]  {kind}  required: {required} ({source})")

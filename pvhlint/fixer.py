@@ -166,6 +166,11 @@ def _open_for_fix(path: Path, max_output: int | None) -> Image:
         raise UsageError("is a bzImage whose payload holds no ELF kernel pvhlint can edit")
     if image.format == "gzip":
         raise UsageError("is gzip-compressed: gunzip it, fix the ELF, and compress it again")
+    if image.format == "pe":
+        raise UsageError(
+            "is a PE/EFI image: fix the kernel it was built from, then build "
+            "the Unified Kernel Image again (ukify or objcopy) and re-sign it"
+        )
     if image.elf is None:
         raise UsageError(f"is a {image.format} image with no ELF notes to edit")
     return image
@@ -466,12 +471,13 @@ def _sync_directory(folder: Path) -> None:
 
 
 def extract(path: Path, output: Path, max_output: int | None = None) -> int:
-    """Write the decompressed payload of a bzImage (the ELF, then the build's relocations,
-    exactly what Linux's scripts/extract-vmlinux writes); returns the size written."""
+    """Write the decompressed payload of a bzImage, or of the bzImage in a UKI's .linux
+    section (the ELF, then the build's relocations, exactly what Linux's
+    scripts/extract-vmlinux writes); returns the size written."""
     image = _open_whole(path, max_output)
     payload = next((layer for layer in image.layers if layer.kind == "payload"), None)
-    if image.format != "bzimage" or payload is None or image.elf is None:
-        raise UsageError("is not a bzImage whose payload holds an ELF kernel")
+    if payload is None or image.elf is None:
+        raise UsageError("is not a bzImage (or a UKI) whose payload holds an ELF kernel")
     blob = image.blobs[payload.index]
     size = blob.read_all()
     write_atomically(output, blob.read(0, size))

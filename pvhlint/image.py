@@ -3,6 +3,8 @@
 file ─┬─ ELF32/ELF64                       (vmlinux, xen-syms, GRUB-for-Xen)
       ├─ gzip ── ELF / flat                (xen.gz, gnumach.gz: one gzip layer)
       ├─ bzImage setup ── payload (codec) ── ELF   (vmlinuz)
+      ├─ PE/EFI executable                 (xen.efi, grubx64.efi, ipxe.efi, systemd-stub)
+      │    └─ UKI: .linux section ── bzImage setup ── payload ── ELF
       └─ flat binary with a multiboot header (a.out kludge)
 
 The payload of a bzImage is decoded only as far as the readers ask, unless
@@ -18,12 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .blob import Blob, BytesBlob, map_file
-from .bzimage import check_crc_before_signing, looks_like_bzimage, read_pe, read_setup
+from .bzimage import check_crc_before_signing, looks_like_bzimage, read_setup
 from .codecs import DEFAULT_MAX_OUTPUT, DecodedStream, detect_codec, max_output_from_env
 from .elf import ELF_MAGIC, read_elf
 from .errors import FormatError, ImageError
-from .model import ElfInfo, EntryPoint, Image, Layer, MultibootHeader, Problem
+from .model import UKI_KERNEL_SECTION, ElfInfo, EntryPoint, Image, Layer, MultibootHeader, Problem
 from .multiboot import scan_multiboot
+from .pe import read_pe, read_sections
 from .xennotes import NOTE_NUMBERS
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -137,19 +140,45 @@ class _Opener:
         self.image.problems.append(Problem(code, message, layer, offset))
 
     def _kernel(self, blob: Blob, layer: int, head: bytes) -> None:
-        """ELF, bzImage or flat multiboot binary in `layer`; multiboot is scanned in all."""
+        """ELF, bzImage, PE/EFI or flat multiboot binary in `layer`; multiboot is scanned in
+        all (xen.efi carries multiboot headers, and QEMU and GRUB look for them first)."""
         self._scan_multiboot(blob, layer)
         if head.startswith(ELF_MAGIC):
             self._elf(blob, layer)
         elif looks_like_bzimage(head):
             self._bzimage(layer)
+        elif layer == 0 and self._pe(layer):
+            return
         elif self._flat_multiboot(layer):
             self.image.layers[layer].format = "flat"
         else:
             raise FormatError(
-                "unknown format: not ELF, gzip, a Linux bzImage or a flat binary with a "
-                f"multiboot header (starts with {bytes(head[:8]).hex(' ')})"
+                "unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with "
+                f"a multiboot header (starts with {bytes(head[:8]).hex(' ')})"
             )
+
+    def _pe(self, layer: int) -> bool:
+        """A PE/EFI executable; a Unified Kernel Image's `.linux` section becomes the layer
+        the kernel is read from, as a bzImage payload is."""
+        pe = read_pe(self.file, layer)
+        if pe is None:
+            return False
+        self.image.pe = pe
+        self.image.layers[layer].format = "pe"
+        pe.section_table = read_sections(self.data)
+        kernel = pe.section(UKI_KERNEL_SECTION)
+        if kernel is None or not kernel.size:
+            return True
+        size = min(kernel.size, kernel.virtual_size or kernel.size, len(self.data) - kernel.offset)
+        inner = self._add_layer(UKI_KERNEL_SECTION, "unknown", layer, kernel.offset, size)
+        inner.decoded_size = inner.decoded_prefix = size
+        blob = BytesBlob(self.file.read(kernel.offset, size))  # a copy: mmap slices can't find()
+        self.image.blobs[inner.index] = blob
+        try:
+            self._kernel(blob, inner.index, blob.read(0, 0x400))
+        except FormatError as exc:
+            raise FormatError(f"in the UKI's {UKI_KERNEL_SECTION} section: {exc}") from None
+        return True
 
     def _scan_multiboot(self, blob: Blob, layer: int) -> None:
         """The whole layer for `inspect`; otherwise the first MiB, far past every window
@@ -207,36 +236,39 @@ class _Opener:
 
     def _bzimage(self, layer: int) -> None:
         self.image.layers[layer].format = "bzimage"
-        setup = read_setup(self.file, layer)
+        blob = self.image.blobs[layer]
+        data = blob.data
+        setup = read_setup(blob, layer)
         self.image.setup = setup
-        self.image.pe = pe = read_pe(self.file, layer)
+        pe = read_pe(blob, layer)
         if pe and pe.signed and setup.crc_stored is not None and not setup.crc_ok:
-            setup.crc_ok_before_signing = check_crc_before_signing(self.file, setup, pe)
+            setup.crc_ok_before_signing = check_crc_before_signing(blob, setup, pe)
+        if layer == 0:
+            self.image.pe = pe  # a UKI keeps its own PE; the stub of the kernel inside is not it
         if not setup.has_hdrs or setup.version < 0x208:
             return
         if "payload_length" not in setup.fields:
-            raise FormatError(
-                f"the setup header is cut short: the file ends at {self.image.size:#x}"
-            )
+            raise FormatError(f"the setup header is cut short: the file ends at {len(data):#x}")
         start = setup.pm_offset + setup.fields["payload_offset"]
         length = setup.fields["payload_length"]
-        if start >= len(self.data):
-            self._problem("payload-offset-overflow", "payload_offset points past the file", 0)
-        elif start + length > len(self.data):
-            self._problem("payload-length-overflow", "payload runs past the end of the file", 0)
+        if start >= len(data):
+            self._problem("payload-offset-overflow", "payload_offset points past the file", layer)
+        elif start + length > len(data):
+            message = "payload runs past the end of the file"
+            self._problem("payload-length-overflow", message, layer)
         elif length < 8:
-            self._problem("payload-too-short", f"payload_length {length} is too short", 0)
+            self._problem("payload-too-short", f"payload_length {length} is too short", layer)
         else:
-            self._payload(start, length)
+            self._payload(memoryview(data)[start : start + length], layer, start)
 
-    def _payload(self, start: int, length: int) -> None:
-        compressed = memoryview(self.data)[start : start + length]
-        payload = self._add_layer("payload", "payload", 0, start, length)
+    def _payload(self, compressed: memoryview, parent: int, start: int) -> None:
+        length = len(compressed)
+        payload = self._add_layer("payload", "payload", parent, start, length)
         payload.codec = detect_codec(bytes(compressed[:9]))
         payload.size_trailer = struct.unpack("<I", compressed[-4:])[0]
         if payload.codec is None:
             message = f"unknown compression format (starts {bytes(compressed[:6]).hex(' ')})"
-            self._problem("unknown-codec", message, 0, start)
+            self._problem("unknown-codec", message, parent, start)
             return
         # The build appends the decompressed size; decoders get the stream without it (as Xen).
         body = compressed if payload.codec == "gzip" else compressed[:-4]
@@ -248,14 +280,15 @@ class _Opener:
                 f"decompressed size {payload.decoded_size} differs from the size trailer "
                 f"{payload.size_trailer}"
             )
-            self._problem("size-trailer-mismatch", message, 0, start + length - 4)
+            self._problem("size-trailer-mismatch", message, parent, start + length - 4)
 
     def _payload_elf(self, stream: DecodedStream, payload: Layer) -> None:
         head = stream.read(0, 16)
         if not head.startswith(ELF_MAGIC):
             if stream.error:
                 raise FormatError(f"{stream.codec} payload cannot be decoded: {stream.error}")
-            self._problem("payload-not-elf", "the decompressed payload is not an ELF", 1, 0)
+            message = "the decompressed payload is not an ELF"
+            self._problem("payload-not-elf", message, payload.index, 0)
             return
         self._elf(stream, payload.index)
 
@@ -271,12 +304,12 @@ class _Opener:
             if header.in_window and header.aligned and header.checksum_ok:
                 self._multiboot_entry(header)
         if image.setup and "code32_start" in image.setup.fields:
-            code32 = image.setup.fields["code32_start"]
-            self._entry("code32_start", 0, code32, True, 0x214)
+            code32, at = image.setup.fields["code32_start"], image.setup.layer
+            self._entry("code32_start", at, code32, True, 0x214)
             handover = image.setup.fields.get("handover_offset")
             if handover:
-                self._entry("efi_handover_32", 0, code32 + handover, True, 0x264)
-                self._entry("efi_handover_64", 0, code32 + handover + 0x200, True, 0x264)
+                self._entry("efi_handover_32", at, code32 + handover, True, 0x264)
+                self._entry("efi_handover_64", at, code32 + handover + 0x200, True, 0x264)
 
     def _multiboot_entry(self, header: MultibootHeader) -> None:
         elf = self.image.elf

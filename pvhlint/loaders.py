@@ -47,9 +47,16 @@ def layer_size(image: Image, layer: int) -> int:
     return info.decoded_size if info.decoded_size is not None else info.decoded_prefix
 
 
+def boot_layer(image: Image) -> int:
+    """The layer a loader is handed as "the file": a Unified Kernel Image's .linux section
+    (its stub boots that kernel, and pvhlint's verdicts are for it), else the file itself."""
+    kernel = image.uki_kernel
+    return kernel.index if kernel is not None else 0
+
+
 def grub_layer(image: Image) -> int:
     """GRUB opens files through its gzip filter, and Xen inflates a whole-file gzip."""
-    return 1 if image.format == "gzip" and len(image.layers) > 1 else 0
+    return 1 if image.format == "gzip" and len(image.layers) > 1 else boot_layer(image)
 
 
 def _first(headers: list[MultibootHeader]) -> MultibootHeader | None:
@@ -73,7 +80,8 @@ def grub_mb1(image: Image) -> MultibootHeader | None:
 
 def qemu_mb1(image: Image) -> MultibootHeader | None:
     """QEMU: the raw file (no gzip), 4-byte steps below 8144."""
-    return _first([h for h in image.multiboot if h.version == 1 and h.layer == 0
+    layer = boot_layer(image)
+    return _first([h for h in image.multiboot if h.version == 1 and h.layer == layer
                    and h.checksum_ok and h.aligned and h.offset < QEMU_MB1_LIMIT])  # fmt: skip
 
 

@@ -27,8 +27,8 @@ class Layer:
     """One view of the bytes: the file, a decompressed gzip, a bzImage payload, an ELF."""
 
     index: int
-    kind: str  # "file" | "gzip" | "payload"
-    format: str  # "elf32" | "elf64" | "bzimage" | "flat" | "gzip" | "payload"
+    kind: str  # "file" | "gzip" | "payload" | ".linux" (a UKI's kernel section)
+    format: str  # "elf32" | "elf64" | "bzimage" | "flat" | "gzip" | "pe" | "payload"
     parent: int | None
     offset: int  # where this layer's bytes start in the parent layer
     size: int | None  # bytes the layer occupies in its parent (the compressed size)
@@ -249,6 +249,18 @@ class SetupHeader:
 
 
 @dataclass
+class PESection:
+    """One entry of a PE section table (offset and size in the file)."""
+
+    name: str
+    offset: int  # PointerToRawData
+    size: int  # SizeOfRawData
+    virtual_address: int
+    virtual_size: int
+    characteristics: int
+
+
+@dataclass
 class PEInfo:
     layer: int
     offset: int  # of "PE\0\0"
@@ -262,6 +274,11 @@ class PEInfo:
     certificates: list[dict[str, int]]
     # Signers and verification through LIEF; filled by `inspect` only (LIEF is slow to import).
     authenticode: dict[str, Any] | None = None
+    # The section table, read for stand-alone PE images (not for a bzImage's stub).
+    section_table: list[PESection] = field(default_factory=list)
+
+    def section(self, name: str) -> PESection | None:
+        return next((s for s in self.section_table if s.name == name), None)
 
     @property
     def signed(self) -> bool:
@@ -282,7 +299,7 @@ class EntryPoint:
 @dataclass
 class Image:
     path: str
-    format: str  # outermost: "elf32" | "elf64" | "bzimage" | "flat" | "gzip"
+    format: str  # outermost: "elf32" | "elf64" | "bzimage" | "flat" | "gzip" | "pe"
     size: int
     layers: list[Layer]
     elf: ElfInfo | None = None
@@ -303,6 +320,21 @@ class Image:
         """Format of the innermost kernel: the ELF class inside a bzImage or gzip."""
         return self.layers[-1].format
 
+    @property
+    def uki_kernel(self) -> Layer | None:
+        """A Unified Kernel Image's .linux section layer (the kernel its stub boots)."""
+        if self.format != "pe":
+            return None
+        return next((layer for layer in self.layers if layer.kind == UKI_KERNEL_SECTION), None)
+
+
+# A Unified Kernel Image carries the kernel in this section (systemd's UKI specification).
+UKI_KERNEL_SECTION = ".linux"
+
+# How messages name an image's outermost format.
+FORMAT_DESCRIPTIONS = {"gzip": "a gzip file", "elf32": "an ELF32", "elf64": "an ELF64",
+                       "flat": "a flat binary", "pe": "a PE/EFI executable",
+                       "bzimage": "a bzImage"}  # fmt: skip
 
 LINUX_VERSION_RE = re.compile(r"(\d+)\.(\d+)\S* \([^()]*@[^()]*\) #")
 

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from .bzimage import LOADFLAG_NAMES, XLOADFLAG_NAMES, flag_names
-from .model import ElfInfo, Image, MultibootHeader, Note, NoteArea
+from .model import ElfInfo, Image, MultibootHeader, Note, NoteArea, PESection
 from .output import where
 from .values import plain_value
 from .xennotes import note_label
@@ -31,10 +31,13 @@ def image_tree(image: Image) -> Tree:
         pe = image.pe
         signed = f"signed ({len(pe.certificates)} certificate(s))" if pe.signed else "unsigned"
         kind = "PE32+" if pe.optional_magic == 0x20B else "PE32"
-        tree.add(f"[bold]PE/EFI stub[/] at {pe.offset:#x}: {kind}, machine {pe.machine:#x}, "
-                 f"subsystem {pe.subsystem}, {pe.sections} sections, "
-                 f"Authenticode: {signed}")  # fmt: skip
+        what = "PE/EFI image" if image.format == "pe" else "PE/EFI stub"
+        branch = tree.add(f"[bold]{what}[/] at {pe.offset:#x}: {kind}, machine {pe.machine:#x}, "
+                          f"subsystem {pe.subsystem}, {pe.sections} sections, "
+                          f"Authenticode: {signed}")  # fmt: skip
         _authenticode(tree, pe.authenticode)
+        if pe.section_table:
+            _pe_sections(branch, pe.section_table)
     if image.elf:
         _elf(tree, image, image.elf)
     if image.multiboot:
@@ -194,3 +197,11 @@ def _entries(tree: Tree, image: Image) -> None:
             held = (f"by paddr in PT_LOAD {by_paddr}, "
                     f"by vaddr in PT_LOAD {by_vaddr}")  # fmt: skip
         branch.add(f"{point.kind}: {point.address:#x} ({space} address) — {escape(held)}")
+
+
+def _pe_sections(branch: Tree, sections: list[PESection]) -> None:
+    table = Table("name", "file offset", "size", "virtual address", "virtual size", box=None)
+    for section in sections:
+        table.add_row(escape(section.name), f"{section.offset:#x}", f"{section.size:#x}",
+                      f"{section.virtual_address:#x}", f"{section.virtual_size:#x}")  # fmt: skip
+    branch.add(table)

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.bzimage import FIELD_OFFSETS
+from pvhlint.loaders import layer_size
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 
@@ -42,22 +43,23 @@ def check(image: Image) -> Iterator[Hit]:
         return
     start = setup.pm_offset + setup.fields.get("payload_offset", 0)
     length = setup.fields.get("payload_length", 0)
+    layer, end = setup.layer, layer_size(image, setup.layer)
     for problem in image.problems:
         if problem.code == "payload-offset-overflow":
             at, size = FIELD_OFFSETS["payload_offset"]
             yield Hit(f"payload_offset puts the payload at {start:#x}, at or past the end of the "
-                      f"file ({image.size:#x}) (libxenguest: \"xc_dom_probe_bzimage_kernel: "
-                      'payload offset overflow")', 0, at, size, rejects=XEN)  # fmt: skip
+                      f"file ({end:#x}) (libxenguest: \"xc_dom_probe_bzimage_kernel: "
+                      'payload offset overflow")', layer, at, size, rejects=XEN)  # fmt: skip
         elif problem.code == "payload-length-overflow":
             at, size = FIELD_OFFSETS["payload_length"]
             yield Hit(f"payload [{start:#x}, {start + length:#x}) runs past the end of the file "
-                      f"({image.size:#x}) (libxenguest: \"xc_dom_probe_bzimage_kernel: payload "
-                      'length overflow")', 0, at, size, rejects=XEN)  # fmt: skip
+                      f"({end:#x}) (libxenguest: \"xc_dom_probe_bzimage_kernel: payload "
+                      'length overflow")', layer, at, size, rejects=XEN)  # fmt: skip
         elif problem.code == "payload-too-short":
             at, size = FIELD_OFFSETS["payload_length"]
             yield Hit(f"payload_length {length} cannot hold a compressed kernel and its 4-byte "
                       "size trailer (libxenguest: \"xc_dom_probe_bzimage_kernel: unknown "
-                      'compression format", or the decoder fails)', 0, at, size,
+                      'compression format", or the decoder fails)', layer, at, size,
                       rejects=XEN)  # fmt: skip
 
 

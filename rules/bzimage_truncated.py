@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import qemu_path
+from pvhlint.loaders import layer_size, qemu_path
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 
@@ -40,7 +40,8 @@ def check(image: Image) -> Iterator[Hit]:
     if setup is None:
         yield from _zimage_fallback(image)
         return
-    if image.size >= setup.pm_offset:
+    size = layer_size(image, setup.layer)
+    if size >= setup.pm_offset:
         return
     sects = setup.setup_sects or 4
     rejects = ["linux"]
@@ -49,7 +50,7 @@ def check(image: Image) -> Iterator[Hit]:
         rejects.insert(0, "qemu")
         said.append('QEMU: "qemu: invalid kernel header"')
     said.append('GRUB linux: "error: premature end of file <path>."')
-    yield Hit(f"the file ends at {image.size:#x}, before the protected-mode code at "
+    yield Hit(f"the file ends at {size:#x}, before the protected-mode code at "
               f"{setup.pm_offset:#x} (({sects} + 1) * 512) ({'; '.join(said)})", setup.layer,
               0x1F1, 1, rejects=tuple(rejects))  # fmt: skip
 

@@ -29,15 +29,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.model import Image
+from pvhlint.model import FORMAT_DESCRIPTIONS, Image
 from pvhlint.rule import Hit, Rule
 
 
 def check(image: Image) -> Iterator[Hit]:
     setup = image.setup
     if setup is None:
-        what = {"gzip": "a gzip file", "elf32": "an ELF32", "elf64": "an ELF64",
-                "flat": "a flat binary"}.get(image.format, image.format)  # fmt: skip
+        what = FORMAT_DESCRIPTIONS.get(image.format, image.format)
         yield Hit(f"no Linux setup header ({what}): the u16 at 0x1fe is not 0xAA55 (GRUB "
                   'linux: "error: invalid magic number.")', 0, 0x1FE, 2,
                   rejects=("linux",))  # fmt: skip

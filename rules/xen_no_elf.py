@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.model import Image
+from pvhlint.model import FORMAT_DESCRIPTIONS, Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS
 
@@ -45,10 +45,11 @@ def check(image: Image) -> Iterator[Hit]:
         codec = payload.codec.upper()
         yield Hit(f"the {payload.codec} payload does not decompress: Xen says "
                   f'"xc_dom_probe_bzimage_kernel unable to {codec} decompress kernel"',
-                  0, payload.offset, payload.size, XEN_TARGETS)  # fmt: skip
+                  payload.parent or 0, payload.offset, payload.size, XEN_TARGETS)  # fmt: skip
         return
     yield Hit(
-        f"Xen finds no ELF kernel in this {image.format} image: xl says "
+        f"Xen finds no ELF kernel in {FORMAT_DESCRIPTIONS.get(image.format, image.format)}: "
+        "xl says "
         '"xc_dom_find_loader: no loader found"',
         0,
         0,
