@@ -125,8 +125,8 @@ def _elf(tree: Tree, image: Image, elf: ElfInfo) -> None:
                       f"{seg.paddr:#x}", f"{seg.filesz:#x}", f"{seg.memsz:#x}", flags,
                       f"{seg.align:#x}")  # fmt: skip
     branch.add("segments").add(table)
-    source = elf.xen_notes_from or "none found"
-    notes = branch.add(f"[bold]Xen notes[/] (from {source})")
+    source = f"from {elf.xen_notes_from}" if elf.xen_notes_from else "none found"
+    notes = branch.add(f"[bold]Xen notes[/] ({source})")
     for area in elf.note_areas:
         notes.add(_area(image, area))
     if elf.xen_guest:
@@ -189,6 +189,9 @@ def _entries(tree: Tree, image: Image) -> None:
     branch = tree.add("[bold]Entry points[/]")
     for point in image.entry_points:
         space = "physical" if point.physical else "virtual"
+        if not point.physical and point.segments_by_paddr and not point.segments_by_vaddr:
+            # Linux's vmlinux: e_entry is startup_64's physical address, in no segment by vaddr
+            space = "physical"
         if image.elf is None or image.elf.layer != point.layer:
             held = "not in an ELF"
         else:

@@ -136,9 +136,12 @@ def decode_value(number: int, desc: bytes, descsz: int, string: str | None, clas
             pairs.append({"mask": mask, "value": val})
         return pairs
     if number == 19:
+        # Xen 4.20 elf_xen_parse_note: align if descsz >= 4, min if >= 8, max if >= 12, each
+        # through elf_note_numeric_array(4, i), which reads 0 unless descsz % 4 == 0.
         names = ("align", "min", "max")
-        words = min(3, descsz // 4) if descsz % 4 == 0 else 0
-        return {names[i]: int.from_bytes(desc[4 * i : 4 * i + 4], "little") for i in range(words)}
+        whole = descsz % 4 == 0
+        return {name: int.from_bytes(desc[4 * i : 4 * i + 4], "little") if whole else 0
+                for i, name in enumerate(names) if descsz >= 4 * (i + 1)}  # fmt: skip
     return None
 
 

@@ -7,11 +7,13 @@ themselves are checked in tests/test_realworld.py."""
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
 from fixtures.bzimage import KERNEL_VERSION_AT, build_bzimage
-from fixtures.elfgen import PF_R, PF_W, PF_X, Load, NoteArea, build_elf, xen_num, xen_str
+from fixtures.elfgen import PF_R, PF_W, PF_X, Load, Note, NoteArea, build_elf, xen_num, xen_str
 from pvhlint.api import fix
 from pvhlint.checker import Options, check_image, claimed_targets
 from pvhlint.image import open_image
@@ -122,3 +124,33 @@ def test_pv_strings_without_entry_claim_no_xen_pv(tmp_path):
     with_entry = [*notes, xen_num(1, 0xC1000040, 4)]
     path.write_bytes(build_elf(elf_class=32, loads=[load], note_areas=[NoteArea(with_entry)]).data)
     assert claimed_targets(open_image(path)) == ("xen-pvh", "xen-pv")
+
+
+def _reloc_value(tmp_path: Path, desc: bytes) -> object:
+    notes = [*notes64(), Note(b"Xen\0", 19, desc)]
+    load = Load(TEXT_VADDR, TEXT_PADDR, b"\x90" * 0x100)
+    path = tmp_path / f"reloc{len(desc)}"
+    path.write_bytes(build_elf(elf_class=64, loads=[load], note_areas=[NoteArea(notes)]).data)
+    return open_image(path).elf.notes_of_type(19)[0].value
+
+
+def test_phys32_reloc_read_as_xen_4_20_reads_each_descsz(tmp_path):
+    """libelf-dominfo.c: align if descsz >= 4, min if >= 8, max if >= 12, each through
+    elf_note_numeric_array(note, 4, i), which is 0 unless descsz % 4 == 0."""
+    words = struct.pack("<4I", 0x200000, 0x1000000, 0x3FFFFFFF, 0xDEAD)
+    assert _reloc_value(tmp_path, words[:12]) == {"align": 0x200000, "min": 0x1000000,
+                                                  "max": 0x3FFFFFFF}  # fmt: skip
+    assert _reloc_value(tmp_path, words) == {"align": 0x200000, "min": 0x1000000,
+                                             "max": 0x3FFFFFFF}  # fmt: skip
+    assert _reloc_value(tmp_path, words[:6]) == {"align": 0}
+    assert _reloc_value(tmp_path, words[:10]) == {"align": 0, "min": 0}
+
+
+def test_inspect_names_missing_notes_and_linux_physical_e_entry(tmp_path):
+    load = Load(TEXT_VADDR, TEXT_PADDR, b"\x90" * 0x100)
+    bare = tmp_path / "bare"
+    bare.write_bytes(build_elf(elf_class=64, loads=[load], entry=TEXT_PADDR + 0x10).data)
+    done = subprocess.run([sys.executable, "-m", "pvhlint", "inspect", str(bare)],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "Xen notes (none found)" in done
+    assert f"e_entry: {TEXT_PADDR + 0x10:#x} (physical address)" in done  # as Linux sets it
