@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import prefetch
 from .errors import ImageError
 from .image import open_image
-from .loaders import grub_layer, grub_mb1, grub_mb2, qemu_path, xen_parse
+from .loaders import grub_layer, grub_mb1, grub_mb2, qemu_path, xen_first_loader, xen_parse
 from .model import Image
-from .rule import SEVERITIES, TARGETS, Finding, discover_rules
+from .rule import SEVERITIES, TARGETS, Finding, Rule, discover_rules
+from .rulekit import XEN_TARGETS
 from .xennotes import NOTE_NUMBERS
 
 FAIL_ON = ("info", "warning", "error", "never")
@@ -117,10 +118,11 @@ def claimed_targets(image: Image) -> tuple[str, ...]:
     # Only what a PV domain builder starts a guest from claims xen-pv: an ENTRY note or the
     # legacy string. GUEST_OS/XEN_VERSION/LOADER alone are no claim (Linux 5.9+ i386 kernels
     # keep them with 32-bit PV gone, and no ENTRY).
-    if pv is not None and (
-        pv.source == "__xen_guest" or any(note.type == NOTE_NUMBERS["ENTRY"] for note in pv.notes)
-    ):
-        claimed.add("xen-pv")  # fmt: skip
+    entry_note = pv is not None and any(n.type == NOTE_NUMBERS["ENTRY"] for n in pv.notes)
+    if entry_note or (pv is not None and pv.source == "__xen_guest"):
+        claimed.add("xen-pv")
+    if image.xen_bin_table is not None:  # libxenguest's multiboot-binary loader starts it
+        claimed.add("xen-pv")
     layer = grub_layer(image)
     for header in image.multiboot:
         near = 2 * (8192 if header.version == 1 else 32768)
@@ -147,10 +149,12 @@ def check_image(image: Image, options: Options) -> ImageResult:
                          required_from="option" if options.require else "claimed")  # fmt: skip
     overrides = dict(options.severity)
     every: list[Finding] = []
+    xen_loader = xen_first_loader(image)
     for rule in discover_rules():
         if rule.when is not None and not rule.when(required_set):
             continue
-        every.extend(rule.run(image))
+        found = rule.run(image)
+        every.extend(found if rule.xen_loader == xen_loader else _not_for_xen(rule, found))
     result.verdicts = _verdicts(image, every, required_set)
     targets_of = {rule.id: rule.targets for rule in discover_rules()}
     for finding in every:
@@ -163,6 +167,15 @@ def check_image(image: Image, options: Options) -> ImageResult:
             result.findings.append(shown)
     result.findings.sort(key=lambda f: (f.layer, f.offset if f.offset is not None else -1))
     return result
+
+
+def _not_for_xen(rule: Rule, findings: list[Finding]) -> list[Finding]:
+    """A rule about a libxenguest loader that xl does not pick (it parses with the first one
+    whose probe succeeds) says nothing about Xen: its other targets keep its findings."""
+    if not set(rule.targets) - set(XEN_TARGETS):
+        return []
+    return [replace(f, rejects=tuple(t for t in f.rejects if t not in XEN_TARGETS))
+            for f in findings]  # fmt: skip
 
 
 def _shown(finding: Finding, targets: tuple[str, ...], required: frozenset[str],
@@ -222,6 +235,8 @@ def check_one(path: str, explicit: bool, options: Options) -> ImageResult | None
         if explicit or not exc.not_a_kernel:
             return ImageResult(path, error=exc.message)
         return None
+    if image.format == "raw" and not explicit:
+        return None  # in a folder, a file of no format a loader knows is not a kernel
     result = check_image(image, options)
     image.blobs.clear()  # the mapped file and decoders: not needed by reports, not picklable
     image.facts.clear()

@@ -5,7 +5,7 @@ file ─┬─ ELF32/ELF64                       (vmlinux, xen-syms, GRUB-for-Xe
       ├─ bzImage setup ── payload (codec) ── ELF   (vmlinuz)
       ├─ PE/EFI executable                 (xen.efi, grubx64.efi, ipxe.efi, systemd-stub)
       │    └─ UKI: .linux section ── bzImage setup ── payload ── ELF
-      └─ flat binary with a multiboot header (a.out kludge)
+      └─ flat binary with a multiboot header (a.out kludge) or libxenguest's binary table
 
 The payload of a bzImage is decoded only as far as the readers ask, unless
 `full=True` (inspect) asks for everything, sections and size checks included.
@@ -27,9 +27,12 @@ from .errors import FormatError, ImageError
 from .model import UKI_KERNEL_SECTION, ElfInfo, EntryPoint, Image, Layer, MultibootHeader, Problem
 from .multiboot import scan_multiboot
 from .pe import read_pe, read_sections
+from .xenbin import find_bin_table
 from .xennotes import NOTE_NUMBERS
 
 GZIP_MAGIC = b"\x1f\x8b"
+# Whole-file streams GRUB opens through a filter (xzio, lzopio) and Xen does not unwrap.
+GRUB_ONLY_WRAPPERS = ("xz", "lzo")
 SCAN_LIMIT = 1 << 20
 
 
@@ -123,10 +126,13 @@ class _Opener:
         head = self.file.read(0, 0x400)
         self.image.setup_sects_byte = head[0x1F1] if len(head) > 0x1F1 else None
         self._add_layer("file", "unknown", None, 0, len(self.data))
-        if head.startswith(GZIP_MAGIC):
+        wrapper = detect_codec(bytes(head[:9]))
+        if wrapper == "gzip":
             self._gzip()
+        elif wrapper in GRUB_ONLY_WRAPPERS and self._grub_wrapper(wrapper):
+            pass
         else:
-            self._kernel(self.file, 0, head)
+            self._kernel_or_raw(head)
         self.image.format = self.image.layers[0].format
         self._entry_points()
         return self.image
@@ -139,10 +145,47 @@ class _Opener:
     def _problem(self, code: str, message: str, layer: int, offset: int | None = None) -> None:
         self.image.problems.append(Problem(code, message, layer, offset))
 
+    def _kernel_or_raw(self, head: bytes) -> None:
+        """The file as a kernel; else, for `check` (lenient), as raw bytes: QEMU loads any
+        file without a header it knows as an old zImage, and the other loaders refuse it."""
+        try:
+            self._kernel(self.file, 0, head)
+        except FormatError:
+            # An ELF that libelf and QEMU fail to parse is theirs to refuse, not raw bytes.
+            if not self.lenient or len(self.image.layers) > 1 or head.startswith(ELF_MAGIC):
+                raise
+            if self.image.layers[0].format == "unknown":
+                self.image.layers[0].format = "raw"  # else, e.g. a setup header cut short
+
+    def _grub_wrapper(self, codec: str) -> bool:
+        """A whole-file xz or lzop stream: GRUB reads files through its xzio and lzopio
+        filters (grub-file answers for the ELF inside), while Xen unwraps only gzip and QEMU
+        takes the file as it is. False when the stream holds no kernel: then it is raw."""
+        stream = DecodedStream(codec, self.data, self.max_output)
+        head = stream.read(0, 0x400)
+        if not head or stream.error:
+            return False
+        self._scan_multiboot(self.file, 0)  # what QEMU sees
+        inner = self._add_layer(codec, "unknown", 0, 0, len(self.data))
+        inner.codec = codec
+        self.streams[inner.index] = self.image.blobs[inner.index] = stream
+        try:
+            self._kernel(stream, inner.index, head)
+        except FormatError:
+            del self.image.layers[inner.index:], self.image.blobs[inner.index]
+            self.image.multiboot = []  # scanned again when the file is read as it is
+            self.image.elf = self.image.setup = self.image.xen_bin_table = None
+            return False
+        self.image.layers[0].format = codec
+        self._decoded(stream, inner.index, lambda: None)
+        return True
+
     def _kernel(self, blob: Blob, layer: int, head: bytes) -> None:
         """ELF, bzImage, PE/EFI or flat multiboot binary in `layer`; multiboot is scanned in
         all (xen.efi carries multiboot headers, and QEMU and GRUB look for them first)."""
         self._scan_multiboot(blob, layer)
+        if layer == 0 or self.image.layers[layer].kind == "gzip":  # libxenguest's kernel blob
+            self.image.xen_bin_table = find_bin_table(blob, layer)
         if head.startswith(ELF_MAGIC):
             self._elf(blob, layer)
         elif looks_like_bzimage(head):
@@ -154,7 +197,8 @@ class _Opener:
         else:
             raise FormatError(
                 "unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with "
-                f"a multiboot header (starts with {bytes(head[:8]).hex(' ')})"
+                "a multiboot header or Xen's binary-loader table "
+                f"(starts with {bytes(head[:8]).hex(' ')})"
             )
 
     def _pe(self, layer: int) -> bool:
@@ -191,8 +235,10 @@ class _Opener:
 
     def _flat_multiboot(self, layer: int) -> bool:
         # Any valid header counts, in the window or not: one just past 8 KiB is exactly
-        # what a rule must be able to report.
-        return any(h.layer == layer and h.checksum_ok for h in self.image.multiboot)
+        # what a rule must be able to report. So does libxenguest's binary-loader table.
+        table = self.image.xen_bin_table
+        return (table is not None and table.layer == layer) or any(
+            h.layer == layer and h.checksum_ok for h in self.image.multiboot)  # fmt: skip
 
     def _elf(self, blob: Blob, layer: int) -> None:
         info = read_elf(blob, layer, self.image.problems, self.full)

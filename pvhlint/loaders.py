@@ -13,14 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .model import ElfInfo, Image, MultibootHeader, Note, Segment
+from .xenbin import BinOutcome, XenLoader, parse_bin_table
 from .xennotes import FEATURE_BITS
 
 GRUB_MB1_WINDOW = 8192
 QEMU_MB1_LIMIT = 8192 - 48  # QEMU scans offsets 0, 4, ... below 8144
 MB2_WINDOW = 32768
 UNSET_ADDR32 = 0xFFFFFFFF
+GRUB_FILTERS = ("gzip", "xz", "lzo")  # whole-file streams GRUB reads through (gzip first)
 # Debian 12's libxenguest links zlib, liblzma and libzstd only (linux-boot.md §9).
 XEN_DEBIAN12_CODECS = frozenset({"gzip", "xz", "lzma", "zstd", "lz4"})
+# Debian 12's hypervisor capabilities (xl info xen_caps): built without CONFIG_PV32.
+XEN_DEBIAN12_CAPS = "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64"
 
 
 def _cached(name: str):  # type: ignore[no-untyped-def]
@@ -55,8 +59,19 @@ def boot_layer(image: Image) -> int:
 
 
 def grub_layer(image: Image) -> int:
-    """GRUB opens files through its gzip filter, and Xen inflates a whole-file gzip."""
-    return 1 if image.format == "gzip" and len(image.layers) > 1 else boot_layer(image)
+    """GRUB opens files through its gzip, xz and lzop filters (gzio, xzio, lzopio)."""
+    if image.format in GRUB_FILTERS and len(image.layers) > 1:
+        return 1
+    return boot_layer(image)
+
+
+def xen_elf(image: Image) -> ElfInfo | None:
+    """The ELF libxenguest parses: in the file, in a whole-file gzip (xc_dom_try_gunzip),
+    in a bzImage payload; not inside a whole-file xz or lzop, which only GRUB unwraps."""
+    elf = image.elf
+    if elf is None or image.layers[elf.layer].kind in GRUB_FILTERS[1:]:
+        return None
+    return elf
 
 
 def _first(headers: list[MultibootHeader]) -> MultibootHeader | None:
@@ -210,7 +225,7 @@ def _strtoull(text: str) -> int:
 @_cached("xen")
 def xen_parse(image: Image, hvm: bool) -> XenParse | None:
     """libelf's reading of the ELF that Xen's toolstack loads (inside gzip or a bzImage)."""
-    elf = image.elf
+    elf = xen_elf(image)
     if elf is None:
         return None
     source = elf.xen_notes_from
@@ -327,3 +342,19 @@ def _rust_vmm_segment(segment: Segment, area: Any) -> PvhEntry:
     if pos < end and (not notes or pos > notes[-1].offset):
         return PvhEntry(error="Kernel Loader: Unable to read note header", segment=segment)
     return PvhEntry(segment=segment)
+
+
+def xen_first_loader(image: Image) -> XenLoader:
+    """The loader whose probe takes the image first: the binary loader's probe succeeds on
+    any valid table in the first 8 KiB, ELF or bzImage or not."""
+    return XenLoader.MULTIBOOT_BINARY if image.xen_bin_table else XenLoader.LATER
+
+
+@_cached("xen-binary")
+def xen_binary(image: Image) -> BinOutcome | None:
+    """The binary loader's parse and compat check, when its probe finds a table."""
+    table = image.xen_bin_table
+    if table is None:
+        return None
+    size = layer_size(image, table.layer)
+    return parse_bin_table(table, size, XEN_DEBIAN12_CAPS)

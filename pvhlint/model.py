@@ -27,7 +27,7 @@ class Layer:
     """One view of the bytes: the file, a decompressed gzip, a bzImage payload, an ELF."""
 
     index: int
-    kind: str  # "file" | "gzip" | "payload" | ".linux" (a UKI's kernel section)
+    kind: str  # "file" | "gzip" | "xz" | "lzo" | "payload" | ".linux" (a UKI's kernel section)
     format: str  # "elf32" | "elf64" | "bzimage" | "flat" | "gzip" | "pe" | "payload"
     parent: int | None
     offset: int  # where this layer's bytes start in the parent layer
@@ -203,6 +203,22 @@ LINUX_LAST_CRC_RELEASE = (6, 14)
 
 
 @dataclass
+class XenBinTable:
+    """libxenguest's xen_bin_image_table (xg_dom_binloader.c): the first magic 0x336ec578
+    whose checksum holds, at a 4-byte step in the first 8 KiB of the kernel blob."""
+
+    layer: int
+    offset: int
+    flags: int
+    checksum: int
+    header_addr: int
+    load_addr: int
+    load_end_addr: int
+    bss_end_addr: int
+    entry_addr: int
+
+
+@dataclass
 class SetupHeader:
     """The Linux setup header at 0x1F1, fields present for the protocol version."""
 
@@ -299,13 +315,15 @@ class EntryPoint:
 @dataclass
 class Image:
     path: str
-    format: str  # outermost: "elf32" | "elf64" | "bzimage" | "flat" | "gzip" | "pe"
+    # outermost: "elf32" | "elf64" | "bzimage" | "flat" | "gzip" | "xz" | "lzo" | "pe" | "raw"
+    format: str
     size: int
     layers: list[Layer]
     elf: ElfInfo | None = None
     setup: SetupHeader | None = None
     pe: PEInfo | None = None
     multiboot: list[MultibootHeader] = field(default_factory=list)
+    xen_bin_table: XenBinTable | None = None
     entry_points: list[EntryPoint] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     # Byte 0x1F1 of any file: QEMU sizes even a headerless "zImage" by it.
@@ -334,7 +352,8 @@ UKI_KERNEL_SECTION = ".linux"
 # How messages name an image's outermost format.
 FORMAT_DESCRIPTIONS = {"gzip": "a gzip file", "elf32": "an ELF32", "elf64": "an ELF64",
                        "flat": "a flat binary", "pe": "a PE/EFI executable",
-                       "bzimage": "a bzImage"}  # fmt: skip
+                       "bzimage": "a bzImage", "raw": "a file of no format a loader knows",
+                       "xz": "an xz-compressed file", "lzo": "an lzop-compressed file"}  # fmt: skip
 
 LINUX_VERSION_RE = re.compile(r"(\d+)\.(\d+)\S* \([^()]*@[^()]*\) #")
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from .model import Image
+from .xenbin import XenLoader
 
 SEVERITIES = ("info", "warning", "error")
 TARGETS = ("xen-pvh", "xen-pv", "qemu", "multiboot1", "multiboot2", "linux", "rust-vmm")
@@ -59,6 +60,9 @@ class Rule:
     doc: str
     check: Callable[[Image], Iterable[Hit]]
     when: Callable[[frozenset[str]], bool] | None = None
+    # Which of libxenguest's loaders the rule's Xen rejects model: only the loader xl picks
+    # (the first whose probe succeeds) decides the xen-pv and xen-pvh verdicts.
+    xen_loader: XenLoader = XenLoader.LATER
 
     def sections(self) -> dict[str, str]:
         """The docstring's What/Why/Fix/Example paragraphs."""

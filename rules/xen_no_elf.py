@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pvhlint.loaders import xen_elf
 from pvhlint.model import FORMAT_DESCRIPTIONS, Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS
@@ -34,7 +35,8 @@ EXPLAINED = {"payload-offset-overflow", "payload-length-overflow", "payload-too-
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if image.elf is not None:
+    elf = xen_elf(image)
+    if elf is not None:
         return
     setup = image.setup
     codes = {problem.code for problem in image.problems}

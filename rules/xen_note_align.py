@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pvhlint.loaders import xen_elf
 from pvhlint.model import Image, Note
 from pvhlint.rule import Hit, Rule
 
@@ -43,9 +44,10 @@ def _names(notes: list[Note]) -> str:
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if image.elf is None:
+    elf = xen_elf(image)
+    if elf is None:
         return
-    areas = [a for a in image.elf.note_areas if a.source == "PT_NOTE"]
+    areas = [a for a in elf.note_areas if a.source == "PT_NOTE"]
     for area in areas:
         label = f"PT_NOTE {area.index}"
         if area.notes_by_align is None:

@@ -25,15 +25,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pvhlint.loaders import xen_elf
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note, name
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if image.elf is None:
+    elf = xen_elf(image)
+    if elf is None:
         return
-    for area in image.elf.note_areas:
+    for area in elf.note_areas:
         end = area.offset + area.size
         for note in area.notes:
             label = area.name or f"{area.source} {area.index}"

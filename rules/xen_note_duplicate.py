@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+from pvhlint.loaders import xen_elf
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note, name
@@ -34,9 +35,10 @@ ACCUMULATING = (10, 17)
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if image.elf is None:
+    elf = xen_elf(image)
+    if elf is None:
         return
-    notes = image.elf.xen_notes
+    notes = elf.xen_notes
     counts = Counter(note.type for note in notes)
     for note_type, count in counts.items():
         if count > 1 and note_type not in ACCUMULATING:

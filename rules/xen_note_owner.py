@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pvhlint.loaders import xen_elf
 from pvhlint.model import Image, NoteArea
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note, name
@@ -35,10 +36,11 @@ def _owner(owner: bytes) -> str:
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if image.elf is None:
+    elf = xen_elf(image)
+    if elf is None:
         return
-    fallback = image.elf.xen_notes_from
-    for area in image.elf.note_areas:
+    fallback = elf.xen_notes_from
+    for area in elf.note_areas:
         yield from _area(area, fallback)
 
 

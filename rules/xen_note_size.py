@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pvhlint.loaders import xen_elf
 from pvhlint.model import Image, Note
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note, name
@@ -33,10 +34,11 @@ from pvhlint.xennotes import NOTE_KINDS
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if image.elf is None:
+    elf = xen_elf(image)
+    if elf is None:
         return
-    unit = 16 if image.elf.elf_class == 64 else 8
-    for note in image.elf.xen_notes:
+    unit = 16 if elf.elf_class == 64 else 8
+    for note in elf.xen_notes:
         problem = _size_problem(note, unit)
         if problem:
             yield at_note(note, f"{name(note)} has descsz {note.descsz}: {problem}")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pvhlint.loaders import xen_elf
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note, name
@@ -33,9 +34,10 @@ BUFFERED = (5, 6, 7, 8)  # copied into 16-byte buffers by libelf
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if image.elf is None:
+    elf = xen_elf(image)
+    if elf is None:
         return
-    for note in image.elf.xen_notes:
+    for note in elf.xen_notes:
         if "string-unterminated" in note.problems:
             yield at_note(
                 note,

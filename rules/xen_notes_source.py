@@ -25,13 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pvhlint.loaders import xen_elf
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_elf
 
 
 def check(image: Image) -> Iterator[Hit]:
-    elf = image.elf
+    elf = xen_elf(image)
     if elf is None:
         return
     if elf.xen_notes_from == "SHT_NOTE":

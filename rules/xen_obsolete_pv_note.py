@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pvhlint.loaders import xen_elf
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import at_note, name
@@ -37,9 +38,10 @@ from pvhlint.xennotes import OBSOLETE_FOR_PVH
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if image.elf is None:
+    elf = xen_elf(image)
+    if elf is None:
         return
-    for note in image.elf.xen_notes:
+    for note in elf.xen_notes:
         if note.type in OBSOLETE_FOR_PVH:
             yield at_note(
                 note, f"{name(note)} = {plain_value(note.value)} is obsolete for a PVH-only guest"

@@ -27,19 +27,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import xen_parse
+from pvhlint.loaders import xen_elf, xen_parse
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note
 
 
 def check(image: Image) -> Iterator[Hit]:
+    elf = xen_elf(image)
     parse = xen_parse(image, True)
     if parse is None or parse.paddr_offset is None or parse.virt_base is not None:
         return
-    assert image.elf is not None
+    assert elf is not None
     note = [n for n in parse.notes if n.type == 4][-1]
-    seen = ('"xc_dom_parse_hvm_kernel: ELF image is not 32bit"' if image.elf.elf_class == 64
+    seen = ('"xc_dom_parse_hvm_kernel: ELF image is not 32bit"' if elf.elf_class == 64
             else "an HVM firmware load instead of PVH")  # fmt: skip
     yield at_note(
         note,

@@ -28,20 +28,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import loadable_range, xen_parse
+from pvhlint.loaders import loadable_range, xen_elf, xen_parse
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import at_note
 
 
 def check(image: Image) -> Iterator[Hit]:
+    elf = xen_elf(image)
     parse = xen_parse(image, True)
-    if parse is None or parse.phys_entry is None or image.elf is None:
+    if parse is None or parse.phys_entry is None or elf is None:
         return
     note = [n for n in parse.notes if n.type == 18][-1]
     raw = note.value if isinstance(note.value, int) else 0
     entry = parse.phys_entry
-    span = loadable_range(image.elf)
+    span = loadable_range(elf)
     if raw >= 1 << 32:
         yield at_note(
             note,

@@ -28,25 +28,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import xen_parse
+from pvhlint.loaders import xen_elf, xen_parse
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import at_elf
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if image.elf is None:
+    elf = xen_elf(image)
+    if elf is None:
         return  # xen-no-elf explains images Xen cannot open at all
     parse = xen_parse(image, True)
     if parse is None or parse.phys_entry is not None:
         return
-    broken_18 = [n for n in image.elf.notes_of_type(18)]
+    broken_18 = [n for n in elf.notes_of_type(18)]
     if parse.notes:
         text = (
             "no usable XEN_ELFNOTE_PHYS32_ENTRY among the Xen notes: Xen says "
             '"xc_dom_guest_type: image not capable of booting inside a HVM container"'
         )
-    elif image.elf.elf_class == 64:
+    elif elf.elf_class == 64:
         text = (
             'no Xen notes Xen can use for PVH: Xen says "xc_dom_parse_hvm_kernel: '
             'ELF image is not 32bit"'

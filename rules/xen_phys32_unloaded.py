@@ -28,21 +28,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import loadable_range, xen_parse
+from pvhlint.loaders import loadable_range, xen_elf, xen_parse
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import at_note
 
 
 def check(image: Image) -> Iterator[Hit]:
+    elf = xen_elf(image)
     parse = xen_parse(image, True)
-    if parse is None or parse.phys_entry is None or image.elf is None:
+    if parse is None or parse.phys_entry is None or elf is None:
         return
-    span = loadable_range(image.elf)
+    span = loadable_range(elf)
     entry = parse.phys_entry
     if span is None or not span[0] <= entry <= span[1]:
         return  # xen-phys32-bounds: Xen refuses it
-    holding = [image.elf.segments[i] for i in image.elf.segments_containing(entry, physical=True)]
+    holding = [elf.segments[i] for i in elf.segments_containing(entry, physical=True)]
     if any(entry - seg.paddr < seg.filesz for seg in holding):
         return
     where = "the zero-filled tail of PT_LOAD" if holding else "a gap between segments"

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import XenParse, xen_bounds, xen_parse
+from pvhlint.loaders import XenParse, xen_bounds, xen_elf, xen_parse
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import at_elf
@@ -37,6 +37,7 @@ PV = ("xen-pv",)
 
 
 def check(image: Image) -> Iterator[Hit]:
+    elf = xen_elf(image)
     parse = xen_parse(image, False)
     if parse is None:
         return
@@ -52,7 +53,7 @@ def check(image: Image) -> Iterator[Hit]:
     problem = _note_check(parse) or _address_check(parse)
     if problem:
         yield at_elf(image, problem, 0, PV)
-    elif image.elf is not None and image.elf.elf_class == 32:
+    elif elf is not None and elf.elf_class == 32:
         guest = "xen-3.0-x86_32p" if parse.values.get(9) in ("yes", "bimodal") else "xen-3.0-x86_32"
         yield at_elf(
             image,

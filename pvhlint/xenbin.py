@@ -1,0 +1,91 @@
+"""libxenguest's multiboot-binary loader (tools/libs/guest/xg_dom_binloader.c): the table it
+looks for, and its parse, check by check in its order with its own messages.
+
+xl tries this loader first (then HVM-generic, Linux bzImage, ELF-generic: the order
+xc_dom_find_loader prints), so an image whose first 8 KiB hold a valid table is the binary
+loader's, whatever else it is.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .blob import Blob
+from .model import XenBinTable
+
+BIN_MAGIC = 0x336EC578  # "xEn3" with the 0x80 bit of the "E" set
+BIN_WINDOW = 8192
+TABLE_SIZE = 32
+FLAG_ALIGN4K = 0x1
+FLAG_ADDRSVALID = 0x10000
+PAE_SHIFT = 14
+PAE_MASK = 3 << PAE_SHIFT
+FLAGS_MASK = 0xFFFFFFFF & ~FLAG_ALIGN4K & ~PAE_MASK  # the flags the parser tests
+FLAGS_REQUIRED = FLAG_ADDRSVALID
+# PAE bits -> guest type; 3 ("detects PAE at runtime") is x86_32p only where Xen offers it.
+GUEST_TYPES = {0: "xen-3.0-x86_32", 1: "xen-3.0-x86_32p", 2: "xen-3.0-x86_64", 3: "xen-3.0-x86_32"}
+MASK32 = 0xFFFFFFFF
+
+
+class XenLoader(StrEnum):
+    """libxenguest's loaders, in the order xc_dom_find_loader tries them: the first whose
+    probe succeeds is the one that parses (and refuses or accepts) the image."""
+
+    MULTIBOOT_BINARY = "multiboot-binary"
+    LATER = "HVM-generic, Linux bzImage or ELF-generic"  # the ELF and bzImage rules' loaders
+
+
+def find_bin_table(blob: Blob, layer: int) -> XenBinTable | None:
+    """find_table: 4-byte steps from the start, below 8192, or below size - 32 in a file of
+    at most 8192 + 32 bytes; the first magic whose magic + flags + checksum is 0 (mod 2^32)."""
+    size = blob.ensure(BIN_WINDOW + TABLE_SIZE + 1)
+    if size < TABLE_SIZE:
+        return None
+    end = BIN_WINDOW if size > BIN_WINDOW + TABLE_SIZE else size - TABLE_SIZE
+    head = blob.read(0, end + TABLE_SIZE)
+    needle = struct.pack("<I", BIN_MAGIC)
+    pos = head.find(needle)
+    while 0 <= pos < end:
+        if pos % 4 == 0:
+            magic, flags, checksum, *addrs = struct.unpack_from("<8I", head, pos)
+            if (magic + flags + checksum) & MASK32 == 0:
+                return XenBinTable(layer, pos, flags, checksum, *addrs)
+        pos = head.find(needle, pos + 1)
+    return None
+
+
+@dataclass(frozen=True)
+class BinOutcome:
+    """What xc_dom_parse_bin_kernel and xc_dom_compat_check make of the table."""
+
+    guest_type: str | None  # set when the parse succeeds
+    error: str | None  # the panic message when a check fails
+
+
+def parse_bin_table(table: XenBinTable, image_size: int, xen_caps: str) -> BinOutcome:
+    """xc_dom_parse_bin_kernel's checks in its order (uint32 fields, a size_t image size),
+    then xc_dom_compat_check against the hypervisor's capabilities."""
+    found = table.flags & FLAGS_MASK
+    if found != FLAGS_REQUIRED:
+        return BinOutcome(None, "xc_dom_parse_bin_kernel: xen_bin_image_table flags required "
+                                f"0x{FLAGS_REQUIRED:08x} found 0x{found:08x}")  # fmt: skip
+    if (table.header_addr < table.load_addr
+            or table.offset < table.header_addr - table.load_addr):  # fmt: skip
+        return BinOutcome(None, "xc_dom_parse_bin_kernel: Invalid header_addr.")
+    start = (table.header_addr - table.offset) & MASK32
+    load_end = table.load_end_addr or (start + image_size) & MASK32
+    bss_end = table.bss_end_addr or load_end
+    if start + image_size < load_end:
+        return BinOutcome(None, "xc_dom_parse_bin_kernel: Invalid load_end_addr.")
+    if bss_end < load_end:
+        return BinOutcome(None, "xc_dom_parse_bin_kernel: Invalid bss_end_addr.")
+    pae = (table.flags & PAE_MASK) >> PAE_SHIFT
+    guest = GUEST_TYPES[pae]
+    if pae == 3 and "xen-3.0-x86_32p" in xen_caps.split():
+        guest = "xen-3.0-x86_32p"
+    if guest not in xen_caps.split():
+        return BinOutcome(guest, f"xc_dom_compat_check: guest type {guest} not supported by "
+                                 "xen kernel, sorry")  # fmt: skip
+    return BinOutcome(guest, None)
