@@ -172,7 +172,7 @@ class _Opener:
         try:
             self._kernel(stream, inner.index, head)
         except FormatError:
-            del self.image.layers[inner.index:], self.image.blobs[inner.index]
+            del self.image.layers[inner.index :], self.image.blobs[inner.index]
             self.image.multiboot = []  # scanned again when the file is read as it is
             self.image.elf = self.image.setup = self.image.xen_bin_table = None
             return False
