@@ -55,6 +55,9 @@ class BytesBlob:
         with memoryview(self.data) as whole, whole[:end] as head:
             return zlib.crc32(head)
 
+    def read_all(self) -> int:
+        return len(self.data)
+
     @property
     def known_size(self) -> int:
         return len(self.data)

@@ -26,6 +26,8 @@ CODEC_MAGICS: tuple[tuple[str, bytes], ...] = (
     ("lz4", b"\x02\x21"),
 )
 CODECS = tuple(name for name, _ in CODEC_MAGICS)
+# A payload that is the ELF itself (CONFIG_KERNEL_UNCOMPRESSED: `cat` and the size trailer).
+UNCOMPRESSED = "none"
 
 # Generous for any real kernel (Debian's payload inflates to 66 MB); a bomb stops here.
 # Overridden per call (open_image's max_output), by $PVHLINT_MAX_DECOMPRESSED or by the

@@ -21,7 +21,13 @@ from pathlib import Path
 
 from .blob import Blob, BytesBlob, map_file
 from .bzimage import check_crc_before_signing, looks_like_bzimage, read_setup
-from .codecs import DEFAULT_MAX_OUTPUT, DecodedStream, detect_codec, max_output_from_env
+from .codecs import (
+    DEFAULT_MAX_OUTPUT,
+    UNCOMPRESSED,
+    DecodedStream,
+    detect_codec,
+    max_output_from_env,
+)
 from .elf import ELF_MAGIC, read_elf
 from .errors import FormatError, ImageError
 from .model import UKI_KERNEL_SECTION, ElfInfo, EntryPoint, Image, Layer, MultibootHeader, Problem
@@ -312,6 +318,9 @@ class _Opener:
         payload = self._add_layer("payload", "payload", parent, start, length)
         payload.codec = detect_codec(bytes(compressed[:9]))
         payload.size_trailer = struct.unpack("<I", compressed[-4:])[0]
+        if payload.codec is None and bytes(compressed[:4]) == ELF_MAGIC:
+            self._uncompressed(compressed, payload)
+            return
         if payload.codec is None:
             message = f"unknown compression format (starts {bytes(compressed[:6]).hex(' ')})"
             self._problem("unknown-codec", message, parent, start)
@@ -327,6 +336,16 @@ class _Opener:
                 f"{payload.size_trailer}"
             )
             self._problem("size-trailer-mismatch", message, parent, start + length - 4)
+
+    def _uncompressed(self, payload_bytes: memoryview, payload: Layer) -> None:
+        """The ELF itself as the payload, size trailer after it. Xen's bzImage probe fails on
+        it ("unknown compression format") after pointing the kernel at the payload, so the
+        ELF loader tried next parses exactly this (xg_dom_bzimageloader.c, verified)."""
+        payload.codec = UNCOMPRESSED
+        blob = BytesBlob(bytes(payload_bytes[:-4]))
+        self.image.blobs[payload.index] = blob
+        payload.decoded_size = payload.decoded_prefix = len(blob.data)
+        self._elf(blob, payload.index)
 
     def _payload_elf(self, stream: DecodedStream, payload: Layer) -> None:
         head = stream.read(0, 16)

@@ -28,6 +28,7 @@ import struct
 import zlib
 from collections.abc import Callable
 
+from .codecs import UNCOMPRESSED
 from .notes_edit import EditError
 
 LZ4_MAGIC = 0x184C2102
@@ -113,6 +114,7 @@ COMPRESSORS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "lzo": (_lzo, "lzop -9 (LZO1X-1 blocks of 256 KiB)"),
     "lz4": (_lz4, "lz4 -l -9 (legacy frames)"),
     "zstd": (_zstd, "zstd -22 --ultra"),
+    UNCOMPRESSED: (bytes, "none (CONFIG_KERNEL_UNCOMPRESSED)"),
 }
 
 

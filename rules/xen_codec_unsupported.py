@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pvhlint.codecs import UNCOMPRESSED
 from pvhlint.loaders import XEN_DEBIAN12_CODECS
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
@@ -32,8 +33,8 @@ from pvhlint.rulekit import XEN_TARGETS
 
 def check(image: Image) -> Iterator[Hit]:
     payload = next((layer for layer in image.layers if layer.kind == "payload"), None)
-    if payload is None or payload.codec is None or payload.codec in XEN_DEBIAN12_CODECS:
-        return
+    if payload is None or payload.codec in (None, UNCOMPRESSED, *XEN_DEBIAN12_CODECS):
+        return  # an uncompressed ELF payload is parsed by Xen's ELF loader
     upper = payload.codec.upper()
     function = {"bzip2": "xc_try_bzip2_decode", "lzo": "xc_try_lzo1x_decode"}[payload.codec]
     yield Hit(
