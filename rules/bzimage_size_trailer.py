@@ -54,7 +54,8 @@ def check(image: Image) -> Iterator[Hit]:
             payload = image.layers[problem.layer]
             inside = payload.kind == "payload"
             yield Hit(f"the payload does not decompress ({problem.message}) ({_xen_says(image)})",
-                      0 if inside else problem.layer, payload.offset if inside else problem.offset,
+                      payload.parent or 0 if inside else problem.layer,
+                      payload.offset if inside else problem.offset,
                       payload.size if inside else None, rejects=XEN)  # fmt: skip
 
 

@@ -40,7 +40,7 @@ def check(image: Image) -> Iterator[Hit]:
     yield Hit(
         f"{payload.codec} payload: Debian 12's Xen says \"{function}: {upper} decompress "
         f'support unavailable"',
-        0,
+        payload.parent or 0,
         payload.offset,
         payload.size,
         XEN_TARGETS,
