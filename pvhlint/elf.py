@@ -52,11 +52,13 @@ class ElfReader:
         ident = blob.read(0, 16)
         if len(ident) < 16 or ident[:4] != ELF_MAGIC:
             raise FormatError("not an ELF file (no \\x7fELF magic)")
-        if ident[4] not in (1, 2):
-            raise FormatError(f"ELF class {ident[4]} is neither ELF32 nor ELF64")
         if ident[5] not in (1, 2):
             raise FormatError(f"ELF data encoding {ident[5]} is neither little- nor big-endian")
+        # libelf (elf_64bit) and QEMU (load_elf) read every EI_CLASS but 2 as ELF32.
+        self.ei_class = ident[4]
         self.class64 = ident[4] == 2
+        if ident[4] not in (1, 2):
+            self._problem("elf-class", f"EI_CLASS {ident[4]} is neither 1 nor 2: read as ELF32", 4)
         self.endian = "<" if ident[5] == 1 else ">"
         self.total_notes = 0
         # The p_align walks (QEMU, rust-vmm) have no cap of their own; without one, many
@@ -85,7 +87,7 @@ class ElfReader:
         segments = self._segments(phoff, phnum, phentsize)
         info = ElfInfo(self.layer, 64 if self.class64 else 32, machine, e_type, flags, entry,
                        phoff, shoff, phentsize, shentsize, segments, None, [], None, [],
-                       None)  # fmt: skip
+                       None, self.ei_class, phnum, shnum)  # fmt: skip
         self._note_segments(info)
         if want_sections or not info.xen_notes:
             info.sections = self._sections(shoff, shnum, shentsize, shstrndx)
@@ -106,14 +108,18 @@ class ElfReader:
         segments = []
         for index in range(phnum):
             at = phoff + index * phentsize
-            if self.class64:
-                p_type, p_flags, off, vaddr, paddr, filesz, memsz, align = self._unpack(
-                    "IIQQQQQQ", at, f"program header {index}"
-                )
-            else:
-                p_type, off, vaddr, paddr, filesz, memsz, p_flags, align = self._unpack(
-                    "IIIIIIII", at, f"program header {index}"
-                )
+            try:
+                if self.class64:
+                    p_type, p_flags, off, vaddr, paddr, filesz, memsz, align = self._unpack(
+                        "IIQQQQQQ", at, f"program header {index}"
+                    )
+                else:
+                    p_type, off, vaddr, paddr, filesz, memsz, p_flags, align = self._unpack(
+                        "IIIIIIII", at, f"program header {index}"
+                    )
+            except FormatError as exc:  # the loaders name their own rejects for this
+                self._problem("phdrs-past-eof", str(exc), 32 if self.class64 else 28)
+                break
             segments.append(
                 Segment(index, p_type, off, vaddr, paddr, filesz, memsz, p_flags, align)
             )

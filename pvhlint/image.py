@@ -257,6 +257,8 @@ class _Opener:
         stream = DecodedStream("gzip", self.data, self.max_output)
         inner = self._add_layer("gzip", "unknown", 0, 0, len(self.data))
         inner.codec = "gzip"
+        if len(self.data) >= 4:  # ISIZE: the size xc_dom_try_gunzip decodes to
+            inner.size_trailer = struct.unpack("<I", self.file.read(len(self.data) - 4, 4))[0]
         self.streams[inner.index] = self.image.blobs[inner.index] = stream
         head = stream.read(0, 0x400)
         if not head:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .codecs import UNCOMPRESSED
 from .model import ElfInfo, Image, MultibootHeader, Note, Segment
 from .xenbin import BinOutcome, XenLoader, parse_bin_table
 from .xennotes import FEATURE_BITS
@@ -67,11 +68,43 @@ def grub_layer(image: Image) -> int:
 
 def xen_elf(image: Image) -> ElfInfo | None:
     """The ELF libxenguest parses: in the file, in a whole-file gzip (xc_dom_try_gunzip),
-    in a bzImage payload; not inside a whole-file xz or lzop, which only GRUB unwraps."""
+    in a bzImage payload; not inside a whole-file xz or lzop, which only GRUB unwraps; and
+    only when libelf's elf_init takes it (see libelf_init_error)."""
     elf = image.elf
     if elf is None or image.layers[elf.layer].kind in GRUB_FILTERS[1:]:
         return None
-    return elf
+    return None if libelf_init_error(image) else elf
+
+
+def libelf_size(image: Image, layer: int) -> int:
+    """The size libxenguest hands libelf: the file; a gzip's ISIZE (xc_dom_try_gunzip sizes
+    its buffer by it); a payload's size trailer (the decoders' outsize), the payload itself
+    when uncompressed (xg_dom_bzimageloader.c); what was decoded otherwise (LZO)."""
+    info = image.layers[layer]
+    if info.kind == "payload" and info.codec == UNCOMPRESSED and info.size is not None:
+        return info.size
+    if info.kind in ("gzip", "payload") and info.codec != "lzo" and info.size_trailer:
+        return info.size_trailer
+    return layer_size(image, layer)
+
+
+@_cached("elf-init")
+def libelf_init_error(image: Image) -> str | None:
+    """libelf's elf_init (libelf-loader.c, 4.17): the header tables must end inside the
+    image, computed in 64 bits from the header's fields (the section count capped at
+    size / 40, as elf_shdr_count does); its own message, else None."""
+    elf = image.elf
+    if elf is None:
+        return None
+    size = libelf_size(image, elf.layer)
+    mask = 2**64 - 1
+    phdr_end = (elf.phoff + elf.phentsize * elf.phnum) & mask
+    if phdr_end > size:
+        return f"ELF: phdr overflow (off {phdr_end:x} > size {size:x})"
+    shdr_end = (elf.shoff + elf.shentsize * min(elf.shnum, size // 40)) & mask
+    if shdr_end > size:
+        return f"ELF: shdr overflow (off {shdr_end:x} > size {size:x})"
+    return None
 
 
 def _first(headers: list[MultibootHeader]) -> MultibootHeader | None:

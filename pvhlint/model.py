@@ -140,6 +140,9 @@ class ElfInfo:
     xen_notes_from: str | None  # "PT_NOTE" | "SHT_NOTE" | "__xen_guest" | None
     xen_notes: list[Note]  # the Xen-owned notes libelf uses, in file order
     xen_guest: XenGuestString | None
+    ei_class: int = 0  # the raw EI_CLASS byte: every value but 2 is read as ELF32
+    phnum: int = 0  # the header's counts, whatever could be read
+    shnum: int = 0
 
     @property
     def machine_name(self) -> str:

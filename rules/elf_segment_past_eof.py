@@ -1,13 +1,14 @@
-"""A PT_LOAD or PT_NOTE segment whose file bytes run past the end of the file.
+"""The program header table, or a PT_LOAD or PT_NOTE segment, runs past the end of the file.
 
 What:
   Every program header names a range of the file, [p_offset, p_offset +
   p_filesz). For at least one PT_LOAD or PT_NOTE segment that range ends after
-  the last byte of the file: the file was truncated (an interrupted copy or
+  the last byte of the file, or the program header table itself (e_phoff +
+  e_phnum * e_phentsize) does: the file was truncated (an interrupted copy or
   download, a build step that cut it short) or the header is wrong.
 
 Why:
-  QEMU reads every such segment while loading an ELF (through its PVH and its
+  QEMU reads the table and every such segment while loading an ELF (through its PVH and its
   Multiboot ELF path) and gives up with `Error while loading elf kernel`. Other
   loaders read zeros or garbage, or fail later with less clear messages.
 
@@ -42,6 +43,12 @@ def check(image: Image) -> Iterator[Hit]:
     if elf is None or elf.layer != 0:
         return
     rejects = ("qemu",) if _qemu_loads_elf(image) else ()
+    table_end = elf.phoff + elf.phentsize * elf.phnum
+    if elf.phnum and table_end > image.size:
+        yield Hit(f"the program header table ({elf.phnum} x {elf.phentsize} bytes at "
+                  f"{elf.phoff:#x}) ends past the end of the file ({image.size:#x} bytes): QEMU "
+                  'says "Error while loading elf kernel"', elf.layer, 32 if elf.elf_class == 64
+                  else 28, None, rejects)  # fmt: skip
     for seg in elf.segments:
         end = seg.offset + seg.filesz
         if seg.type in (PT_LOAD, PT_NOTE) and seg.filesz and end > image.size:
@@ -53,7 +60,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 RULE = Rule(
     id="elf-segment-past-eof",
-    title="Segment runs past the end of the file",
+    title="Program headers or a segment run past the end of the file",
     severity="error",
     targets=("qemu", "xen-pvh", "xen-pv", "multiboot1", "rust-vmm"),
     doc=__doc__ or "",

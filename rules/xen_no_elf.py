@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import xen_elf
+from pvhlint.loaders import libelf_init_error, xen_elf
 from pvhlint.model import FORMAT_DESCRIPTIONS, Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS
@@ -36,8 +36,8 @@ EXPLAINED = {"payload-offset-overflow", "payload-length-overflow", "payload-too-
 
 def check(image: Image) -> Iterator[Hit]:
     elf = xen_elf(image)
-    if elf is not None:
-        return
+    if elf is not None or (image.elf is not None and libelf_init_error(image)):
+        return  # xen-elf-init says why libelf refuses it
     setup = image.setup
     codes = {problem.code for problem in image.problems}
     if setup is not None and setup.has_hdrs and (setup.version < 0x208 or codes & EXPLAINED):
