@@ -49,6 +49,13 @@ XEN_ELFNOTE_PHYS32_ENTRY = 18
 # Notes a PVH-only guest no longer needs (the brief: PV-era interfaces).
 OBSOLETE_FOR_PVH = (3, 2, 12, 9, 13)
 
+
+def is_known_type(number: int) -> bool:
+    """libelf's note_desc table (elf_xen_parse_note): 1-19 have a name; INFO (0) and every
+    other type are logged as unknown and skipped."""
+    return number in NOTE_KINDS and number != 0
+
+
 # The seven names elf_xen_parse_features knows; other bits only via SUPPORTED_FEATURES.
 FEATURE_BITS: dict[str, int] = {
     "writable_page_tables": 0,

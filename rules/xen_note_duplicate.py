@@ -1,19 +1,18 @@
-"""The same Xen note type appears more than once, or a type Xen does not know.
+"""The same Xen note type appears more than once.
 
 What:
   libelf processes notes in file order and, for every type except FEATURES
   and SUPPORTED_FEATURES (whose bits accumulate), the last note of a type wins.
-  Types outside 1–19 (and INFO, 0) are logged as "unknown" and ignored.
+  (Types it does not know are another rule's: xen-note-unknown.)
 
 Why:
   A duplicate usually means two build steps both emitted the note, and the one
   that wins may not be the one the author checked: rust-vmm and QEMU take the
-  first PHYS32_ENTRY they meet in a segment, Xen the last. An unknown type is
-  either a newer note this Xen ignores or a typo in the type number.
+  first PHYS32_ENTRY they meet in a segment, Xen the last.
 
 Fix:
   Remove the extra note (`pvhlint fix --drop-note` drops every note of a type;
-  then `--set-note` adds one back), or correct the type number.
+  then `--set-note` adds one back).
 
 Example:
   kernel: xen-note-duplicate: XEN_ELFNOTE_XEN_VERSION (5) appears 2 times; Xen uses the
@@ -29,7 +28,7 @@ from pvhlint.loaders import xen_elf
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note, name
-from pvhlint.xennotes import NOTE_KINDS
+from pvhlint.xennotes import is_known_type
 
 ACCUMULATING = (10, 17)
 
@@ -38,24 +37,20 @@ def check(image: Image) -> Iterator[Hit]:
     elf = xen_elf(image)
     if elf is None:
         return
-    notes = elf.xen_notes
-    counts = Counter(note.type for note in notes)
+    known = [note for note in elf.xen_notes if is_known_type(note.type)]
+    counts = Counter(note.type for note in known)
+    last = {note.type: note for note in known}
     for note_type, count in counts.items():
         if count > 1 and note_type not in ACCUMULATING:
-            last = [n for n in notes if n.type == note_type][-1]
+            note = last[note_type]
             yield at_note(
-                last, f"{name(last)} appears {count} times; Xen uses the last one, {last.value!r}"
-            )
-    for note in notes:
-        if note.type not in NOTE_KINDS or note.type == 0:
-            yield at_note(
-                note, f"Xen note type {note.type} is not one this Xen knows (1-19): it is ignored"
+                note, f"{name(note)} appears {count} times; Xen uses the last one, {note.value!r}"
             )
 
 
 RULE = Rule(
     id="xen-note-duplicate",
-    title="Duplicate or unknown Xen note type",
+    title="Duplicate Xen note type",
     severity="warning",
     targets=XEN_TARGETS,
     doc=__doc__ or "",

@@ -158,6 +158,16 @@ def test_duplicate_note(tmp_path):
     assert found and "appears 2 times" in found[0].message and "xen-3.0-x86_64" in found[0].message
 
 
+def test_unknown_note_types_are_no_duplicates(tmp_path):
+    """Two notes of type 20 and one INFO (0): libelf skips them all as unknown."""
+    extra = [xen_num(20, 1, 4), xen_num(20, 2, 4), xen_str(0, "info")]
+    result = run(build(tmp_path, [*notes64(), *extra]), "xen-pvh")
+    assert "xen-note-duplicate" not in rules_of(result)
+    unknown = [f.message for f in result.findings if f.rule == "xen-note-unknown"]
+    assert len(unknown) == 3 and "type 20 is not one libelf knows" in unknown[0]
+    assert result.verdicts["xen-pvh"].accept
+
+
 def test_notes_only_in_sections(tmp_path):
     result = run(build(tmp_path, sections_only=True), "xen-pvh", "qemu", "rust-vmm")
     assert result.verdicts["xen-pvh"].accept
