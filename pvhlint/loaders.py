@@ -10,10 +10,11 @@ shared/reference and checked against the real programs by tests/test_verdicts_re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from .codecs import UNCOMPRESSED
-from .model import ElfInfo, Image, MultibootHeader, Note, Segment
+from .model import PT_LOAD, ElfInfo, Image, MultibootHeader, Note, Segment
 from .xenbin import BinOutcome, XenLoader, parse_bin_table
 from .xennotes import FEATURE_BITS
 
@@ -152,6 +153,63 @@ def qemu_path(image: Image) -> str:
     if image.format in ("elf32", "elf64"):
         return "pvh"
     return "zimage"
+
+
+def qemu_loads_elf(image: Image) -> bool:
+    """QEMU runs load_elf on the file: the PVH path, or a Multiboot 1 header that asks for
+    no a.out kludge (flag bit 16 clear)."""
+    path = qemu_path(image)
+    header = qemu_mb1(image)
+    return path == "pvh" or (path == "multiboot" and header is not None
+                              and not header.flags & 0x10000)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Rom:
+    """A region QEMU registers in guest memory: an ELF segment's load range, or the BIOS."""
+
+    name: str
+    start: int
+    size: int
+
+
+# SeaBIOS's bios-256k.bin, the pc and q35 machines' default, mapped to end at 4 GiB
+# (hw/i386/x86.c x86_bios_rom_init: rom_add_file_fixed(bios, (uint32_t)(-bios_size))).
+QEMU_BIOS = Rom("bios-256k.bin", 0xFFFC0000, 0x40000)
+
+
+def qemu_elf_roms(elf: ElfInfo) -> list[Rom]:
+    """load_elf's ROM blobs (QEMU 7.2 include/hw/elf_ops.h), one per PT_LOAD with a size: a
+    segment's zero-fill tail is dropped (memsz cut to filesz) when it overlaps another
+    PT_LOAD's [p_paddr, p_paddr + p_memsz), with the sums in the ELF's word size."""
+    word = 2**elf.elf_class - 1
+    loads = [seg for seg in elf.segments if seg.type == PT_LOAD]
+    roms = []
+    for seg in loads:
+        size = seg.memsz
+        if seg.memsz > seg.filesz:
+            zero = ((seg.paddr + seg.filesz) & word, (seg.paddr + seg.memsz) & word)
+            for other in loads:
+                end = (other.paddr + other.memsz) & word
+                if other is not seg and not (other.paddr >= zero[1] or zero[0] >= end):
+                    size = seg.filesz
+                    break
+        if size:
+            roms.append(Rom(f"ELF program header segment {seg.index}", seg.paddr, size))
+    return roms
+
+
+@_cached("qemu-rom-overlap")
+def qemu_rom_overlap(image: Image) -> tuple[Rom, Rom] | None:
+    """The first two ROMs that overlap, in rom_check_and_register_reset's order (sorted by
+    address, each compared with the one before), or None."""
+    if image.elf is None or not qemu_loads_elf(image):
+        return None
+    roms = sorted([*qemu_elf_roms(image.elf), QEMU_BIOS], key=lambda rom: rom.start)
+    for before, rom in pairwise(roms):
+        if before.start + before.size > rom.start:
+            return before, rom
+    return None
 
 
 def loadable_range(elf: ElfInfo) -> tuple[int, int] | None:

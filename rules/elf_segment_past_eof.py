@@ -26,23 +26,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import qemu_mb1, qemu_path
+from pvhlint.loaders import qemu_loads_elf
 from pvhlint.model import PT_LOAD, PT_NOTE, Image
 from pvhlint.rule import Hit, Rule
-
-
-def _qemu_loads_elf(image: Image) -> bool:
-    path = qemu_path(image)
-    header = qemu_mb1(image)
-    return path == "pvh" or (path == "multiboot" and header is not None
-                              and not header.flags & 0x10000)  # fmt: skip
 
 
 def check(image: Image) -> Iterator[Hit]:
     elf = image.elf
     if elf is None or elf.layer != 0:
         return
-    rejects = ("qemu",) if _qemu_loads_elf(image) else ()
+    rejects = ("qemu",) if qemu_loads_elf(image) else ()
     table_end = elf.phoff + elf.phentsize * elf.phnum
     if elf.phnum and table_end > image.size:
         yield Hit(f"the program header table ({elf.phnum} x {elf.phentsize} bytes at "
