@@ -67,7 +67,8 @@ SOURCE = Path(__file__).with_name("xenguest_probe.c")
 LIBS = ("xenguest", "xencontrol", "xentoollog")
 FALLBACK_FLAGS = ("-lxenguest", "-lxenctrl", "-lxentoollog")
 DEBIAN12_XEN_CAPS = "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64"
-DEBIAN13_XEN_CAPS = DEBIAN12_XEN_CAPS  # CONFIG_PV32 is off in Debian 13's 4.20 build too
+# Debian 13's boot/xen-4.20-amd64.config also has CONFIG_PV32 unset: no xen-3.0-x86_32p.
+DEBIAN13_XEN_CAPS = DEBIAN12_XEN_CAPS
 XEN_CAPS = {Release.DEBIAN12: DEBIAN12_XEN_CAPS, Release.DEBIAN13: DEBIAN13_XEN_CAPS}
 LOADER_PATHS = {
     "multiboot-binary": "multiboot-binary",
