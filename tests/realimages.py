@@ -1,13 +1,16 @@
-"""Real Debian images for tests: skip when the archive is unreachable, fail under CI."""
+"""Real Debian images, and the Debian 13 loaders' chroot, for tests: skip when the archive is
+unreachable, fail under CI."""
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import pytest
 
 from fixtures import debian
+from tests.loaders import trixie_root
 
 
 def required() -> bool:
@@ -22,3 +25,22 @@ def real_image(name: str) -> Path:
         if required():
             pytest.fail(f"real-world image {name} unavailable: {exc}")
         pytest.skip(f"real-world image {name} unavailable: {exc}")
+
+
+@functools.cache
+def _debian13_root() -> Path | str:
+    """The chroot's path, or why it cannot be built (tried once per process)."""
+    try:
+        return trixie_root.ensure()
+    except trixie_root.TrixieRootError as exc:
+        return str(exc)
+
+
+def debian13_root() -> Path:
+    """The Debian 13 loaders' chroot (built when missing); skip, or fail under CI, without it."""
+    root = _debian13_root()
+    if isinstance(root, Path):
+        return root
+    if required():
+        pytest.fail(f"Debian 13 chroot unavailable: {root}")
+    pytest.skip(f"Debian 13 chroot unavailable: {root}")
