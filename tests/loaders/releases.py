@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from . import trixie_root
-
 
 class Release(StrEnum):
     DEBIAN12 = "debian12"
@@ -97,6 +95,8 @@ def runner(release: Release | str = DEFAULT_RELEASE) -> Runner:
     release = Release(release)
     if release is Release.DEBIAN12:
         return HOST
+    from . import trixie_root  # not at import: `python -m tests.loaders.trixie_root` runs it
+
     root = trixie_root.root_dir()
     if not trixie_root.is_built(root):
         raise ReleaseUnavailable(
