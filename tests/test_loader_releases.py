@@ -14,19 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.elfgen import (
-    XEN_ELFNOTE_GUEST_OS,
-    XEN_ELFNOTE_LOADER,
-    XEN_ELFNOTE_PADDR_OFFSET,
-    XEN_ELFNOTE_PHYS32_ENTRY,
-    XEN_ELFNOTE_XEN_VERSION,
-    Load,
-    Note,
-    NoteArea,
-    build_elf,
-    xen_num,
-    xen_str,
-)
+from fixtures.elfgen import XEN_ELFNOTE_PADDR_OFFSET, xen_num
+from tests.loader_versions import VERSION_PROBES, compare_image, pvh_elf
 from tests.loaders import (
     LOADER_VERSIONS,
     Release,
@@ -42,14 +31,12 @@ from tests.loaders import (
     xenguest_available,
 )
 from tests.loaders.grub_boot import grub_boot_available, grub_load_verdict
-from tests.loaders.pvh_kernel import guest_code
 from tests.loaders.releases import HOST, runner
 from tests.loaders.xenguest import loader_path, probe_binary
 from tests.realimages import debian13_root
 
 D12, D13 = Release.DEBIAN12, Release.DEBIAN13
 MSG = b"pvhlint ok\n"
-ENTRY = 0x100000
 NOT_32BIT = "xc_dom_parse_hvm_kernel: ELF image is not 32bit"
 QEMU_ELF_ERROR = "Error while loading elf kernel"
 
@@ -63,20 +50,6 @@ needs_debian12 = pytest.mark.skipif(
 def trixie() -> Path:
     """The Debian 13 chroot, built when missing (skip, or fail under CI, without it)."""
     return debian13_root()
-
-
-def pvh_elf(elf_class: int, extra: tuple[Note, ...] = (), memsz: int | None = None) -> bytes:
-    """The PVH test kernel's code in one PT_LOAD at ENTRY with GUEST_OS, XEN_VERSION, LOADER,
-    ``extra`` and PHYS32_ENTRY notes; ``memsz`` overrides the segment's p_memsz."""
-    notes = [
-        xen_str(XEN_ELFNOTE_GUEST_OS, "linux"),
-        xen_str(XEN_ELFNOTE_XEN_VERSION, "xen-3.0"),
-        xen_str(XEN_ELFNOTE_LOADER, "generic"),
-        *extra,
-        xen_num(XEN_ELFNOTE_PHYS32_ENTRY, ENTRY, elf_class // 8),
-    ]
-    load = Load(ENTRY, ENTRY, guest_code(ENTRY, MSG), memsz=memsz)
-    return build_elf(elf_class=elf_class, loads=[load], note_areas=[NoteArea(notes)]).data
 
 
 @pytest.fixture
@@ -196,3 +169,20 @@ def test_filesz_above_memsz_qemu72_vs_100(trixie: Path, write: Callable[[bytes],
     assert stuck.timed_out and stuck.debugcon == b"" and stuck.stderr == ""
     fine = write(pvh_elf(64))
     assert qemu_verdict(fine).path == qemu_verdict(fine, release=D13).path == "pvh"
+
+
+# --- tests.loader_versions ------------------------------------------------------------------------
+
+
+@needs_debian12
+def test_loader_versions_lists_the_known_differences(
+    trixie: Path, write: Callable[[bytes], Path]
+) -> None:
+    found = {}
+    for name, (_, data) in VERSION_PROBES.items():
+        for diff in compare_image(name, write(data)):
+            found[diff.image, diff.target] = (diff.old.accept, diff.new.accept, diff.new.detail)
+    assert found == {
+        ("version-pvh64-paddr-offset-no-virt-base", "xen-pvh"): (False, True, "Found PVH image"),
+        ("version-pvh64-filesz-above-memsz", "qemu"): (False, False, QEMU_ELF_ERROR),
+    }

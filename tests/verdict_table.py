@@ -47,6 +47,7 @@ import gzip
 import hashlib
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -190,7 +191,10 @@ def _available(release: Release = Release.DEBIAN12) -> frozenset[str]:
 
 
 def _qemu(path: Path, release: Release = Release.DEBIAN12) -> Real:
-    verdict = qemu_verdict(path, release=release)
+    try:
+        verdict = qemu_verdict(path, release=release)
+    except subprocess.TimeoutExpired as exc:  # QEMU 7.2 on p_filesz > p_memsz, for one
+        return Real(False, f"hang: no loader error and no monitor answer in {exc.timeout:g} s")
     if verdict.accept:
         return Real(
             True, verdict.path + (f"; {verdict.message}" if verdict.message else ""), verdict.path

@@ -1,0 +1,230 @@
+"""Where Debian 12's and Debian 13's real loaders disagree: every synthetic fixture
+(``verdict_table.synthetic_images``) and the real Debian 12 and 13 images (fixtures.debian)
+through both releases' QEMU (7.2 / 10.0), libxenguest (4.17 / 4.20), grub-file and GRUB's own
+loaders booted in QEMU (2.06 / 2.12).
+
+Per (image, target) the two answers are compared as ``verdict_table`` reads them (the same
+``Real``: accept, message, QEMU's path), plus GRUB's loaders (tests/loaders/grub_boot.py) for
+``grub-multiboot``, ``grub-multiboot2`` and ``grub-linux``, asked only when either release's
+grub-file finds the header (otherwise both loaders just fail their scan). Output: the verdict
+differences (accept or QEMU path differ), then the message-only differences.
+
+    python -m tests.loader_versions              # needs the chroot (tests/loaders/trixie_root)
+    python -m tests.loader_versions --no-debian  # synthetic images only
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import sys
+import tempfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from fixtures import debian
+from fixtures.elfgen import (
+    XEN_ELFNOTE_GUEST_OS,
+    XEN_ELFNOTE_LOADER,
+    XEN_ELFNOTE_PADDR_OFFSET,
+    XEN_ELFNOTE_PHYS32_ENTRY,
+    XEN_ELFNOTE_XEN_VERSION,
+    Load,
+    Note,
+    NoteArea,
+    build_elf,
+    xen_num,
+    xen_str,
+)
+from tests.loaders import LOADER_VERSIONS, Release, trixie_root
+from tests.loaders.grub_boot import grub_load_verdict
+from tests.loaders.pvh_kernel import DEFAULT_MESSAGE, guest_code
+from tests.verdict_table import (
+    COMPARED,
+    DEBIAN_ROWS,
+    GRUB_KINDS,
+    Real,
+    debian_path,
+    real_verdicts,
+    synthetic_images,
+    write_synthetic,
+)
+
+RELEASES = (Release.DEBIAN12, Release.DEBIAN13)
+GRUB_LOADERS = {
+    "grub-multiboot": "multiboot",
+    "grub-multiboot2": "multiboot2",
+    "grub-linux": "linux",
+}
+GRUB_LOADER_GATE = {
+    "grub-multiboot": "multiboot1",
+    "grub-multiboot2": "multiboot2",
+    "grub-linux": "linux",
+}
+TARGETS = (*COMPARED, *GRUB_LOADERS)
+# Debian 13's images: fixtures.debian names; "-gunzipped": the .gz file inflated.
+DEBIAN13 = ("amd64", "cloud", "xen", "grub-i386-xen", "grub-i386-xen_pvh", "grub-x86_64-xen")
+DEBIAN13_GUNZIPPED = ("xen",)
+
+ENTRY = 0x100000
+
+
+def pvh_elf(elf_class: int, extra: tuple[Note, ...] = (), memsz: int | None = None) -> bytes:
+    """The PVH test kernel's code in one PT_LOAD at ENTRY with GUEST_OS, XEN_VERSION, LOADER,
+    ``extra`` and PHYS32_ENTRY notes; ``memsz`` overrides the segment's p_memsz."""
+    notes = [
+        xen_str(XEN_ELFNOTE_GUEST_OS, "linux"),
+        xen_str(XEN_ELFNOTE_XEN_VERSION, "xen-3.0"),
+        xen_str(XEN_ELFNOTE_LOADER, "generic"),
+        *extra,
+        xen_num(XEN_ELFNOTE_PHYS32_ENTRY, ENTRY, elf_class // 8),
+    ]
+    load = Load(ENTRY, ENTRY, guest_code(ENTRY, DEFAULT_MESSAGE), memsz=memsz)
+    return build_elf(elf_class=elf_class, loads=[load], note_areas=[NoteArea(notes)]).data
+
+
+# The known version differences (issue 13), built here because no fixture carries them yet.
+VERSION_PROBES: dict[str, tuple[str, bytes]] = {
+    "version-pvh64-paddr-offset-no-virt-base": (
+        "ELF64 PVH kernel, PADDR_OFFSET 0, no VIRT_BASE (Xen b77ed96fce)",
+        pvh_elf(64, (xen_num(XEN_ELFNOTE_PADDR_OFFSET, 0, 8),)),
+    ),
+    "version-pvh64-filesz-above-memsz": (
+        "ELF64 PVH kernel whose PT_LOAD has p_memsz 0x10 < p_filesz",
+        pvh_elf(64, memsz=0x10),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Difference:
+    image: str
+    target: str
+    old: Real  # Debian 12's loader
+    new: Real  # Debian 13's loader
+
+    @property
+    def verdict_differs(self) -> bool:
+        return (self.old.accept, self.old.path) != (self.new.accept, self.new.path)
+
+
+def _grub_loader(path: Path, command: str, release: Release) -> Real:
+    verdict = grub_load_verdict(path, command, release=release)
+    return Real(verdict.accept, verdict.message or "loaded")
+
+
+def answers(path: Path, release: Release, headers: set[str]) -> dict[str, Real]:
+    """target -> Real for one release; GRUB's loaders only for the grub-file ``headers``
+    (targets of GRUB_KINDS) found by either release."""
+    found = dict(real_verdicts(path, release))
+    for target, command in GRUB_LOADERS.items():
+        if GRUB_LOADER_GATE[target] in headers:
+            found[target] = _grub_loader(path, command, release)
+    return found
+
+
+def compare_image(name: str, path: Path) -> list[Difference]:
+    """Every target where the two releases' loaders answer differently."""
+    headers = {
+        kind
+        for release in RELEASES
+        for kind, real in real_verdicts(path, release).items()
+        if kind in GRUB_KINDS and real.accept
+    }
+    both = {release: answers(path, release, headers) for release in RELEASES}
+    old, new = both[Release.DEBIAN12], both[Release.DEBIAN13]
+    return [
+        Difference(name, target, old[target], new[target])
+        for target in TARGETS
+        if target in old and target in new and old[target] != new[target]
+    ]
+
+
+def debian_images(directory: Path) -> list[tuple[str, Path]]:
+    """Debian 12's rows as in verdict_table, then Debian 13's (fetched through the chroot)."""
+    found = []
+    for name in DEBIAN_ROWS:
+        try:
+            found.append((name, debian_path(name, debian.image, directory / "12")))
+        except debian.FetchError as exc:
+            print(f"skipping {name}: {exc}", file=sys.stderr)
+    for name in (*DEBIAN13, *(f"{n}-gunzipped" for n in DEBIAN13_GUNZIPPED)):
+        try:
+            source = debian.image(name.removesuffix("-gunzipped"), "debian13")
+        except debian.FetchError as exc:
+            print(f"skipping debian13-{name}: {exc}", file=sys.stderr)
+            continue
+        if name.endswith("-gunzipped"):
+            path = directory / "13" / f"debian13-{name}.bin"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(gzip.decompress(source.read_bytes()))
+            source = path
+        found.append((f"debian13-{name}", source))
+    return found
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " / ")
+
+
+def _answer(real: Real) -> str:
+    word = "accept" if real.accept else "reject"
+    return f"{word}: {_cell(real.detail)}"
+
+
+def report(differences: Iterable[Difference], images: int) -> str:
+    items = list(differences)
+    versions = " vs ".join(
+        f"{release} (QEMU {v['qemu']}, Xen {v['xen']}, GRUB {v['grub']})"
+        for release, v in LOADER_VERSIONS.items()
+    )
+    lines = [f"# Debian 12 vs Debian 13 loaders: {versions}", ""]
+    for title, chosen in (
+        (
+            "Verdict differences (accept, or QEMU's boot path)",
+            [d for d in items if d.verdict_differs],
+        ),
+        ("Same verdict, different message", [d for d in items if not d.verdict_differs]),
+    ):
+        lines += [f"## {title}: {len(chosen)}", "", "| image | target | Debian 12 | Debian 13 |"]
+        lines.append("|---|---|---|---|")
+        lines += [
+            f"| {d.image} | {d.target} | {_answer(d.old)} | {_answer(d.new)} |" for d in chosen
+        ]
+        lines.append("")
+    lines.append(f"{len(items)} differences over {images} images and targets {', '.join(TARGETS)}.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.loader_versions",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--no-debian", action="store_true", help="synthetic images only")
+    args = parser.parse_args(argv)
+    try:
+        trixie_root.ensure(verbose=True)
+    except trixie_root.TrixieRootError as exc:
+        print(f"tests.loader_versions: no Debian 13 chroot: {exc}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="pvhlint-versions-") as tmp:
+        images = list(write_synthetic(Path(tmp) / "synthetic").items())
+        assert len(images) == len(synthetic_images())
+        for name, (_, data) in VERSION_PROBES.items():
+            (Path(tmp) / f"{name}.bin").write_bytes(data)
+            images.append((name, Path(tmp) / f"{name}.bin"))
+        if not args.no_debian:
+            images += debian_images(Path(tmp) / "debian")
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            found = pool.map(lambda item: compare_image(*item), images)
+            differences = [d for per_image in found for d in per_image]
+    sys.stdout.write(report(differences, len(images)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
