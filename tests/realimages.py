@@ -17,10 +17,13 @@ def required() -> bool:
     return os.environ.get("CI") == "true" or os.environ.get("PVHLINT_REQUIRE_REALWORLD") == "1"
 
 
-def real_image(name: str) -> Path:
-    """Path of a real image by its fixtures.debian name, fetched on first use."""
+def real_image(name: str, release: str = "debian12") -> Path:
+    """Path of a real image by its fixtures.debian name, fetched on first use (Debian 13's
+    through the chroot, which is built when missing)."""
     try:
-        return debian.image(name)
+        if release != "debian12":
+            debian13_root()
+        return debian.image(name, release)
     except debian.FetchError as exc:
         if required():
             pytest.fail(f"real-world image {name} unavailable: {exc}")

@@ -33,7 +33,7 @@ from tests.loaders import (
 from tests.loaders.grub_boot import grub_boot_available, grub_load_verdict
 from tests.loaders.releases import HOST, runner
 from tests.loaders.xenguest import loader_path, probe_binary
-from tests.realimages import debian13_root
+from tests.realimages import debian13_root, real_image
 
 D12, D13 = Release.DEBIAN12, Release.DEBIAN13
 MSG = b"pvhlint ok\n"
@@ -187,3 +187,21 @@ def test_loader_versions_lists_the_known_differences(
         ("version-pvh64-paddr-offset-no-virt-base", "xen-pvh"): (False, True, "Found PVH image"),
         ("version-pvh64-filesz-above-memsz", "qemu"): (False, False, QEMU_ELF_ERROR),
     }
+
+
+# --- Debian 13's real images ---------------------------------------------------------------------
+
+
+@pytest.mark.realworld
+def test_debian13_cloud_kernel_zstd(trixie: Path) -> None:
+    """Debian 13's 6.12 cloud kernel (zstd payload): a PVH kernel to both libxenguest versions
+    (zstd since Xen 4.16), booted by QEMU 10.0's Linux boot path."""
+    path = real_image("cloud", "debian13")
+    for release in (D12, D13) if xenguest_available() else (D13,):
+        verdict = xen_verdict(path, "pvh", release=release)
+        assert found_pvh(verdict) and verdict.path == "bzimage", verdict.detail
+        assert any("ZSTD decompress OK" in line for line in verdict.key_lines), verdict.key_lines
+    result = qemu_boot(
+        path, timeout=60, expect=b"Linux version", append="console=ttyS0", release=D13
+    )
+    assert result.expect_seen and b"Linux version 6.12" in result.serial
