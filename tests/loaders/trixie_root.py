@@ -150,14 +150,15 @@ def main(argv: list[str]) -> int:
             return 0
         print(f"{root_dir()} is not built", file=sys.stderr)
         return 1
-    start = time.monotonic()
+    start, reused = time.monotonic(), is_built()
     try:
         root = ensure(verbose=True)
     except TrixieRootError as exc:
         print(f"tests.loaders.trixie_root: {exc}", file=sys.stderr)
         return 2
     print(root)
-    print(f"ready in {time.monotonic() - start:.0f} s", file=sys.stderr)
+    how = "reused" if reused else f"ready in {time.monotonic() - start:.0f} s"
+    print(f"Debian 13 chroot {how}: {root}", file=sys.stderr)
     return 0
 
 
