@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import struct
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fixtures import debian
+from fixtures.catalogue import catalogue
 from fixtures.elfgen import (
     XEN_ELFNOTE_GUEST_OS,
     XEN_ELFNOTE_LOADER,
@@ -91,7 +93,20 @@ def pvh_elf(elf_class: int, extra: tuple[Note, ...] = (), memsz: int | None = No
     return build_elf(elf_class=elf_class, loads=[load], note_areas=[NoteArea(notes)]).data
 
 
-# The known version differences (issue 13), built here because no fixture carries them yet.
+def without_section_headers(data: bytes) -> bytes:
+    """The ELF with e_shoff, e_shnum and e_shstrndx zeroed (no section header table)."""
+    out = bytearray(data)
+    if out[4] == 1:  # ELFCLASS32
+        struct.pack_into("<I", out, 32, 0)
+        struct.pack_into("<3H", out, 46, 0, 0, 0)
+    else:
+        struct.pack_into("<Q", out, 40, 0)
+        struct.pack_into("<3H", out, 58, 0, 0, 0)
+    return bytes(out)
+
+
+# The known version differences (issue 13, and GRUB's section header check found here), built
+# here because no fixture carries them yet.
 VERSION_PROBES: dict[str, tuple[str, bytes]] = {
     "version-pvh64-paddr-offset-no-virt-base": (
         "ELF64 PVH kernel, PADDR_OFFSET 0, no VIRT_BASE (Xen b77ed96fce)",
@@ -100,6 +115,10 @@ VERSION_PROBES: dict[str, tuple[str, bytes]] = {
     "version-pvh64-filesz-above-memsz": (
         "ELF64 PVH kernel whose PT_LOAD has p_memsz 0x10 < p_filesz",
         pvh_elf(64, memsz=0x10),
+    ),
+    "version-elf32-mb2-no-section-headers": (
+        "the elf32-mb2 fixture with e_shoff, e_shnum and e_shstrndx zeroed",
+        without_section_headers(catalogue()["elf32-mb2"].data),
     ),
 }
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.catalogue import catalogue
 from fixtures.elfgen import XEN_ELFNOTE_PADDR_OFFSET, xen_num
-from tests.loader_versions import VERSION_PROBES, compare_image, pvh_elf
+from tests.loader_versions import VERSION_PROBES, compare_image, pvh_elf, without_section_headers
 from tests.loaders import (
     LOADER_VERSIONS,
     Release,
@@ -171,6 +172,21 @@ def test_filesz_above_memsz_qemu72_vs_100(trixie: Path, write: Callable[[bytes],
     assert qemu_verdict(fine).path == qemu_verdict(fine, release=D13).path == "pvh"
 
 
+@pytest.mark.skipif(not grub_boot_available(), reason="Debian 12's grub-pc-bin or QEMU missing")
+def test_no_section_headers_grub206_vs_212(trixie: Path, write: Callable[[bytes], Path]) -> None:
+    """GRUB 2.12's multiboot loaders read the section header count through
+    grub_elfXX_get_shnum (kern/elfxx.c), which refuses e_shnum 0 with e_shoff 0; 2.06 loads."""
+    path = write(without_section_headers(catalogue()["elf32-mb2"].data))
+    old = grub_load_verdict(path, "multiboot2", release=D12)
+    assert (old.accept, old.message) == (True, ""), old.detail
+    new = grub_load_verdict(path, "multiboot2", release=D13)
+    assert (new.accept, new.message) == (False, "invalid section header table offset in e_shoff")
+    mb1 = grub_load_verdict(write(build_pvh_kernel(multiboot1=True)), "multiboot", release=D13)
+    assert mb1.message == "invalid section header table offset in e_shoff"
+    with_headers = write(catalogue()["elf32-mb2"].data)
+    assert grub_load_verdict(with_headers, "multiboot2", release=D13).accept
+
+
 # --- tests.loader_versions ------------------------------------------------------------------------
 
 
@@ -186,6 +202,11 @@ def test_loader_versions_lists_the_known_differences(
     assert found == {
         ("version-pvh64-paddr-offset-no-virt-base", "xen-pvh"): (False, True, "Found PVH image"),
         ("version-pvh64-filesz-above-memsz", "qemu"): (False, False, QEMU_ELF_ERROR),
+        ("version-elf32-mb2-no-section-headers", "grub-multiboot2"): (
+            True,
+            False,
+            "invalid section header table offset in e_shoff",
+        ),
     }
 
 
