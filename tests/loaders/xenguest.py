@@ -151,13 +151,8 @@ def xenguest_available(release: Release | str = DEFAULT_RELEASE) -> bool:
         binary = probe_binary(Release(release))
     except XenguestUnavailable:
         return False
-    run = runner(release)
-    return (
-        subprocess.run(
-            run.command([run.inside(binary)]), capture_output=True, check=False
-        ).returncode
-        == 2
-    )
+    usage = runner(release).command([runner(release).inside(binary)])
+    return subprocess.run(usage, capture_output=True, check=False).returncode == 2
 
 
 def loader_path(log_lines: list[str]) -> str | None:
