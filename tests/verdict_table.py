@@ -47,13 +47,14 @@ import gzip
 import hashlib
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -62,6 +63,7 @@ from pvhlint.errors import ImageError
 from pvhlint.image import open_image
 from pvhlint.loaders import grub_mb1, grub_mb2
 from tests.loaders import (
+    Release,
     found_pvh,
     grub_available,
     grub_verdict,
@@ -177,19 +179,22 @@ def compare(
 
 
 @cache
-def _available() -> frozenset[str]:
+def _available(release: Release = Release.DEBIAN12) -> frozenset[str]:
     tools = set()
-    if qemu_available():
+    if qemu_available(release=release):
         tools.add("qemu")
-    if xenguest_available():  # also compiles the probe once, before any thread needs it
+    if xenguest_available(release):  # also compiles the probe once, before any thread needs it
         tools.update(("xen-pvh", "xen-pv"))
-    if grub_available():
+    if grub_available(release):
         tools.update(GRUB_KINDS)
     return frozenset(tools)
 
 
-def _qemu(path: Path) -> Real:
-    verdict = qemu_verdict(path)
+def _qemu(path: Path, release: Release = Release.DEBIAN12) -> Real:
+    try:
+        verdict = qemu_verdict(path, release=release)
+    except subprocess.TimeoutExpired as exc:  # QEMU 7.2 on p_filesz > p_memsz, for one
+        return Real(False, f"hang: no loader error and no monitor answer in {exc.timeout:g} s")
     if verdict.accept:
         return Real(
             True, verdict.path + (f"; {verdict.message}" if verdict.message else ""), verdict.path
@@ -199,8 +204,8 @@ def _qemu(path: Path) -> Real:
     return Real(False, verdict.message)
 
 
-def _xen(path: Path, mode: str) -> Real:
-    verdict = xen_verdict(path, mode)
+def _xen(path: Path, mode: str, release: Release = Release.DEBIAN12) -> Real:
+    verdict = xen_verdict(path, mode, release=release)
     if mode == "pvh" and verdict.accept and verdict.path not in PVH_LOADERS:
         return Real(False, f"not PVH: taken by the {verdict.path} loader as {verdict.guest_type}")
     if mode == "pvh" and verdict.accept and not found_pvh(verdict):
@@ -208,18 +213,21 @@ def _xen(path: Path, mode: str) -> Real:
     return Real(verdict.accept, verdict.message)
 
 
-def _grub(path: Path, target: str) -> Real:
-    verdict = grub_verdict(path, GRUB_KINDS[target])
+def _grub(path: Path, target: str, release: Release = Release.DEBIAN12) -> Real:
+    verdict = grub_verdict(path, GRUB_KINDS[target], release=release)
     return Real(verdict.accept, f"grub-file {verdict.message}")
 
 
-_PROBES: dict[str, Callable[[Path], Real]] = {
+_PROBES: dict[str, Callable[[Path, Release], Real]] = {
     "qemu": _qemu,
-    "xen-pvh": lambda path: _xen(path, "pvh"),
-    "xen-pv": lambda path: _xen(path, "pv"),
-    **{target: partial(_grub, target=target) for target in GRUB_KINDS},
+    "xen-pvh": lambda path, release: _xen(path, "pvh", release),
+    "xen-pv": lambda path, release: _xen(path, "pv", release),
+    **{
+        target: lambda path, release, target=target: _grub(path, target, release)
+        for target in GRUB_KINDS
+    },
 }
-_REAL: dict[str, dict[str, Real]] = {}
+_REAL: dict[tuple[str, Release], dict[str, Real]] = {}
 _LOCK = threading.Lock()
 
 
@@ -227,16 +235,21 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def real_verdicts(path: str | Path) -> dict[str, Real]:
-    """target -> Real for every compared target whose loader is installed (cached by content)."""
-    key = _digest(Path(path))
+def real_verdicts(path: str | Path, release: Release = Release.DEBIAN12) -> dict[str, Real]:
+    """target -> Real for every compared target whose loader is installed (cached by content);
+    ``release`` picks Debian 12's loaders or Debian 13's (tests/loaders/releases.py)."""
+    key = (_digest(Path(path)), release)
     with _LOCK:
         if key in _REAL:
             return _REAL[key]
-    targets = [target for target in COMPARED if target in _available()]
+    targets = [target for target in COMPARED if target in _available(release)]
     with ThreadPoolExecutor(max_workers=len(targets) or 1) as pool:
         answers = dict(
-            zip(targets, pool.map(lambda t: _PROBES[t](Path(path)), targets), strict=True)
+            zip(
+                targets,
+                pool.map(lambda t: _PROBES[t](Path(path), release), targets),
+                strict=True,
+            )
         )
     with _LOCK:
         _REAL[key] = answers

@@ -20,10 +20,14 @@ more (flags, ELF class and machine, tags, address fields). This harness asks the
 
 ``gzio`` and ``xzio`` are loaded, as in grub-mkconfig's menu entries, so ``xen.gz`` loads
 transparently. A call takes about 0.4 s (plus the ``timeout`` for a hang).
+
+``release="debian13"`` builds the core image with Debian 13's GRUB 2.12 and boots it in Debian
+13's QEMU 10.0, both in the chroot of ``tests.loaders.trixie_root``.
 """
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import subprocess
 import tarfile
@@ -31,34 +35,52 @@ import tempfile
 import threading
 from pathlib import Path
 
+from .releases import DEFAULT_RELEASE, Release, Runner, available, runner
 from .verdict import LoaderVerdict
 
 GRUB_PC = Path("/usr/lib/grub/i386-pc")
 COMMANDS = ("multiboot", "multiboot2", "linux")
 MODULES = ("tar", "biosdisk", "serial", "terminal", "echo", "iorw", "gzio", "xzio", *COMMANDS)
 BEGIN, END = "PVHLINT-BEGIN", "PVHLINT-END"
-_CORES: dict[str, Path] = {}
+_CORES: dict[tuple[Release, str], Path] = {}
 _LOCK = threading.Lock()
-_WORKDIR: list[str] = []
+_WORKDIRS: dict[Release, Path] = {}
 
 
-def grub_boot_available() -> bool:
+def grub_boot_available(release: Release | str = DEFAULT_RELEASE) -> bool:
     """True when grub-mkimage, GRUB's i386-pc modules (grub-pc-bin) and QEMU are installed."""
+    if Release(release) is DEFAULT_RELEASE:
+        return (
+            shutil.which("grub-mkimage") is not None
+            and (GRUB_PC / "lnxboot.img").is_file()
+            and shutil.which("qemu-system-x86_64") is not None
+        )
+    if not available(release):
+        return False
+    run = runner(release)
     return (
-        shutil.which("grub-mkimage") is not None
-        and (GRUB_PC / "lnxboot.img").is_file()
-        and shutil.which("qemu-system-x86_64") is not None
+        run.which("grub-mkimage")
+        and run.host_path(GRUB_PC / "lnxboot.img").is_file()
+        and run.which("qemu-system-x86_64")
     )
 
 
-def _core(command: str) -> Path:
-    """lnxboot.img + a core image that runs `command (hd0)/k`, built once per process."""
+def _workdir(run: Runner) -> Path:
+    """The per-process directory of core images (inside the release's root for Debian 13)."""
+    if run.release not in _WORKDIRS:
+        base = None if run.root is None else run.host_path("/tmp")
+        _WORKDIRS[run.release] = Path(tempfile.mkdtemp(prefix="pvhlint-grub-", dir=base))
+        atexit.register(shutil.rmtree, _WORKDIRS[run.release], ignore_errors=True)
+    return _WORKDIRS[run.release]
+
+
+def _core(command: str, run: Runner) -> Path:
+    """lnxboot.img + a core image that runs `command (hd0)/k`, built once per process and
+    release; its path on this machine."""
     with _LOCK:
-        if command in _CORES:
-            return _CORES[command]
-        if not _WORKDIR:
-            _WORKDIR.append(tempfile.mkdtemp(prefix="pvhlint-grub-"))
-        work = Path(_WORKDIR[0])
+        if (run.release, command) in _CORES:
+            return _CORES[run.release, command]
+        work = _workdir(run)
         config = work / f"{command}.cfg"
         config.write_text(
             "serial --unit=0 --speed=115200\nterminal_output serial\nterminal_input serial\n"
@@ -66,13 +88,14 @@ def _core(command: str) -> Path:
         )
         core = work / f"{command}.core"
         subprocess.run(
-            ["grub-mkimage", "-O", "i386-pc", "-o", str(core), "-c", str(config),
-             "-p", "(hd0)", *MODULES],
+            run.command(["grub-mkimage", "-O", "i386-pc", "-o", run.inside(core),
+                         "-c", run.inside(config), "-p", "(hd0)", *MODULES]),
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
         kernel = work / f"{command}.lnx"
-        kernel.write_bytes((GRUB_PC / "lnxboot.img").read_bytes() + core.read_bytes())
-        _CORES[command] = kernel
+        lnxboot = run.host_path(GRUB_PC / "lnxboot.img")
+        kernel.write_bytes(lnxboot.read_bytes() + core.read_bytes())
+        _CORES[run.release, command] = kernel
         return kernel
 
 
@@ -95,7 +118,12 @@ def _console(raw: bytes) -> list[str]:
 
 
 def grub_load_verdict(
-    path: str | Path, command: str, *, timeout: float = 20.0, retries: int = 1
+    path: str | Path,
+    command: str,
+    *,
+    timeout: float = 20.0,
+    retries: int = 1,
+    release: Release | str = DEFAULT_RELEASE,
 ) -> LoaderVerdict:
     """Run GRUB's `command` ("multiboot", "multiboot2" or "linux") on the file at `path`.
 
@@ -103,29 +131,31 @@ def grub_load_verdict(
     "error: " prefix and final full stop, "hang", "crash", or "" when the command succeeded.
     A hang is tried again `retries` times: on a loaded machine a boot can stall past the
     timeout, while a real hang repeats."""
-    verdict = _run(path, command, timeout)
+    run = runner(release)
+    verdict = _run(path, command, timeout, run)
     while verdict.message == "hang" and retries > 0:
         retries -= 1
-        verdict = _run(path, command, timeout)
+        verdict = _run(path, command, timeout, run)
     return verdict
 
 
-def _run(path: str | Path, command: str, timeout: float) -> LoaderVerdict:
+def _run(path: str | Path, command: str, timeout: float, run: Runner) -> LoaderVerdict:
     if command not in COMMANDS:
         raise ValueError(f"unknown GRUB command {command!r}; expected one of {COMMANDS}")
     if not Path(path).is_file():
         raise FileNotFoundError(path)
-    kernel = _core(command)
-    with tempfile.TemporaryDirectory(prefix="pvhlint-grub-run-") as tmp:
-        disk, serial = Path(tmp) / "disk.tar", Path(tmp) / "serial"
+    kernel = _core(command, run)
+    with run.scratch("pvhlint-grub-run-") as (tmp, _):
+        disk, serial = tmp / "disk.tar", tmp / "serial"
         with tarfile.open(disk, "w", format=tarfile.USTAR_FORMAT) as archive:
             archive.add(str(path), arcname="k")
         with disk.open("ab") as handle:  # whole sectors for the IDE disk
             handle.write(b"\0" * (-disk.stat().st_size % 512))
         cmd = ["qemu-system-x86_64", "-nographic", "-nodefaults", "-display", "none",
                "-m", "1024", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-               "-serial", f"file:{serial}", "-kernel", str(kernel),
-               "-drive", f"file={disk},format=raw,if=ide,index=0"]  # fmt: skip
+               "-serial", f"file:{run.inside(serial)}", "-kernel", run.inside(kernel),
+               "-drive", f"file={run.inside(disk)},format=raw,if=ide,index=0"]  # fmt: skip
+        cmd = run.command(cmd)
         try:
             proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
             status: int | None = proc.returncode

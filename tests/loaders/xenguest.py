@@ -43,6 +43,10 @@ Gzip: a whole-file gzip is inflated by ``xc_dom_kernel_mem`` exactly as by
 
 A call takes ~5 ms for small ELF images, ~0.07 s for the lz4 Debian kernel and ~0.75 s for the
 xz one (decompression); the one-off compile takes ~0.2 s.
+
+``release="debian13"``: the same probe source is compiled and run inside the chroot of
+``tests.loaders.trixie_root`` against Debian 13's libxenguest 4.20 (same pkg-config modules),
+and the default capabilities are that hypervisor's (``XEN_CAPS``).
 """
 
 from __future__ import annotations
@@ -56,12 +60,16 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+from .releases import DEFAULT_RELEASE, Release, ReleaseUnavailable, Runner, runner
 from .verdict import LoaderVerdict
 
 SOURCE = Path(__file__).with_name("xenguest_probe.c")
 LIBS = ("xenguest", "xencontrol", "xentoollog")
 FALLBACK_FLAGS = ("-lxenguest", "-lxenctrl", "-lxentoollog")
 DEBIAN12_XEN_CAPS = "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64"
+# Debian 13's boot/xen-4.20-amd64.config also has CONFIG_PV32 unset: no xen-3.0-x86_32p.
+DEBIAN13_XEN_CAPS = DEBIAN12_XEN_CAPS
+XEN_CAPS = {Release.DEBIAN12: DEBIAN12_XEN_CAPS, Release.DEBIAN13: DEBIAN13_XEN_CAPS}
 LOADER_PATHS = {
     "multiboot-binary": "multiboot-binary",
     "HVM-generic": "hvm-generic",
@@ -88,44 +96,63 @@ def cache_dir() -> Path:
     return Path(base) / "harness"
 
 
-def link_flags() -> list[str]:
+def link_flags(run: Runner | None = None) -> list[str]:
     """Compiler and linker flags from pkg-config, or the plain -l flags without it."""
-    if shutil.which("pkg-config") is None:
+    run = run or runner()
+    if not run.which("pkg-config"):
         return list(FALLBACK_FLAGS)
     proc = subprocess.run(
-        ["pkg-config", "--cflags", "--libs", *LIBS], capture_output=True, text=True, check=False
+        run.command(["pkg-config", "--cflags", "--libs", *LIBS]),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return proc.stdout.split() if proc.returncode == 0 else list(FALLBACK_FLAGS)
 
 
+def _probe_dir(run: Runner) -> Path:
+    """Where the release's probe is kept: the host cache, or /var/cache/pvhlint in the chroot
+    (it must run in there)."""
+    return cache_dir() if run.root is None else run.host_path("/var/cache/pvhlint/harness")
+
+
 @cache
-def probe_binary() -> Path:
-    """Compile ``xenguest_probe.c`` once (cached by source hash); raise XenguestUnavailable."""
-    if shutil.which("gcc") is None:
+def probe_binary(release: Release | str = DEFAULT_RELEASE) -> Path:
+    """Compile ``xenguest_probe.c`` once per release (cached by source hash and flags) and
+    return its path on this machine; raise XenguestUnavailable."""
+    try:
+        run = runner(release)
+    except ReleaseUnavailable as exc:
+        raise XenguestUnavailable(str(exc)) from None
+    if not run.which("gcc"):
         raise XenguestUnavailable("gcc not found")
-    flags = link_flags()
+    flags = link_flags(run)
     digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(flags).encode()).hexdigest()[:16]
-    target = cache_dir() / f"xenguest_probe-{digest}"
+    target = _probe_dir(run) / f"xenguest_probe-{digest}"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        out = Path(tmp) / target.name
-        cmd = ["gcc", "-O1", "-Wall", "-o", str(out), str(SOURCE), *flags]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        out, source = Path(tmp) / target.name, SOURCE
+        if run.root is not None:  # the chroot's gcc must see the source
+            source = Path(tmp) / SOURCE.name
+            shutil.copyfile(SOURCE, source)
+        cmd = ["gcc", "-O1", "-Wall", "-o", run.inside(out), run.inside(source), *flags]
+        proc = subprocess.run(run.command(cmd), capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise XenguestUnavailable(f"cannot build the libxenguest probe:\n{proc.stderr}")
         out.replace(target)
     return target
 
 
-def xenguest_available() -> bool:
+def xenguest_available(release: Release | str = DEFAULT_RELEASE) -> bool:
     """True when the probe can be built (gcc + libxen-dev) and runs (exit 2 = usage)."""
     try:
-        binary = probe_binary()
+        binary = probe_binary(Release(release))
     except XenguestUnavailable:
         return False
-    return subprocess.run([str(binary)], capture_output=True, check=False).returncode == 2
+    usage = runner(release).command([runner(release).inside(binary)])
+    return subprocess.run(usage, capture_output=True, check=False).returncode == 2
 
 
 def loader_path(log_lines: list[str]) -> str | None:
@@ -172,23 +199,29 @@ def xen_verdict(
     path: str | Path,
     mode: str = "pvh",
     *,
-    caps: str = DEBIAN12_XEN_CAPS,
+    caps: str | None = None,
     load: str = "mem",
     timeout: float = 30.0,
+    release: Release | str = DEFAULT_RELEASE,
 ) -> LoaderVerdict:
     """Parse ``path`` with libxenguest as a ``mode`` ("pvh" or "pv") domU kernel.
 
-    ``caps`` is the hypervisor capability string the guest type must match; ``load`` picks
-    ``xc_dom_kernel_mem`` ("mem") or ``xc_dom_kernel_file`` ("file").
+    ``caps`` is the hypervisor capability string the guest type must match (default: the
+    release's hypervisor, ``XEN_CAPS``); ``load`` picks ``xc_dom_kernel_mem`` ("mem") or
+    ``xc_dom_kernel_file`` ("file").
     """
     if mode not in ("pvh", "pv") or load not in ("mem", "file"):
         raise ValueError(f"bad mode/load: {mode!r}/{load!r}")
     if not Path(path).is_file():
         raise FileNotFoundError(path)
-    cmd = [str(probe_binary()), mode, load, caps, str(path)]
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, errors="replace", timeout=timeout, check=False
-    )
+    release = Release(release)
+    run = runner(release)
+    caps = XEN_CAPS[release] if caps is None else caps
+    with run.visible(path) as seen:
+        cmd = run.command([run.inside(probe_binary(release)), mode, load, caps, seen])
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, errors="replace", timeout=timeout, check=False
+        )
     if proc.returncode not in (0, 1, 3):
         raise RuntimeError(f"xenguest_probe failed ({proc.returncode}):\n{proc.stderr}")
     lines = proc.stderr.splitlines()
