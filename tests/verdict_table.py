@@ -57,6 +57,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import NamedTuple
 
+from fixtures import debian
 from pvhlint.checker import Options, check_image
 from pvhlint.errors import ImageError
 from pvhlint.image import open_image
@@ -81,18 +82,13 @@ GRUB_LOADER_ONLY: dict[tuple[str, str], str] = {
         "tag, size 0xcccccccc), an answer grub-file cannot give"
     ),
 }
-# Real Debian 12 images (fixtures.debian names); "-gunzipped" ones are the .gz file inflated.
-DEBIAN = (
-    "amd64",
-    "cloud",
-    "xen",
-    "grub-i386-xen",
-    "grub-i386-xen_pvh",
-    "grub-x86_64-xen",
-    "gnumach",
-    "gnumach-xen",
+# Real Debian images (fixtures.debian names): every one of them, Debian 12's as the machine's
+# sources give them, 13's, unstable's and the backports' through fixtures.debian's private apt
+# configuration. "-gunzipped" rows are the .gz file inflated (QEMU does not gunzip a -kernel).
+DEBIAN = tuple(debian.IMAGES)
+GUNZIPPED = tuple(
+    name for name, image in debian.IMAGES.items() if image.patterns[0].endswith(".gz")
 )
-GUNZIPPED = ("xen", "gnumach")
 DEBIAN_ROWS = tuple(f"debian-{name}" for name in DEBIAN) + tuple(
     f"debian-{name}-gunzipped" for name in GUNZIPPED
 )
@@ -331,8 +327,10 @@ def describe(name: str, path: Path | None = None) -> str:
         return synthetic_images()[name][0]
     short = name.removeprefix("debian-")
     if short.endswith("-gunzipped"):
-        return f"Debian 12's {short.removesuffix('-gunzipped')} image, gunzipped"
-    return f"Debian 12's {short} image, as shipped" + (f" ({path.name})" if path else "")
+        short = short.removesuffix("-gunzipped")
+        return f"{debian.IMAGES[short].release}'s {short} image, gunzipped"
+    shipped = f"{debian.IMAGES[short].release}'s {short} image, as shipped"
+    return shipped + (f" ({path.name})" if path else "")
 
 
 # --- the table ----------------------------------------------------------------------------------
@@ -474,7 +472,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mismatches", action="store_true", help="only rows that differ")
     parser.add_argument("--no-debian", action="store_true", help="synthetic images only")
     args = parser.parse_args(argv)
-    from fixtures import debian
 
     with tempfile.TemporaryDirectory(prefix="pvhlint-verdicts-") as tmp:
         images = list(write_synthetic(Path(tmp) / "synthetic").items())
