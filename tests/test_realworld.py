@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import debian
+from pvhlint.checker import Options, check_image
 from pvhlint.image import open_image
 from tests.independent import (
     extract_vmlinux,
@@ -27,6 +28,7 @@ from tests.independent import (
     readelf_segments,
     unknown_type,
 )
+from tests.loaders.grub_boot import grub_boot_available, grub_load_verdict
 
 pytestmark = pytest.mark.realworld
 
@@ -250,3 +252,33 @@ def test_stock_kernel_gets_no_error_or_warning(debian_image, name):
     loud = [f"{f['severity']} {f['rule']}: {f['message']}" for f in findings
             if f["severity"] in ("error", "warning")]  # fmt: skip
     assert loud == [], debian.deb(name).filename
+
+
+# --- Xen 4.20 --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["xen-efi", "trixie-xen-efi"])
+@pytest.mark.parametrize("command", ["multiboot", "multiboot2"])
+def test_grub_loader_refuses_xen_efi(debian_image, name, command):
+    """grub-file says yes to xen.efi (its multiboot headers are in the scan window), GRUB's
+    loader says no: the verdict table compares these pairs at detection level."""
+    if not grub_boot_available():
+        pytest.skip("GRUB's i386-pc loaders are not installed (grub-pc-bin)")
+    refused = grub_load_verdict(debian_image(name), command)
+    assert (refused.accept, refused.message) == (False, "invalid arch-dependent ELF magic")
+
+
+GRUB_TARGETS = {"multiboot": "multiboot1", "multiboot2": "multiboot2"}
+
+
+@pytest.mark.parametrize("name", ["xen", "trixie-xen", "tboot", "trixie-tboot"])
+@pytest.mark.parametrize("command", GRUB_TARGETS)
+def test_multiboot_verdict_matches_grub_loader(debian_image, name, command):
+    """Beyond grub-file (detection only, in test_verdicts_real): GRUB's own multiboot loaders,
+    booted in QEMU, on Xen's and tboot's gzipped images as GRUB loads them."""
+    if not grub_boot_available():
+        pytest.skip("GRUB's i386-pc loaders are not installed (grub-pc-bin)")
+    path = debian_image(name)
+    ours = check_image(open_image(path), Options()).verdicts[GRUB_TARGETS[command]]
+    theirs = grub_load_verdict(path, command)
+    assert ours.accept == theirs.accept, (ours.rules, theirs.message)

@@ -76,12 +76,18 @@ COMPARED = ("xen-pvh", "xen-pv", "qemu", "multiboot1", "multiboot2", "linux")
 NOT_COMPARED = {"rust-vmm": "no real loader on Debian 12 (no linux-loader / Cloud Hypervisor)"}
 PVH_LOADERS = ("elf", "bzimage")  # libxenguest loaders that boot an HVM container as PVH
 GRUB_KINDS = {"multiboot1": "x86-multiboot", "multiboot2": "x86-multiboot2", "linux": "x86-linux32"}
+_XEN_EFI = (
+    "a PE file with Xen's multiboot headers: GRUB's loader refuses it, \"invalid "
+    'arch-dependent ELF magic" (test_realworld.py boots GRUB on it)'
+)
 GRUB_LOADER_ONLY: dict[tuple[str, str], str] = {
     ("elf32-mb2-no-end-tag", "multiboot2"): (
         "no end tag: GRUB's loader walks on into the code bytes after the header (optional "
         "tag, size 0xcccccccc), an answer grub-file cannot give"
     ),
-}
+    **{(f"debian-{name}", target): _XEN_EFI
+       for name in ("xen-efi", "trixie-xen-efi") for target in ("multiboot1", "multiboot2")},
+}  # fmt: skip
 # Real Debian images (fixtures.debian names): every one of them, Debian 12's as the machine's
 # sources give them, 13's, unstable's and the backports' through fixtures.debian's private apt
 # configuration. "-gunzipped" rows are the .gz file inflated (QEMU does not gunzip a -kernel).
