@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import debian
+from fixtures import debian, uki
 from fixtures.compressors import missing_tools
 from tests import verdict_table as vt
 from tests.loaders import found_pvh, qemu_available, qemu_boot, xen_verdict, xenguest_available
@@ -80,7 +80,7 @@ def debian_prefetched(tmp_path_factory: pytest.TempPathFactory, request) -> None
     }
     paths = []
     for name in sorted(wanted):
-        with contextlib.suppress(debian.FetchError):
+        with contextlib.suppress(debian.FetchError, uki.BuildError):
             paths.append(vt.debian_path(name, debian.image, _debian_directory(tmp_path_factory)))
     vt.prefetch(paths)
 

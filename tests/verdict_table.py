@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from fixtures import debian
+from fixtures.uki import BuildError, build_uki
 from pvhlint.checker import Options, check_image
 from pvhlint.errors import ImageError
 from pvhlint.image import open_image
@@ -95,8 +96,15 @@ DEBIAN = tuple(debian.IMAGES)
 GUNZIPPED = tuple(
     name for name, image in debian.IMAGES.items() if image.patterns[0].endswith(".gz")
 )
-DEBIAN_ROWS = tuple(f"debian-{name}" for name in DEBIAN) + tuple(
-    f"debian-{name}-gunzipped" for name in GUNZIPPED
+# Unified Kernel Images that fixtures.uki builds: name -> (stub image, kernel image).
+UKIS = {
+    "uki-amd64": ("linuxx64-stub", "amd64"),
+    "uki-sid-amd64": ("trixie-linuxx64-stub", "sid-amd64"),
+}
+DEBIAN_ROWS = (
+    tuple(f"debian-{name}" for name in DEBIAN)
+    + tuple(f"debian-{name}-gunzipped" for name in GUNZIPPED)
+    + tuple(f"debian-{name}" for name in UKIS)
 )
 
 
@@ -312,12 +320,16 @@ _DEBIAN_PATHS: dict[str, Path] = {}
 
 
 def debian_path(row_name: str, fetch: Callable[[str], Path], directory: Path) -> Path:
-    """The file for a DEBIAN_ROWS name: fetch(name) as shipped, or inflated into directory.
-    Remembered per name (fixtures.debian asks apt-cache on every call, ~0.7 s)."""
+    """The file for a DEBIAN_ROWS name: fetch(name) as shipped, inflated into directory, or
+    a UKI built there. Remembered per name."""
     if row_name in _DEBIAN_PATHS:
         return _DEBIAN_PATHS[row_name]
     name = row_name.removeprefix("debian-")
-    if name.endswith("-gunzipped"):
+    if name in UKIS:
+        stub, kernel = UKIS[name]
+        directory.mkdir(parents=True, exist_ok=True)
+        path = build_uki(fetch(stub), fetch(kernel), directory / f"{row_name}.efi")
+    elif name.endswith("-gunzipped"):
         source = fetch(name.removesuffix("-gunzipped"))
         path = directory / f"{row_name}.bin"
         directory.mkdir(parents=True, exist_ok=True)
@@ -332,6 +344,10 @@ def describe(name: str, path: Path | None = None) -> str:
     if name in synthetic_images():
         return synthetic_images()[name][0]
     short = name.removeprefix("debian-")
+    if short in UKIS:
+        stub, kernel = UKIS[short]
+        return (f"a UKI from fixtures.uki: {debian.IMAGES[stub].release}'s systemd stub, "
+                f"{debian.IMAGES[kernel].release}'s {kernel} kernel as .linux")  # fmt: skip
     if short.endswith("-gunzipped"):
         short = short.removesuffix("-gunzipped")
         return f"{debian.IMAGES[short].release}'s {short} image, gunzipped"
@@ -485,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in DEBIAN_ROWS:
                 try:
                     images.append((name, debian_path(name, debian.image, Path(tmp) / "debian")))
-                except debian.FetchError as exc:
+                except (debian.FetchError, BuildError) as exc:
                     print(f"skipping {name}: {exc}", file=sys.stderr)
         prefetch(path for _, path in images)
         sys.stdout.write(table(images, args.mismatches))
