@@ -148,8 +148,10 @@ def test_gnumach_is_a_64bit_multiboot_elf(debian_image):
     assert len(mb1) == 1 and not mb1[0].flags & 0x10000  # ELF path: QEMU refuses x86-64
 
 
-def test_grub_xen_pae_mode_runs_past_its_segment(debian_image):
-    path = debian_image("grub-i386-xen")
+@pytest.mark.parametrize("name", ["grub-i386-xen", "trixie-grub-i386-xen", "sid-grub-i386-xen"])
+def test_grub_xen_pae_mode_runs_past_its_segment(debian_image, name):
+    """GRUB 2.06, 2.12 and 2.14 alike."""
+    path = debian_image(name)
     image = open_image(path)
     _, warnings = readelf_notes(path)
     assert "invalid namesz and/or descsz" in warnings and "type: 0x9" in warnings
@@ -157,8 +159,11 @@ def test_grub_xen_pae_mode_runs_past_its_segment(debian_image):
     assert len(pae) == 1 and "desc-past-segment" in pae[0].problems
 
 
-def test_grub_pvh_image_is_minimal(debian_image):
-    image = open_image(debian_image("grub-i386-xen_pvh"))
+@pytest.mark.parametrize(
+    "name", ["grub-i386-xen_pvh", "trixie-grub-i386-xen_pvh", "sid-grub-i386-xen_pvh"]
+)
+def test_grub_pvh_image_is_minimal(debian_image, name):
+    image = open_image(debian_image(name))
     assert image.kernel_format == "elf32"
     assert [(n.type, n.value) for n in image.elf.xen_notes] == [(18, 0x100000)]
 
