@@ -58,6 +58,8 @@ from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
+from fixtures import debian
+from fixtures.uki import BuildError, build_uki
 from pvhlint.checker import Options, check_image
 from pvhlint.errors import ImageError
 from pvhlint.image import open_image
@@ -77,34 +79,34 @@ COMPARED = ("xen-pvh", "xen-pv", "qemu", "multiboot1", "multiboot2", "linux")
 NOT_COMPARED = {"rust-vmm": "no real loader on Debian 12 (no linux-loader / Cloud Hypervisor)"}
 PVH_LOADERS = ("elf", "bzimage")  # libxenguest loaders that boot an HVM container as PVH
 GRUB_KINDS = {"multiboot1": "x86-multiboot", "multiboot2": "x86-multiboot2", "linux": "x86-linux32"}
+_XEN_EFI = (
+    "a PE file with Xen's multiboot headers: GRUB's loader refuses it, \"invalid "
+    'arch-dependent ELF magic" (test_realworld.py boots GRUB on it)'
+)
 GRUB_LOADER_ONLY: dict[tuple[str, str], str] = {
     ("elf32-mb2-no-end-tag", "multiboot2"): (
         "no end tag: GRUB's loader walks on into the code bytes after the header (optional "
         "tag, size 0xcccccccc), an answer grub-file cannot give"
     ),
-    # tests/test_pe_images.py boots GRUB's own loaders on it: both refuse.
-    **{
-        ("debian-xen-efi", target): (
-            "a PE file with multiboot headers that ask for no a.out kludge: GRUB's loader then "
-            'wants an ELF ("invalid arch-dependent ELF magic"), which grub-file does not check'
-        )
-        for target in ("multiboot1", "multiboot2")
-    },
-}
-# Real Debian 12 images (fixtures.debian names); "-gunzipped" ones are the .gz file inflated.
-DEBIAN = (
-    "amd64",
-    "cloud",
-    "xen",
-    "grub-i386-xen",
-    "grub-i386-xen_pvh",
-    "grub-x86_64-xen",
-    "gnumach",
-    "gnumach-xen",
+    **{(f"debian-{name}", target): _XEN_EFI
+       for name in ("xen-efi", "trixie-xen-efi") for target in ("multiboot1", "multiboot2")},
+}  # fmt: skip
+# Real Debian images (fixtures.debian names): every one of them, Debian 12's as the machine's
+# sources give them, 13's, unstable's and the backports' through fixtures.debian's private apt
+# configuration. "-gunzipped" rows are the .gz file inflated (QEMU does not gunzip a -kernel).
+DEBIAN = tuple(debian.IMAGES)
+GUNZIPPED = tuple(
+    name for name, image in debian.IMAGES.items() if image.patterns[0].endswith(".gz")
 )
-GUNZIPPED = ("xen", "gnumach")
-DEBIAN_ROWS = tuple(f"debian-{name}" for name in DEBIAN) + tuple(
-    f"debian-{name}-gunzipped" for name in GUNZIPPED
+# Unified Kernel Images that fixtures.uki builds: name -> (stub image, kernel image).
+UKIS = {
+    "uki-amd64": ("linuxx64-stub", "amd64"),
+    "uki-sid-amd64": ("trixie-linuxx64-stub", "sid-amd64"),
+}
+DEBIAN_ROWS = (
+    tuple(f"debian-{name}" for name in DEBIAN)
+    + tuple(f"debian-{name}-gunzipped" for name in GUNZIPPED)
+    + tuple(f"debian-{name}" for name in UKIS)
 )
 
 
@@ -335,12 +337,16 @@ _DEBIAN_PATHS: dict[str, Path] = {}
 
 
 def debian_path(row_name: str, fetch: Callable[[str], Path], directory: Path) -> Path:
-    """The file for a DEBIAN_ROWS name: fetch(name) as shipped, or inflated into directory.
-    Remembered per name (fixtures.debian asks apt-cache on every call, ~0.7 s)."""
+    """The file for a DEBIAN_ROWS name: fetch(name) as shipped, inflated into directory, or
+    a UKI built there. Remembered per name."""
     if row_name in _DEBIAN_PATHS:
         return _DEBIAN_PATHS[row_name]
     name = row_name.removeprefix("debian-")
-    if name.endswith("-gunzipped"):
+    if name in UKIS:
+        stub, kernel = UKIS[name]
+        directory.mkdir(parents=True, exist_ok=True)
+        path = build_uki(fetch(stub), fetch(kernel), directory / f"{row_name}.efi")
+    elif name.endswith("-gunzipped"):
         source = fetch(name.removesuffix("-gunzipped"))
         path = directory / f"{row_name}.bin"
         directory.mkdir(parents=True, exist_ok=True)
@@ -351,13 +357,29 @@ def debian_path(row_name: str, fetch: Callable[[str], Path], directory: Path) ->
     return path
 
 
+def real_loaders_file(row_name: str, fetch: Callable[[str], Path]) -> Path | None:
+    """The file the real loaders are asked about instead of the row's own: for a UKI, the
+    kernel that is its .linux section byte for byte (pvhlint's verdicts on a UKI are for the
+    kernel its stub boots; given the UKI file itself, Xen and GRUB find no kernel and QEMU
+    takes it as an old zImage). None: the row's own file."""
+    short = row_name.removeprefix("debian-")
+    return fetch(UKIS[short][1]) if short in UKIS else None
+
+
 def describe(name: str, path: Path | None = None) -> str:
     if name in synthetic_images():
         return synthetic_images()[name][0]
     short = name.removeprefix("debian-")
+    if short in UKIS:
+        stub, kernel = UKIS[short]
+        return (f"a UKI from fixtures.uki: {debian.IMAGES[stub].release}'s systemd stub, "
+                f"{debian.IMAGES[kernel].release}'s {kernel} kernel as .linux (the real "
+                "loaders are given that kernel)")  # fmt: skip
     if short.endswith("-gunzipped"):
-        return f"Debian 12's {short.removesuffix('-gunzipped')} image, gunzipped"
-    return f"Debian 12's {short} image, as shipped" + (f" ({path.name})" if path else "")
+        short = short.removesuffix("-gunzipped")
+        return f"{debian.IMAGES[short].release}'s {short} image, gunzipped"
+    shipped = f"{debian.IMAGES[short].release}'s {short} image, as shipped"
+    return shipped + (f" ({path.name})" if path else "")
 
 
 # --- the table ----------------------------------------------------------------------------------
@@ -443,9 +465,11 @@ differ. `≈`: compared at detection level (GRUB's loader has a check grub-file 
 Regenerate: `python -m tests.verdict_table > docs/verdicts.md`."""
 
 
-def table(images: Iterable[tuple[str, Path]], mismatches_only: bool = False) -> str:
-    """The Markdown document for (name, path) pairs: legend, matrix, long-form details."""
-    rows = [row(name, path) for name, path in images]
+def table(images: Iterable[tuple[str, Path]], mismatches_only: bool = False,
+          real_from: dict[str, Path] | None = None) -> str:  # fmt: skip
+    """The Markdown document for (name, path) pairs: legend, matrix, long-form details.
+    `real_from`: per name, the file the real loaders are asked about instead (a UKI's kernel)."""
+    rows = [row(name, path, (real_from or {}).get(name)) for name, path in images]
     return render(rows, mismatches_only)
 
 
@@ -499,18 +523,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mismatches", action="store_true", help="only rows that differ")
     parser.add_argument("--no-debian", action="store_true", help="synthetic images only")
     args = parser.parse_args(argv)
-    from fixtures import debian
 
     with tempfile.TemporaryDirectory(prefix="pvhlint-verdicts-") as tmp:
         images = list(write_synthetic(Path(tmp) / "synthetic").items())
+        real_from: dict[str, Path] = {}
         if not args.no_debian:
             for name in DEBIAN_ROWS:
                 try:
                     images.append((name, debian_path(name, debian.image, Path(tmp) / "debian")))
-                except debian.FetchError as exc:
+                    kernel = real_loaders_file(name, debian.image)
+                    if kernel is not None:
+                        real_from[name] = kernel
+                except (debian.FetchError, BuildError) as exc:
                     print(f"skipping {name}: {exc}", file=sys.stderr)
-        prefetch(path for _, path in images)
-        sys.stdout.write(table(images, args.mismatches))
+        prefetch([*(path for _, path in images), *real_from.values()])
+        sys.stdout.write(table(images, args.mismatches, real_from))
     return 0
 
 
