@@ -17,9 +17,11 @@ from .errors import ImageError
 from .image import open_image
 from .loaders import grub_layer, grub_mb1, grub_mb2, qemu_path, xen_parse
 from .model import Image
-from .rule import SEVERITIES, TARGETS, Finding, discover_rules
+from .rule import SEVERITIES, TARGETS, Finding, Scope, discover_rules
 
 FAIL_ON = ("info", "warning", "error", "never")
+NO_TARGET = ("claims no boot target (no Xen note, multiboot header or Linux setup header): "
+             "not a kernel image, or name the targets it must boot on with --require")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Options:
     severity: tuple[tuple[str, str], ...] = ()  # (rule id, severity) overrides
     fail_on: str = "error"
     max_output: int | None = None  # decompression cap; None: pvhlint.image.resolve_max_output
+    pvh_only: bool = False  # xen-pvh required, and notes only Xen PV reads are errors
 
 
 @dataclass
@@ -69,6 +72,7 @@ class ImageResult:
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     required_from: str = "claimed"  # "option" (--require or config) | "claimed"
+    pvh_only: bool = False  # --pvh-only: notes only Xen PV reads are errors
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report's IMAGE object (docs/check-json.md)."""
@@ -135,29 +139,46 @@ def _matches(rule_id: str, patterns: tuple[str, ...]) -> bool:
                (p.endswith("*") and rule_id.startswith(p[:-1])) for p in patterns)  # fmt: skip
 
 
+def required_targets(options: Options, image: Image) -> tuple[str, ...]:
+    """--require (or the configuration), else what the image claims; --pvh-only requires
+    xen-pvh and never xen-pv."""
+    required = set(options.require or claimed_targets(image))
+    if options.pvh_only:
+        required = (required | {"xen-pvh"}) - {"xen-pv"}
+    return tuple(target for target in TARGETS if target in required)
+
+
 def check_image(image: Image, options: Options) -> ImageResult:
-    required = options.require or claimed_targets(image)
+    required = required_targets(options, image)
     required_set = frozenset(required)
-    result = ImageResult(image.path, image, required=tuple(required),
-                         required_from="option" if options.require else "claimed")  # fmt: skip
+    result = ImageResult(image.path, image, required=required,
+                         required_from="option" if options.require else "claimed",
+                         pvh_only=options.pvh_only)  # fmt: skip
     overrides = dict(options.severity)
     every: list[Finding] = []
+    scope = Scope(required_set, options.pvh_only)
     for rule in discover_rules():
-        if rule.when is not None and not rule.when(required_set):
+        if rule.when is not None and not rule.when(scope):
             continue
         every.extend(rule.run(image))
     result.verdicts = _verdicts(image, every, required_set)
     targets_of = {rule.id: rule.targets for rule in discover_rules()}
     for finding in every:
-        if options.select and not _matches(finding.rule, options.select):
-            continue
-        if _matches(finding.rule, options.ignore):
+        # A reject of a required target fails the run whatever --select/--ignore say.
+        if not set(finding.rejects) & required_set and _hidden(finding.rule, options):
             continue
         shown = _shown(finding, targets_of[finding.rule], required_set, overrides)
         if shown is not None:
             result.findings.append(shown)
     result.findings.sort(key=lambda f: (f.layer, f.offset if f.offset is not None else -1))
     return result
+
+
+def _hidden(rule_id: str, options: Options) -> bool:
+    """--select/--ignore: whether a finding that rejects no required target is hidden."""
+    if options.select and not _matches(rule_id, options.select):
+        return True
+    return _matches(rule_id, options.ignore)
 
 
 def _shown(finding: Finding, targets: tuple[str, ...], required: frozenset[str],
@@ -217,6 +238,11 @@ def check_one(path: str, explicit: bool, options: Options) -> ImageResult | None
         if explicit or not exc.not_a_kernel:
             return ImageResult(path, error=exc.message)
         return None
+    if not options.require and not options.pvh_only and not claimed_targets(image):
+        # Nothing to check it against: /bin/ls, an object file, a shared library.
+        if not explicit:
+            return None
+        return ImageResult(path, error=NO_TARGET)
     result = check_image(image, options)
     image.blobs.clear()  # the mapped file and decoders: not needed by reports, not picklable
     image.facts.clear()
@@ -237,7 +263,23 @@ def check_paths(paths: list[str], options: Options, jobs: int = 1,
         results.extend(_in_processes(work, jobs, progress))
     else:
         results.extend(_collect(map(_check_one_job, work), len(work), progress))
+    results.extend(_folders_without_kernels(paths, candidates, results))
     return Report(results, options)
+
+
+def _folders_without_kernels(paths: list[str], candidates: list[tuple[str, bool]],
+                             results: list[ImageResult]) -> list[ImageResult]:  # fmt: skip
+    """A folder whose files were all skipped as not kernels fails like an empty one."""
+    reported = {result.path for result in results}
+    empty = []
+    for path in filter(os.path.isdir, paths):
+        folder = os.path.normpath(path)
+        inside = [name for name, explicit in candidates
+                  if not explicit and os.path.commonpath([folder, name]) == folder]  # fmt: skip
+        if inside and not reported.intersection(inside):
+            empty.append(ImageResult(path, error=f"directory holds no kernel images ({len(inside)} "
+                                                 "file(s) skipped: not kernels)"))  # fmt: skip
+    return empty
 
 
 def _in_processes(work: list[tuple[str, bool, Options]], jobs: int,
@@ -285,10 +327,26 @@ def validate(options: Options) -> str | None:
         return f"--fail-on takes one of {', '.join(FAIL_ON)}"
     if options.max_output is not None and options.max_output <= 0:
         return f"the decompression cap must be positive, not {options.max_output}"
+    if options.pvh_only and "xen-pv" in options.require:
+        return "--pvh-only contradicts requiring xen-pv"
     known = {rule.id for rule in discover_rules()}
+    for flag, patterns in (("--select", options.select), ("--ignore", options.ignore)):
+        for pattern in patterns:
+            if not any(_matches(rule_id, (pattern,)) for rule_id in known):
+                return f"{flag}: no rule matches {pattern!r}{_did_you_mean(pattern, known)}"
     for rule_id, severity in options.severity:
         if rule_id not in known:
             return f"unknown rule {rule_id!r} in a severity override"
         if severity not in SEVERITIES:
             return f"severity {severity!r} for {rule_id} is not one of {', '.join(SEVERITIES)}"
     return None
+
+
+def _did_you_mean(pattern: str, known: set[str]) -> str:
+    """'; did you mean 'xen-'?' for a prefix without its dash, else the closest rule id."""
+    import difflib
+
+    if any(rule_id.startswith(pattern + "-") for rule_id in known):
+        return f"; did you mean {pattern + '-'!r} (a prefix ends in '-')?"
+    close = difflib.get_close_matches(pattern, sorted(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else "; `pvhlint rules` lists the rule ids"

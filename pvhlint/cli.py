@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import sys
@@ -25,6 +27,8 @@ app = typer.Typer(
     help="Lint and patch x86 kernel image headers for Xen PVH and neighbouring boot paths.",
 )
 EXIT_BAD_INPUT = 2
+# stdout that cannot take the output: a full disk or quota, a file too large, a dead device.
+OUTPUT_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
 
 
 @app.callback()
@@ -38,11 +42,41 @@ def fail(message: str) -> None:
 
 
 def console() -> Console:
-    """rich output for people. Off a terminal rich assumes 80 columns and addresses need
-    more; no emoji codes, or a file named `a:fire:b` would print a flame."""
+    """rich output for people. Off a terminal rich assumes 80 columns and tables need
+    more; lines are never hard-wrapped there (a log or grep wants one finding per line);
+    no emoji codes, or a file named `a:fire:b` would print a flame."""
     from rich.console import Console
 
-    return Console(width=None if sys.stdout.isatty() else 160, emoji=False)
+    class PipeAwareConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits 1 here; `deliver` decides instead (the verdict's status stands).
+            self.quiet = True
+            raise BrokenPipeError
+
+    tty = sys.stdout.isatty()
+    return PipeAwareConsole(width=None if tty else 160, soft_wrap=not tty, emoji=False)
+
+
+def deliver(write: Callable[[], object]) -> None:
+    """Run `write` (which prints to stdout) and flush. A reader that went away (`| head -1`)
+    does not change the exit status, which is the verdict; an output that cannot be
+    written (a full disk) is one line and exit 2."""
+    try:
+        write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except OSError as exc:
+        _silence_stdout()
+        fail(f"cannot write the output: {exc.strerror or exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so what is still buffered cannot fail again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 MaxDecompressed = Annotated[
@@ -71,7 +105,7 @@ def _cap(value: str | None) -> int | None:
 
 @app.command()
 def inspect(
-    images: Annotated[list[Path], typer.Argument(help="Kernel images to show.")],
+    images: Annotated[list[Path], typer.Argument(help="Kernel images to show.", readable=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the model as JSON.")] = False,
     max_decompressed: MaxDecompressed = None,
 ) -> None:
@@ -124,6 +158,7 @@ def _options(
     fail_on: str | None,
     config: Path | None,
     max_output: int | None,
+    pvh_only: bool = False,
 ) -> Options:
     from .checker import Options, validate
     from .config import ConfigError, find_config, read_config
@@ -140,6 +175,9 @@ def _options(
         source, settings = found if found else (None, {})
     from_file = Options(
         require=tuple(settings.get("require", ())),  # type: ignore[arg-type]
+        select=tuple(settings.get("select", ())),  # type: ignore[arg-type]
+        ignore=tuple(settings.get("ignore", ())),  # type: ignore[arg-type]
+        pvh_only=bool(settings.get("pvh-only", False)),
         severity=tuple(dict(settings.get("severity", {})).items()),  # type: ignore[call-overload]
         fail_on=str(settings.get("fail-on", "error")),
     )
@@ -165,12 +203,15 @@ def _options(
         severity=tuple(sorted(overrides.items())),
         fail_on=fail_on or str(settings.get("fail-on", "error")),
         max_output=max_output,
+        pvh_only=pvh_only or from_file.pvh_only,
     )
 
 
 @app.command()
 def check(
-    images: Annotated[list[Path], typer.Argument(help="Kernel images or directories.")],
+    images: Annotated[
+        list[Path], typer.Argument(help="Kernel images or directories.", readable=False)
+    ],
     require: Annotated[
         list[str] | None,
         typer.Option(
@@ -180,6 +221,14 @@ def check(
             "qemu, multiboot1, multiboot2, linux, rust-vmm.",
         ),
     ] = None,
+    pvh_only: Annotated[
+        bool,
+        typer.Option(
+            "--pvh-only",
+            help="The image must boot as PVH (implies --require xen-pvh) and be PVH-only: "
+            "notes only Xen PV reads (VIRT_BASE, PAE_MODE, ...) are errors.",
+        ),
+    ] = False,
     select: Annotated[
         list[str] | None, typer.Option(help="Only these rule ids (or prefixes ending in '-').")
     ] = None,
@@ -218,7 +267,7 @@ def check(
 
     try:
         options = _options(require, select, ignore, severity, fail_on, config,
-                           _cap(max_decompressed))  # fmt: skip
+                           _cap(max_decompressed), pvh_only)  # fmt: skip
     except ConfigError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -239,7 +288,7 @@ def check(
     for result in report.results:
         if result.error:
             fail(f"{result.path}: {result.error}")
-    emit(report)
+    deliver(lambda: emit(report))
     raise typer.Exit(report.exit_code)
 
 
@@ -251,7 +300,7 @@ def _run_check(paths: list[str], options: Options, workers: int,
     return api.check(paths, require=options.require, select=options.select,
                      ignore=options.ignore, severity=dict(options.severity),
                      fail_on=options.fail_on, jobs=workers, progress=progress,
-                     max_output=options.max_output)  # fmt: skip
+                     max_output=options.max_output, pvh_only=options.pvh_only)  # fmt: skip
 
 
 def _check_with_progress(paths: list[str], options: Options, workers: int) -> Report:
@@ -290,7 +339,9 @@ def _emitter(output_format: str) -> Callable[[Report], object]:
 
 @app.command("fix")
 def fix_command(
-    image: Annotated[Path, typer.Argument(help="An ELF kernel (vmlinux) or bzImage to edit.")],
+    image: Annotated[
+        Path, typer.Argument(help="An ELF kernel (vmlinux) or bzImage to edit.", readable=False)
+    ],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write the result here; the input is left untouched."),
@@ -365,7 +416,7 @@ def _note_values(image: Path, items: list[str] | None) -> dict[str | int, str]:
 
 @app.command()
 def extract(
-    image: Annotated[Path, typer.Argument(help="A bzImage (vmlinuz).")],
+    image: Annotated[Path, typer.Argument(help="A bzImage (vmlinuz).", readable=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the ELF.")],
     max_decompressed: MaxDecompressed = None,
 ) -> None:
@@ -432,11 +483,21 @@ def explain(
 
 def main() -> None:
     """Entry point: no traceback reaches a user unless PVHLINT_DEBUG is set."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):  # PYTHONIOENCODING=ascii, a non-UTF-8 name
+            stream.reconfigure(errors="backslashreplace")
     try:
         app()
-    except (KeyboardInterrupt, BrokenPipeError):
-        sys.exit(130 if not isinstance(sys.exc_info()[1], BrokenPipeError) else 0)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        _silence_stdout()
+        sys.exit(0)
     except Exception as exc:  # the last line of defence: one line, exit 2
+        if isinstance(exc, OSError) and exc.errno in OUTPUT_ERRORS:
+            _silence_stdout()
+            fail(f"cannot write the output: {exc.strerror}")
+            sys.exit(EXIT_BAD_INPUT)
         if os.environ.get("PVHLINT_DEBUG"):
             raise
         fail(f"internal error: {type(exc).__name__}: {exc}")

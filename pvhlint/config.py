@@ -3,6 +3,7 @@ current directory upwards (the first file that has pvhlint settings wins).
 
     [tool.pvhlint]
     require = ["xen-pvh"]
+    pvh-only = true                    # PVH-only: notes only Xen PV reads are errors
     select = ["xen-", "mb1-"]          # rule ids, or prefixes ending in "-"
     ignore = ["xen-note-string-unterminated"]
     fail-on = "warning"                # info | warning | error | never
@@ -24,7 +25,7 @@ from typing import Any
 
 from .codecs import parse_size
 
-KEYS = ("require", "select", "ignore", "severity", "fail-on", "max-decompressed")
+KEYS = ("require", "pvh-only", "select", "ignore", "severity", "fail-on", "max-decompressed")
 
 
 class ConfigError(Exception):
@@ -62,6 +63,8 @@ def read_config(path: Path) -> dict[str, Any] | None:
     severity = settings.get("severity", {})
     if not isinstance(severity, dict):
         raise ConfigError(f"{path}: severity must be a table of rule = level")
+    if "pvh-only" in settings and not isinstance(settings["pvh-only"], bool):
+        raise ConfigError(f"{path}: pvh-only must be true or false")
     if "fail-on" in settings and not isinstance(settings["fail-on"], str):
         raise ConfigError(f"{path}: fail-on must be a string")
     if "max-decompressed" in settings:

@@ -25,6 +25,8 @@ def print_console(report: Report, console: Any) -> None:
         kind = f"{image.format} → {image.kernel_format}" + (f" ({codec})" if codec else "")
         source = "--require/config" if result.required_from == "option" else "claimed by the image"
         required = ", ".join(result.required) or "none"
+        if result.pvh_only:
+            source += ", PVH-only"
         console.print(f"[bold]{escape(result.path)}[/]  {kind}  required: {required} ({source})")
         for finding in result.findings:
             console.print(f"  [{STYLE[finding.severity]}]{finding.severity:<7}[/] "

@@ -41,6 +41,7 @@ def result_to_dict(result: ImageResult) -> dict[str, Any]:
         ],
         "required": list(result.required),
         "required_from": result.required_from,
+        "pvh_only": result.pvh_only,
         "findings": [
             {
                 "rule": f.rule,

@@ -48,9 +48,18 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """What a check asks of an image: the targets that must accept it, and whether it must
+    be PVH-only (`--pvh-only`: boots as PVH and carries nothing only Xen PV uses)."""
+
+    required: frozenset[str]
+    pvh_only: bool = False
+
+
+@dataclass(frozen=True)
 class Rule:
     """`targets`: the boot paths the rule concerns (a finding shows when one of them is
-    required). `when`: given the required targets, whether the rule applies at all."""
+    required). `when`: given the check's scope, whether the rule applies at all."""
 
     id: str
     title: str
@@ -58,7 +67,7 @@ class Rule:
     targets: tuple[str, ...]
     doc: str
     check: Callable[[Image], Iterable[Hit]]
-    when: Callable[[frozenset[str]], bool] | None = None
+    when: Callable[[Scope], bool] | None = None
 
     def sections(self) -> dict[str, str]:
         """The docstring's What/Why/Fix/Example paragraphs."""
