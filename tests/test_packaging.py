@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -19,9 +20,17 @@ PROBE = (
 
 def _install(tmp_path: Path, editable: bool) -> Path:
     env_dir = tmp_path / ("editable" if editable else "wheel")
-    # System site packages supply typer, rich, ...: only pvhlint itself is installed here.
+    # The running interpreter's packages supply typer, rich, ...: only pvhlint itself is
+    # installed here. system_site_packages reaches the base Python's; when the tests run in
+    # a virtualenv, its site-packages come from a .pth file (a .pth inside them is not run,
+    # so an editable pvhlint installed there stays out of sight).
     venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
+    where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    nested = subprocess.run([python, "-c", where], check=True, capture_output=True,
+                            text=True).stdout.strip()  # fmt: skip
+    outer = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
+    Path(nested, "outer-site-packages.pth").write_text("".join(f"{path}\n" for path in outer))
     target = ["-e", str(REPO)] if editable else [str(REPO)]
     subprocess.run(
         [python, "-m", "pip", "install", "-q", "--no-deps", *target],
@@ -48,6 +57,15 @@ def test_rules_are_discovered(tmp_path, editable):
     script = python.parent / "pvhlint"
     shown = subprocess.run([script, "--help"], cwd=tmp_path, capture_output=True, text=True)
     assert shown.returncode == 0 and "inspect" in shown.stdout
+
+
+def test_nested_environment_sees_the_running_interpreters_packages(tmp_path):
+    """The suite runs inside a virtualenv (README: `python3 -m venv`); the nested one still
+    imports typer, from wherever the running interpreter has it."""
+    python = _install(tmp_path, editable=True)
+    done = subprocess.run([python, "-c", "import typer, rich; print('ok')"], capture_output=True,
+                          text=True)  # fmt: skip
+    assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
 
 
 def test_interpreter_is_supported():
