@@ -37,8 +37,10 @@ def _root() -> None:
 
 
 def fail(message: str) -> None:
-    """One line on stderr, never a traceback."""
-    print(f"pvhlint: {message}", file=sys.stderr)
+    """One line on stderr, never a traceback (a file name's newline or ESC is escaped)."""
+    from .text import printable
+
+    print(f"pvhlint: {printable(message)}", file=sys.stderr)
 
 
 def console() -> Console:
@@ -435,7 +437,9 @@ def extract(
     except OSError as exc:
         fail(f"{exc.filename or output}: {exc.strerror or exc}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    print(f"{output}: {size} bytes (the ELF and the build's relocation table)")
+    from .text import printable
+
+    print(printable(f"{output}: {size} bytes (the ELF and the build's relocation table)"))
 
 
 @app.command("rules")

@@ -11,6 +11,7 @@ from rich.table import Table
 from .checker import Report
 from .output import where
 from .rule import TARGETS
+from .text import printable
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -27,7 +28,8 @@ def print_console(report: Report, console: Any) -> None:
         required = ", ".join(result.required) or "none"
         if result.pvh_only:
             source += ", PVH-only"
-        console.print(f"[bold]{escape(result.path)}[/]  {kind}  required: {required} ({source})")
+        name = escape(printable(result.path))
+        console.print(f"[bold]{name}[/]  {kind}  required: {required} ({source})")
         for finding in result.findings:
             console.print(f"  [{STYLE[finding.severity]}]{finding.severity:<7}[/] "
                           f"{finding.rule}  {where(image, finding.layer, finding.offset)}  "

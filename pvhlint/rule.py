@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from .model import Image
+from .text import printable
 
 SEVERITIES = ("info", "warning", "error")
 TARGETS = ("xen-pvh", "xen-pv", "qemu", "multiboot1", "multiboot2", "linux", "rust-vmm")
@@ -74,8 +75,9 @@ class Rule:
         return parse_doc(self.doc)
 
     def run(self, image: Image) -> list[Finding]:
-        return [Finding(self.id, self.severity, hit.message, hit.layer, hit.offset, hit.length,
-                        hit.rejects) for hit in self.check(image)]  # fmt: skip
+        # Messages quote the image's own strings: one printable line, in every format.
+        return [Finding(self.id, self.severity, printable(hit.message), hit.layer, hit.offset,
+                        hit.length, hit.rejects) for hit in self.check(image)]  # fmt: skip
 
 
 def parse_doc(doc: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import textwrap
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from urllib.parse import quote
 from . import __version__
 from .output import where
 from .rule import TARGETS, Finding, Rule, discover_rules
+from .text import printable
 
 if TYPE_CHECKING:
     from .checker import ImageResult, Report
@@ -41,7 +43,8 @@ def artifact_uri(path: str) -> str:
     percent-encoded, so a name with ':' or '%' stays a path, never a scheme."""
     if Path(path).is_absolute():
         return Path(path).as_uri()
-    return quote(PurePosixPath(path).as_posix(), safe="/")
+    # The file system's bytes, so a name that is not UTF-8 is percent-encoded as it is.
+    return quote(os.fsencode(PurePosixPath(path).as_posix()), safe="/")
 
 
 def rule_name(rule_id: str) -> str:
@@ -160,7 +163,7 @@ class _Run:
         self.notifications.append(
             {
                 "level": "error",
-                "message": {"text": f"{result.path}: {result.error}"},
+                "message": {"text": printable(f"{result.path}: {result.error}")},
                 "locations": [
                     {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(result.path)}}}
                 ],
