@@ -88,6 +88,7 @@ class Report:
 
     results: list[ImageResult]
     options: Options
+    config: str | None = None  # the configuration file the command line read, if any
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report, exactly what `pvhlint check --format json` prints."""

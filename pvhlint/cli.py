@@ -161,7 +161,8 @@ def _options(
     config: Path | None,
     max_output: int | None,
     pvh_only: bool = False,
-) -> Options:
+) -> tuple[Options, Path | None]:
+    """The options after the configuration, and the configuration file read (if any)."""
     from .checker import Options, validate
     from .config import ConfigError, find_config, read_config
 
@@ -198,7 +199,7 @@ def _options(
         if not sep:
             raise ConfigError(f"--severity takes RULE=LEVEL, not {item!r}")
         overrides[rule_id.strip()] = level.strip()
-    return Options(
+    options = Options(
         require=_split(require) or tuple(settings.get("require", ())),  # type: ignore[arg-type]
         select=_split(select) or tuple(settings.get("select", ())),  # type: ignore[arg-type]
         ignore=_split(ignore) or tuple(settings.get("ignore", ())),  # type: ignore[arg-type]
@@ -207,6 +208,7 @@ def _options(
         max_output=max_output,
         pvh_only=pvh_only or from_file.pvh_only,
     )
+    return options, source
 
 
 @app.command()
@@ -268,7 +270,7 @@ def check(
     from .config import ConfigError
 
     try:
-        options = _options(require, select, ignore, severity, fail_on, config,
+        options, source = _options(require, select, ignore, severity, fail_on, config,
                            _cap(max_decompressed), pvh_only)  # fmt: skip
     except ConfigError as exc:
         fail(str(exc))
@@ -287,6 +289,7 @@ def check(
     except api.OptionsError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    report.config = None if source is None else str(source)
     for result in report.results:
         if result.error:
             fail(f"{result.path}: {result.error}")

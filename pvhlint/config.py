@@ -1,5 +1,8 @@
 """Configuration: `pvhlint.toml`, or `[tool.pvhlint]` in pyproject.toml, found from the
-current directory upwards (the first file that has pvhlint settings wins).
+current directory upwards (the first file that has pvhlint settings wins), up to the
+repository root: the first folder holding `.git` or `pyproject.toml`. Nothing above it is
+read (a shared workspace root must not steer every run below it), nor a folder anyone may
+write to, nor the folder an image is in.
 
     [tool.pvhlint]
     require = ["xen-pvh"]
@@ -18,7 +21,9 @@ $PVHLINT_MAX_DECOMPRESSED wins over `max-decompressed`; both apply to every comm
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,8 +37,27 @@ class ConfigError(Exception):
     pass
 
 
-def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
+def config_folders(start: Path) -> Iterator[Path]:
+    """`start` and its parents, up to and including the repository root. A folder anyone
+    may write to (/tmp, a shared drop folder) ends the search unread: whoever planted a
+    file there would steer the check."""
     for folder in (start.resolve(), *start.resolve().parents):
+        if _writable_by_others(folder):
+            return
+        yield folder
+        if (folder / ".git").exists() or (folder / "pyproject.toml").is_file():
+            return
+
+
+def _writable_by_others(folder: Path) -> bool:
+    try:
+        return bool(folder.stat().st_mode & stat.S_IWOTH)
+    except OSError:
+        return True  # cannot tell: do not trust it
+
+
+def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    for folder in config_folders(start):
         for name in ("pvhlint.toml", "pyproject.toml"):
             path = folder / name
             if path.is_file():
@@ -78,7 +102,7 @@ def read_config(path: Path) -> dict[str, Any] | None:
 def configured_max_output(start: Path) -> int | None:
     """`max-decompressed` in bytes from the configuration found from `start`, if set.
     Asked once per image opened: files are parsed again only when they change."""
-    for folder in (start.resolve(), *start.resolve().parents):
+    for folder in config_folders(start):
         for name in ("pvhlint.toml", "pyproject.toml"):
             try:
                 info = os.stat(folder / name)

@@ -17,6 +17,8 @@ STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def print_console(report: Report, console: Any) -> None:
+    if report.config is not None:
+        console.print(f"config: {escape(printable(report.config))}")
     for result in report.results:
         if result.error is not None:
             continue

@@ -3,9 +3,11 @@
     ::warning file=vmlinuz,title=bzimage-crc::CRC32 ... does not match (file+0x155c, 4 bytes)
 
 Kernel images are binary, so there is no `line=`: where the finding is goes at the end of
-the message. Each unreadable image is one `::error` too. Escaping follows the Actions
-toolkit (`escapeData`/`escapeProperty` in @actions/core): '%', CR and LF in the message;
-those and ',' and ':' in property values.
+the message. Each unreadable image is one `::error` too. Control characters are written
+as printable escapes first (pvhlint.text: a file name or image string cannot start a
+command line of its own); then escaping follows the Actions toolkit
+(`escapeData`/`escapeProperty` in @actions/core): '%', CR and LF in the message; those and
+',' and ':' in property values.
 """
 
 from __future__ import annotations

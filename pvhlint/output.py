@@ -60,7 +60,7 @@ def result_to_dict(result: ImageResult) -> dict[str, Any]:
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
-    return {"version": CHECK_SCHEMA_VERSION,
+    return {"version": CHECK_SCHEMA_VERSION, "config": report.config,
             "images": [result_to_dict(result) for result in report.results]}  # fmt: skip
 
 

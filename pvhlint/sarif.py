@@ -143,6 +143,8 @@ class _Run:
                 "select": list(options.select),
                 "ignore": list(options.ignore),
                 "failOn": options.fail_on,
+                "pvhOnly": options.pvh_only,
+                "config": self.report.config,
             },
         }
         overrides = [

@@ -290,11 +290,12 @@ def test_sarif_findings_inside_decoded_layers(images, probe, sarif_validator):
 
 
 def test_github_escaping():
-    assert escape_data("100% a\r\nb") == "100%25 a%0D%0Ab"
-    assert escape_property("a,b:c%d\n") == "a%2Cb%3Ac%25d%0A"
+    # Control characters become printable escapes first (issue 16.14: one line per message).
+    assert escape_data("100% a\r\nb") == "100%25 a\\r\\nb"
+    assert escape_property("a,b:c%d\n") == "a%2Cb%3Ac%25d\\n"
     assert escape_data("a,b:c") == "a,b:c"  # only properties escape ',' and ':'
     assert command("warning", "x\ny", file="p,q", title="r:s") == (
-        "::warning file=p%2Cq,title=r%3As::x%0Ay"
+        "::warning file=p%2Cq,title=r%3As::x\\ny"
     )
     assert command("notice", "50%") == "::notice::50%25"
 
@@ -329,7 +330,7 @@ def test_github_output_parses_and_is_escaped(images, probe, tmp_path):
         text = github_unescape(match[4])
         assert text.startswith(message)
         if title == "zz-probe" and "layer 1" in message:
-            assert "%0A" in match[4] and "%25" in match[4] and "\n" in text
+            assert "%25" in match[4] and "\\n" in text and "\n" not in text
             assert "payload+0x10, 8 bytes" in text and "file offset 0x" in text
     assert f"file={escape_property(name)}," in done.stdout
     assert "::error file=gone.img,title=pvhlint::no such file" in done.stdout
