@@ -48,6 +48,7 @@ def check(
     progress: Callable[[int, int], None] | None = None,
     max_output: int | None = None,
     pvh_only: bool = False,
+    per_path_ignores: Mapping[str, Names] | None = None,
 ) -> Report:
     """Run every rule on each image (directories are walked) and predict each target's verdict.
 
@@ -59,7 +60,9 @@ def check(
     `max_output`: the cap in bytes on a decompressed payload (None: $PVHLINT_MAX_DECOMPRESSED,
     else `max-decompressed` in the configuration found from the current directory, else
     512 MiB). `pvh_only`: the image must boot as PVH (xen-pvh is required) and be PVH-only,
-    so notes only Xen PV reads are errors. Unreadable images do not raise: they are results
+    so notes only Xen PV reads are errors. `per_path_ignores`: glob -> rule ids or prefixes
+    hidden in the images whose path matches (never a reject of a required target).
+    Unreadable images do not raise: they are results
     with `error` set (exit code 2)."""
     options = Options(
         require=_names(require),
@@ -69,6 +72,9 @@ def check(
         fail_on=fail_on,
         max_output=max_output,
         pvh_only=pvh_only,
+        per_path_ignores=tuple(
+            (glob, _names(rules)) for glob, rules in (per_path_ignores or {}).items()
+        ),
     )
     problem = validate(options) or (None if jobs >= 1 else f"jobs must be at least 1, not {jobs}")
     if problem:

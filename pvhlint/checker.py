@@ -20,6 +20,8 @@ from .model import Image
 from .rule import SEVERITIES, TARGETS, Finding, Scope, discover_rules
 
 FAIL_ON = ("info", "warning", "error", "never")
+# Version-control metadata inside a checked folder: never images (git keeps packed objects).
+VCS_FOLDERS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", "CVS", ".jj", ".pijul"})
 NO_TARGET = ("claims no boot target (no Xen note, multiboot header or Linux setup header): "
              "not a kernel image, or name the targets it must boot on with --require")  # fmt: skip
 
@@ -35,6 +37,8 @@ class Options:
     fail_on: str = "error"
     max_output: int | None = None  # decompression cap; None: pvhlint.image.resolve_max_output
     pvh_only: bool = False  # xen-pvh required, and notes only Xen PV reads are errors
+    # (glob, rule ids or prefixes): hidden in images whose path matches the glob
+    per_path_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass
@@ -166,7 +170,7 @@ def check_image(image: Image, options: Options) -> ImageResult:
     targets_of = {rule.id: rule.targets for rule in discover_rules()}
     for finding in every:
         # A reject of a required target fails the run whatever --select/--ignore say.
-        if not set(finding.rejects) & required_set and _hidden(finding.rule, options):
+        if not set(finding.rejects) & required_set and _hidden(finding.rule, options, image.path):
             continue
         shown = _shown(finding, targets_of[finding.rule], required_set, overrides)
         if shown is not None:
@@ -175,11 +179,24 @@ def check_image(image: Image, options: Options) -> ImageResult:
     return result
 
 
-def _hidden(rule_id: str, options: Options) -> bool:
-    """--select/--ignore: whether a finding that rejects no required target is hidden."""
+def _hidden(rule_id: str, options: Options, path: str) -> bool:
+    """--select/--ignore and per-path ignores: whether a finding that rejects no required
+    target is hidden."""
     if options.select and not _matches(rule_id, options.select):
         return True
-    return _matches(rule_id, options.ignore)
+    if _matches(rule_id, options.ignore):
+        return True
+    return any(_matches(rule_id, rules) for glob, rules in options.per_path_ignores
+               if path_matches(path, glob))  # fmt: skip
+
+
+def path_matches(path: str, glob: str) -> bool:
+    """`vmlinuz-*` matches any such file name, `boot/*.efi` a path ending so (matched from
+    the right, as pathlib does), `/srv/old/*` the whole path."""
+    from fnmatch import fnmatchcase
+    from pathlib import PurePath
+
+    return fnmatchcase(path, glob) or PurePath(path).match(glob)
 
 
 def _shown(finding: Finding, targets: tuple[str, ...], required: frozenset[str],
@@ -222,7 +239,7 @@ def iter_images(paths: list[str]) -> tuple[list[tuple[str, bool]], list[ImageRes
             errors.append(ImageResult(exc.filename or folder, error=f"cannot list: {exc.strerror}"))
 
         for root, dirs, files in os.walk(path, onerror=unreadable):
-            dirs.sort()
+            dirs[:] = sorted(name for name in dirs if name not in VCS_FOLDERS)
             found.extend((os.path.join(root, name), False) for name in sorted(files))
         if len(found) == before and not errors:
             errors.append(ImageResult(path, error="directory holds no files"))
@@ -331,7 +348,9 @@ def validate(options: Options) -> str | None:
     if options.pvh_only and "xen-pv" in options.require:
         return "--pvh-only contradicts requiring xen-pv"
     known = {rule.id for rule in discover_rules()}
-    for flag, patterns in (("--select", options.select), ("--ignore", options.ignore)):
+    ignored = [rule for _, rules in options.per_path_ignores for rule in rules]
+    for flag, patterns in (("--select", options.select), ("--ignore", options.ignore),
+                           ("per-path-ignores", tuple(ignored))):  # fmt: skip
         for pattern in patterns:
             if not any(_matches(rule_id, (pattern,)) for rule_id in known):
                 return f"{flag}: no rule matches {pattern!r}{_did_you_mean(pattern, known)}"

@@ -6,7 +6,9 @@ import errno
 import io
 import json
 import os
+import shutil
 import sys
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,14 +17,14 @@ import typer
 from .errors import ImageError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from rich.console import Console
 
     from .checker import Options, Report
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
     no_args_is_help=True,
     help="Lint and patch x86 kernel image headers for Xen PVH and neighbouring boot paths.",
 )
@@ -31,9 +33,28 @@ EXIT_BAD_INPUT = 2
 OUTPUT_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        print(f"pvhlint {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
-    """Keeps sub-commands explicit even while only one exists (`pvhlint inspect ...`)."""
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Lint and patch x86 kernel image headers for Xen PVH and neighbouring boot paths."""
 
 
 def fail(message: str) -> None:
@@ -43,7 +64,7 @@ def fail(message: str) -> None:
     print(f"pvhlint: {printable(message)}", file=sys.stderr)
 
 
-def console() -> Console:
+def console(to_terminal: bool | None = None) -> Console:
     """rich output for people. Off a terminal rich assumes 80 columns and tables need
     more; lines are never hard-wrapped there (a log or grep wants one finding per line);
     no emoji codes, or a file named `a:fire:b` would print a flame."""
@@ -55,8 +76,10 @@ def console() -> Console:
             self.quiet = True
             raise BrokenPipeError
 
-    tty = sys.stdout.isatty()
-    return PipeAwareConsole(width=None if tty else 160, soft_wrap=not tty, emoji=False)
+    tty = sys.stdout.isatty() if to_terminal is None else to_terminal
+    # force_terminal=False off a terminal: --output-file redirects stdout after this is made.
+    return PipeAwareConsole(width=None if tty else 160, soft_wrap=not tty, emoji=False,
+                            force_terminal=None if tty else False)  # fmt: skip
 
 
 def deliver(write: Callable[[], object]) -> None:
@@ -143,7 +166,7 @@ def inspect(
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
-FORMATS = ("console", "json", "sarif", "github")
+FORMATS = ("console", "concise", "json", "sarif", "github")
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
@@ -181,6 +204,10 @@ def _options(
         select=tuple(settings.get("select", ())),  # type: ignore[arg-type]
         ignore=tuple(settings.get("ignore", ())),  # type: ignore[arg-type]
         pvh_only=bool(settings.get("pvh-only", False)),
+        per_path_ignores=tuple(
+            (glob, tuple(rules))
+            for glob, rules in dict(settings.get("per-path-ignores", {})).items()  # type: ignore[call-overload]
+        ),
         severity=tuple(dict(settings.get("severity", {})).items()),  # type: ignore[call-overload]
         fail_on=str(settings.get("fail-on", "error")),
     )
@@ -207,6 +234,7 @@ def _options(
         fail_on=fail_on or str(settings.get("fail-on", "error")),
         max_output=max_output,
         pvh_only=pvh_only or from_file.pvh_only,
+        per_path_ignores=from_file.per_path_ignores,
     )
     return options, source
 
@@ -214,7 +242,12 @@ def _options(
 @app.command()
 def check(
     images: Annotated[
-        list[Path], typer.Argument(help="Kernel images or directories.", readable=False)
+        list[Path],
+        typer.Argument(
+            help="Kernel images or directories; - reads an image from stdin.",
+            readable=False,
+            allow_dash=True,
+        ),
     ],
     require: Annotated[
         list[str] | None,
@@ -249,8 +282,51 @@ def check(
         ),
     ] = None,
     output_format: Annotated[
-        str, typer.Option("--format", "-f", help="console, json, sarif or github.")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            "--output-format",
+            help="console, concise (one line per finding), json, sarif or github.",
+        ),
     ] = "console",
+    output_file: Annotated[
+        Path | None,
+        typer.Option("--output-file", "-o", help="Write the report here instead of stdout."),
+    ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Console: only the images with findings, and those "
+            "findings (no verdict tables, no summary).",
+        ),
+    ] = False,
+    statistics: Annotated[
+        bool,
+        typer.Option(
+            "--statistics",
+            help="Instead of the report: how many findings each rule "
+            "has (JSON with --format json).",
+        ),
+    ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="A file of known findings (from --write-baseline) "
+            "not to report again; a required target's reject is always reported.",
+        ),
+    ] = None,
+    write_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--write-baseline",
+            help="Record the findings in the --baseline file "
+            "(exit 0 unless an image cannot be read or a required target rejects).",
+        ),
+    ] = False,
     jobs: Annotated[
         int | None,
         typer.Option(
@@ -260,41 +336,118 @@ def check(
     config: Annotated[
         Path | None,
         typer.Option(
-            help="A pvhlint.toml or pyproject.toml (default: found from the current directory)."
+            help="A pvhlint.toml or pyproject.toml (default: found from the current directory "
+            "up to the repository root)."
         ),
     ] = None,
     max_decompressed: MaxDecompressed = None,
 ) -> None:
     """Lint images and predict, per boot target, whether its loader accepts them."""
     from . import api
+    from .baseline import BaselineError
     from .config import ConfigError
 
     try:
         options, source = _options(require, select, ignore, severity, fail_on, config,
-                           _cap(max_decompressed), pvh_only)  # fmt: skip
+                                   _cap(max_decompressed), pvh_only)  # fmt: skip
     except ConfigError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     if output_format not in FORMATS:
         fail(f"--format takes one of {', '.join(FORMATS)}")
         raise typer.Exit(EXIT_BAD_INPUT)
-    emit = _emitter(output_format)
-    paths = [str(path) for path in images]
+    if write_baseline and baseline is None:
+        fail("--write-baseline needs --baseline FILE")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    to_terminal = output_file is None and sys.stdout.isatty()
+    emit = _emitter(output_format, to_terminal, quiet, statistics)
     workers = jobs or os.cpu_count() or 1
+    with _stdin_image(images) as paths:
+        try:
+            if output_format == "console" and to_terminal and not quiet:
+                report = _check_with_progress(paths, options, workers)
+            else:
+                report = _run_check(paths, options, workers)
+        except api.OptionsError as exc:
+            fail(str(exc))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+    report.config = None if source is None else str(source)
+    _rename_stdin(report)
     try:
-        if output_format == "console" and sys.stdout.isatty():
-            report = _check_with_progress(paths, options, workers)
-        else:
-            report = _run_check(paths, options, workers)
-    except api.OptionsError as exc:
+        _apply_baseline(report, baseline, write_baseline)
+    except BaselineError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    report.config = None if source is None else str(source)
     for result in report.results:
         if result.error:
             fail(f"{result.path}: {result.error}")
-    deliver(lambda: emit(report))
+    if output_file is None:
+        deliver(lambda: emit(report))
+    else:
+        _write_to_file(output_file, lambda: emit(report))
     raise typer.Exit(report.exit_code)
+
+
+STDIN = "-"
+
+
+@contextmanager
+def _stdin_image(images: list[Path]) -> Iterator[list[str]]:
+    """The paths to check, with `-` standing for an image read from stdin (kept in a
+    temporary file while it is checked, and reported as `-`)."""
+    paths = [str(path) for path in images]
+    if STDIN not in paths:
+        yield paths
+        return
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(prefix="pvhlint-stdin-") as spool:
+        shutil.copyfileobj(sys.stdin.buffer, spool)
+        spool.flush()
+        _STDIN_NAMES[spool.name] = STDIN
+        yield [spool.name if path == STDIN else path for path in paths]
+
+
+_STDIN_NAMES: dict[str, str] = {}  # temporary file -> the name reported
+
+
+def _rename_stdin(report: Report) -> None:
+    for result in report.results:
+        result.path = _STDIN_NAMES.get(result.path, result.path)
+        if result.image is not None:
+            result.image.path = result.path
+
+
+def _apply_baseline(report: Report, baseline: Path | None, write: bool) -> None:
+    """--write-baseline records the findings; --baseline drops the recorded ones."""
+    if baseline is None:
+        return
+    from .baseline import read_baseline, suppress, write_baseline
+
+    if write:
+        write_baseline(baseline, report)
+    suppress(report, read_baseline(baseline))
+
+
+def _write_to_file(path: Path, write: Callable[[], object]) -> None:
+    """--output-file: the report goes to `path`, which is replaced only when complete."""
+    import tempfile
+
+    try:
+        folder = path.parent if str(path.parent) else Path(".")
+        with tempfile.NamedTemporaryFile("w", dir=folder, prefix=f".{path.name}.",
+                                         delete=False, encoding="utf-8") as handle:  # fmt: skip
+            temporary = Path(handle.name)
+            try:
+                with redirect_stdout(handle):
+                    write()
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
+        os.replace(temporary, path)
+    except OSError as exc:
+        fail(f"{exc.filename or path}: {exc.strerror or exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _run_check(paths: list[str], options: Options, workers: int,
@@ -305,7 +458,8 @@ def _run_check(paths: list[str], options: Options, workers: int,
     return api.check(paths, require=options.require, select=options.select,
                      ignore=options.ignore, severity=dict(options.severity),
                      fail_on=options.fail_on, jobs=workers, progress=progress,
-                     max_output=options.max_output, pvh_only=options.pvh_only)  # fmt: skip
+                     max_output=options.max_output, pvh_only=options.pvh_only,
+                     per_path_ignores=dict(options.per_path_ignores))  # fmt: skip
 
 
 def _check_with_progress(paths: list[str], options: Options, workers: int) -> Report:
@@ -325,15 +479,23 @@ def _check_with_progress(paths: list[str], options: Options, workers: int) -> Re
         bar.stop()
 
 
-def _emitter(output_format: str) -> Callable[[Report], object]:
+def _emitter(output_format: str, to_terminal: bool, quiet: bool = False,
+             statistics: bool = False) -> Callable[[Report], object]:  # fmt: skip
     """The writer for a format. `check` asks for it before opening any image, so these
     imports overlap a prefetched image's decoding (pvhlint.prefetch) instead of following it."""
+    if statistics:
+        from .concise import statistics_json, statistics_text
+
+        render = statistics_json if output_format == "json" else statistics_text
+        return lambda report: sys.stdout.write(render(report))
     if output_format == "console":
         from .console_report import print_console
 
-        out = console()
-        return lambda report: print_console(report, out)
-    if output_format == "json":
+        out = console(to_terminal)
+        return lambda report: print_console(report, out, quiet=quiet)
+    if output_format == "concise":
+        from .concise import report_concise as render
+    elif output_format == "json":
         from .output import report_json as render
     elif output_format == "sarif":
         from .sarif import report_sarif as render
@@ -453,12 +615,23 @@ def list_rules(
             "--markdown", help="Print the rule reference, every rule's documentation, as Markdown."
         ),
     ] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table (default) or json.")
+    ] = "table",
 ) -> None:
     """List every rule: id, severity, the boot targets it concerns, title."""
     if markdown:
         from .docgen import rules_markdown
 
-        sys.stdout.write(rules_markdown())
+        deliver(lambda: sys.stdout.write(rules_markdown()))
+        return
+    if output_format not in ("table", "json"):
+        fail("--format takes table or json")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if output_format == "json":
+        from .docgen import rules_json
+
+        deliver(lambda: sys.stdout.write(rules_json()))
         return
     from rich.table import Table
 
@@ -468,6 +641,14 @@ def list_rules(
     for rule in discover_rules():
         table.add_row(rule.id, rule.severity, ", ".join(rule.targets), rule.title)
     console().print(table)
+
+
+@app.command("man", hidden=True)
+def man_page() -> None:
+    """Print pvhlint(1), the manual page generated from the commands' own help."""
+    from .docgen import man_page as render
+
+    deliver(lambda: sys.stdout.write(render(typer.main.get_command(app))))
 
 
 @app.command()
@@ -494,7 +675,7 @@ def main() -> None:
         if isinstance(stream, io.TextIOWrapper):  # PYTHONIOENCODING=ascii, a non-UTF-8 name
             stream.reconfigure(errors="backslashreplace")
     try:
-        app()
+        app(prog_name="pvhlint")  # also under `python -m pvhlint`: usage, completion
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:

@@ -9,6 +9,8 @@ write to, nor the folder an image is in.
     pvh-only = true                    # PVH-only: notes only Xen PV reads are errors
     select = ["xen-", "mb1-"]          # rule ids, or prefixes ending in "-"
     ignore = ["xen-note-string-unterminated"]
+    [tool.pvhlint.per-path-ignores]    # glob = rule ids or prefixes hidden in matching images
+    "old/vmlinuz-4.*" = ["xen-note-string"]
     fail-on = "warning"                # info | warning | error | never
     max-decompressed = "512MiB"        # cap on a decompressed payload (a bomb stops here)
     [tool.pvhlint.severity]
@@ -30,7 +32,16 @@ from typing import Any
 
 from .codecs import parse_size
 
-KEYS = ("require", "pvh-only", "select", "ignore", "severity", "fail-on", "max-decompressed")
+KEYS = (
+    "require",
+    "pvh-only",
+    "select",
+    "ignore",
+    "per-path-ignores",
+    "severity",
+    "fail-on",
+    "max-decompressed",
+)
 
 
 class ConfigError(Exception):
@@ -84,6 +95,12 @@ def read_config(path: Path) -> dict[str, Any] | None:
         value = settings.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{path}: {key} must be a list of strings")
+    ignores = settings.get("per-path-ignores", {})
+    if not isinstance(ignores, dict) or not all(
+        isinstance(rules, list) and all(isinstance(rule, str) for rule in rules)
+        for rules in ignores.values()
+    ):
+        raise ConfigError(f"{path}: per-path-ignores must be a table of glob = [rule ids]")
     severity = settings.get("severity", {})
     if not isinstance(severity, dict):
         raise ConfigError(f"{path}: severity must be a table of rule = level")

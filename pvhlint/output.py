@@ -7,7 +7,7 @@ from typing import Any
 
 from .checker import ImageResult, Report
 from .model import Image
-from .rule import TARGETS
+from .rule import TARGETS, fix_of
 
 CHECK_SCHEMA_VERSION = 1
 
@@ -52,6 +52,7 @@ def result_to_dict(result: ImageResult) -> dict[str, Any]:
                 "offset": f.offset,
                 "length": f.length,
                 "rejects": list(f.rejects),
+                "fix": fix_of(f.rule),
             }
             for f in result.findings
         ],

@@ -20,6 +20,7 @@ from .text import printable
 SEVERITIES = ("info", "warning", "error")
 TARGETS = ("xen-pvh", "xen-pv", "qemu", "multiboot1", "multiboot2", "linux", "rust-vmm")
 DOC_SECTIONS = ("what", "why", "fix", "example")
+FIXABLE = "[*]"  # marks a finding `pvhlint fix` removes (as ruff marks what --fix fixes)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ class Scope:
 @dataclass(frozen=True)
 class Rule:
     """`targets`: the boot paths the rule concerns (a finding shows when one of them is
-    required). `when`: given the check's scope, whether the rule applies at all."""
+    required). `when`: given the check's scope, whether the rule applies at all. `fix`:
+    the command that removes its findings with no more input (`check` marks them)."""
 
     id: str
     title: str
@@ -69,6 +71,7 @@ class Rule:
     doc: str
     check: Callable[[Image], Iterable[Hit]]
     when: Callable[[Scope], bool] | None = None
+    fix: str | None = None  # the `pvhlint fix` options that remove its findings, if any
 
     def sections(self) -> dict[str, str]:
         """The docstring's What/Why/Fix/Example paragraphs."""
@@ -100,3 +103,9 @@ def discover_rules() -> tuple[Rule, ...]:
         if isinstance(rule, Rule):
             found.append(rule)
     return tuple(sorted(found, key=lambda rule: rule.id))
+
+
+@cache
+def fix_of(rule_id: str) -> str | None:
+    """`pvhlint fix ...` for a fixable rule's findings, else None."""
+    return next((rule.fix for rule in discover_rules() if rule.id == rule_id), None)

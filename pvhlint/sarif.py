@@ -87,11 +87,13 @@ def _top_layer(image: Image, index: int) -> Layer:
     return layer
 
 
-def _region(offset: int | None, length: int | None, message: str | None = None) -> dict | None:
-    if offset is None:
-        return None
-    region: dict[str, Any] = {"byteOffset": offset}
-    if length is not None:
+def _region(offset: int | None, length: int | None, message: str | None = None) -> dict:
+    """GitHub code scanning requires `startLine`: an image is one line, line 1, and the byte
+    offsets say where in it."""
+    region: dict[str, Any] = {"startLine": 1}
+    if offset is not None:
+        region["byteOffset"] = offset
+    if offset is not None and length is not None:
         region["byteLength"] = length
     if message:
         region["message"] = {"text": message}
@@ -250,9 +252,8 @@ class _Run:
                 inside = f"at {where(image, finding.layer, finding.offset)} of the decoded bytes"
             note = f"{_layer_label(top)} stored here; the finding is {inside}"
             region = _region(top.offset, top.size, note)
-        physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "index": self.by_uri[uri]}}
-        if region is not None:
-            physical["region"] = region
+        physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "index": self.by_uri[uri]},
+                                    "region": region}  # fmt: skip
         identity = f"{finding.rule}\0{layer.kind}\0{occurrence}".encode()
         return {
             "ruleId": finding.rule,

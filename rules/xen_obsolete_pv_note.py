@@ -61,4 +61,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     when=pvh_only,
+    fix="pvhlint fix --drop-obsolete-notes",
 )

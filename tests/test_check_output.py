@@ -164,7 +164,8 @@ def test_sarif_without_problems_is_successful(images, sarif_validator):
 
 
 def test_sarif_results_match_the_json_report(images):
-    """Same findings, same order; regions are bytes (never lines) and exact in layer 0."""
+    """Same findings, same order; regions are bytes, exact in layer 0, on line 1 (GitHub
+    code scanning requires a start line; an image is one line)."""
     _, log = sarif(*FIXTURES, cwd=images)
     _, report = check_json(*FIXTURES, cwd=images)
     findings = [(image, f) for image in report["images"] for f in image["findings"]]
@@ -181,11 +182,12 @@ def test_sarif_results_match_the_json_report(images):
         assert props["offsetInLayer"] == finding["offset"]
         assert props["lengthInLayer"] == finding["length"]
         assert props["rejects"] == finding["rejects"]
-        region = location.get("region")
-        if region is None:
-            assert finding["offset"] is None and finding["layer"] == 0
+        region = location["region"]
+        assert region["startLine"] == 1
+        assert not {"endLine", "startColumn", "endColumn", "charOffset"} & set(region)
+        if finding["offset"] is None and finding["layer"] == 0:
+            assert region == {"startLine": 1}
             continue
-        assert not {"startLine", "endLine", "startColumn", "endColumn", "charOffset"} & set(region)
         if finding["layer"] == 0:
             assert region["byteOffset"] == finding["offset"]
             assert region.get("byteLength") == finding["length"]
@@ -272,9 +274,9 @@ def test_sarif_findings_inside_decoded_layers(images, probe, sarif_validator):
         region = physical.get("region")
         if props["layer"] == 0:
             if props["offsetInLayer"] is None:
-                assert region is None
+                assert region == {"startLine": 1}
             else:
-                assert (region["byteOffset"], region["byteLength"]) == (0x10, 8)
+                assert region == {"startLine": 1, "byteOffset": 0x10, "byteLength": 8}
             continue
         assert (props["offsetInLayer"], props["lengthInLayer"]) == (0x10, 8)
         layer_artifact = artifacts[props["layerArtifactIndex"]]
@@ -376,7 +378,7 @@ def test_json_keys_are_documented(images):
             assert verdict["required"] == (target in image["required"])
         for finding in image["findings"]:
             assert set(finding) == {"rule", "severity", "message", "layer", "layer_kind",
-                                    "offset", "length", "rejects"}  # fmt: skip
+                                    "offset", "length", "rejects", "fix"}  # fmt: skip
 
 
 # --- exit codes -------------------------------------------------------------------------------

@@ -149,7 +149,8 @@ def test_a_usage_error_while_the_thread_decodes_exits_cleanly(image: Path):
     run = subprocess.run([sys.executable, "-m", "pvhlint", "check", "--format", "nope", str(image)],
                          capture_output=True, text=True, timeout=120, cwd=image.parent)  # fmt: skip
     assert run.returncode == 2
-    assert run.stderr.strip() == "pvhlint: --format takes one of console, json, sarif, github"
+    formats = "console, concise, json, sarif, github"
+    assert run.stderr.strip() == f"pvhlint: --format takes one of {formats}"
     assert run.stdout == ""
 
 
