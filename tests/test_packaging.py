@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -70,3 +72,49 @@ def test_nested_environment_sees_the_running_interpreters_packages(tmp_path):
 
 def test_interpreter_is_supported():
     assert sys.version_info >= (3, 11)
+
+
+def _system_python() -> str | None:
+    """A Python outside any virtual environment (Debian's), as a newcomer has."""
+    for candidate in ("/usr/bin/python3", shutil.which("python3") or ""):
+        if not candidate or not Path(candidate).is_file():
+            continue
+        probe = subprocess.run([candidate, "-c", "import sys, venv; "
+                                "print(sys.prefix == sys.base_prefix)"],
+                               capture_output=True, text=True)  # fmt: skip
+        if probe.stdout.strip() == "True":
+            return candidate
+    return None
+
+
+def test_run_sh_installs_into_a_virtualenv(tmp_path):
+    """tests/run.sh from a Python outside any virtualenv (Debian's refuses a system-wide
+    `pip install`): it makes .venv, installs there and runs pytest with it. apt-get and
+    dpkg are stubbed (the packages are the machine's business); pip is real."""
+    python = _system_python()
+    if python is None:
+        pytest.skip("no Python outside a virtual environment on this machine")
+    tree = tmp_path / "pvhlint"
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], cwd=REPO, capture_output=True,
+                            check=True).stdout.decode()  # fmt: skip
+    for name in filter(None, listed.split("\0")):
+        if (REPO / name).is_file():
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, tree / name)
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    for tool in ("apt-get", "dpkg", "sudo"):
+        (stubs / tool).write_text("#!/bin/sh\nexit 0\n")
+        (stubs / tool).chmod(0o755)
+    (stubs / "python3").symlink_to(python)
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}  # fmt: skip
+    env["PATH"] = os.pathsep.join([str(stubs), "/usr/bin", "/bin"])
+    done = subprocess.run(["bash", "tests/run.sh", "-q", "-p", "no:randomly",
+                           "tests/test_packaging.py::test_interpreter_is_supported"],
+                          cwd=tree, env=env, capture_output=True, text=True,
+                          timeout=1800)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (tree / ".venv" / "bin" / "pvhlint").is_file()
+    assert "1 passed" in done.stdout
