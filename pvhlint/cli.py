@@ -154,14 +154,12 @@ def inspect(
     if as_json:
         from .serialize import report_to_dict
 
-        json.dump(report_to_dict(opened), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        deliver(lambda: sys.stdout.write(json.dumps(report_to_dict(opened), indent=2) + "\n"))
     else:
         from .render import image_tree
 
         out = console()
-        for image in opened:
-            out.print(image_tree(image))
+        deliver(lambda: [out.print(image_tree(image)) for image in opened])
     if failed:
         raise typer.Exit(EXIT_BAD_INPUT)
 

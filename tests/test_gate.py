@@ -190,3 +190,23 @@ def test_closed_pipe_keeps_the_verdicts_status(images, flags, status):
                           env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
     assert done.stdout.strip() == str(status), done.stderr
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args", [["inspect"], ["inspect", "--json"], ["rules", "--markdown"]])
+def test_other_commands_on_a_full_disk(images, args):
+    with open("/dev/full", "w") as full:
+        done = pvhlint(*args, *([images / "bzimage-xz"] if args[0] == "inspect" else []),
+                       stdout=full)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == "pvhlint: cannot write the output: No space left on device\n"
+
+
+def test_inspect_keeps_its_status_when_the_reader_leaves(images):
+    """A closed pipe does not hide that one of the images could not be read (exit 2)."""
+    many = " ".join([str(images / "bzimage-xz")] * 30)
+    script = (f"{sys.executable} -m pvhlint inspect {many} {images / 'missing'} | head -c 1 "
+              ">/dev/null; echo ${PIPESTATUS[0]}")  # fmt: skip
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert done.stdout.strip() == "2", done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
