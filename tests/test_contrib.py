@@ -161,3 +161,16 @@ def test_kbuild_hook(make, images, tmp_path, image, status):
         assert "bzimage-protocol" in done.stdout and "bzimage-protocol" in report.read_text()
         assert not (tree / "arch/x86/boot/bzImage").exists()  # deleted on error
         assert "is ready" not in done.stdout
+
+
+@pytest.mark.realworld
+def test_fragment_passes_debians_stock_kernel(make, debian_image, tmp_path):
+    """Issue 15.3: the defaults pass a stock distribution kernel, which Xen boots as PVH;
+    --pvh-only fails it on the PV-era notes it still carries."""
+    image = debian_image("amd64")
+    done = run_make(make, tmp_path, "-f", FRAGMENT, "pvhlint-check", "PVHLINT_AFTER=",
+                    f"PVHLINT_IMAGE={image}")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    strict = run_make(make, tmp_path, "-f", FRAGMENT, "pvhlint-check", "PVHLINT_AFTER=",
+                      f"PVHLINT_IMAGE={image}", "PVHLINT_FLAGS=--pvh-only")  # fmt: skip
+    assert strict.returncode == 2 and strict.stdout.count("xen-obsolete-pv-note [*]") == 4
