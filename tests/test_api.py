@@ -97,6 +97,9 @@ def test_require_xen_pvh_is_not_pvh_only(images):
     ({"require": "xen-hvm"}, "unknown target 'xen-hvm'"),
     ({"severity": {"no-such-rule": "info"}}, "unknown rule 'no-such-rule'"),
     ({"severity": {"bzimage-crc": "fatal"}}, "severity 'fatal'"),
+    ({"select": "xen"}, "--select: no rule matches 'xen'; did you mean 'xen-'"),
+    ({"per_path_ignores": {"old/*": ["bzimage-crcc"]}}, "did you mean 'bzimage-crc'"),
+    ({"pvh_only": True, "require": "xen-pv"}, "--pvh-only contradicts requiring xen-pv"),
     ({"fail_on": "sometimes"}, "--fail-on takes one of"),
     ({"jobs": 0}, "jobs must be at least 1"),
 ])  # fmt: skip
