@@ -48,12 +48,25 @@ def test_fifo_is_not_read(tmp_path):
     assert_bad_input(pvhlint("inspect", path), path, "not a regular file")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file regardless of mode")
-def test_unreadable_file(tmp_path):
-    path = tmp_path / "secret"
-    path.write_bytes(b"\x7fELF" + bytes(60))
-    path.chmod(0)
-    assert_bad_input(pvhlint("inspect", path), path, "permission denied")
+def test_unreadable_file():
+    """Root reads every file regardless of mode: then the command runs as nobody."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="pvhlint-cli-"))
+    try:
+        folder.chmod(0o755)
+        path = folder / "secret"
+        path.write_bytes(b"\x7fELF" + bytes(60))
+        path.chmod(0)
+        command = [sys.executable, "-m", "pvhlint", "inspect", str(path)]
+        if os.geteuid() == 0:
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=folder,
+                              env={**os.environ, "PYTHONPATH": str(DOC.parents[1])})  # fmt: skip
+    finally:
+        shutil.rmtree(folder)
+    assert_bad_input(done, path, "permission denied")
 
 
 def test_unknown_format(tmp_path):
