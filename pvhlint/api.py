@@ -47,6 +47,8 @@ def check(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
     max_output: int | None = None,
+    pvh_only: bool = False,
+    per_path_ignores: Mapping[str, Names] | None = None,
 ) -> Report:
     """Run every rule on each image (directories are walked) and predict each target's verdict.
 
@@ -57,7 +59,11 @@ def check(
     many processes, keeping the order; `progress(done, total)` is called as images finish.
     `max_output`: the cap in bytes on a decompressed payload (None: $PVHLINT_MAX_DECOMPRESSED,
     else `max-decompressed` in the configuration found from the current directory, else
-    512 MiB). Unreadable images do not raise: they are results with `error` set (exit code 2)."""
+    512 MiB). `pvh_only`: the image must boot as PVH (xen-pvh is required) and be PVH-only,
+    so notes only Xen PV reads are errors. `per_path_ignores`: glob -> rule ids or prefixes
+    hidden in the images whose path matches (never a reject of a required target).
+    Unreadable images do not raise: they are results
+    with `error` set (exit code 2)."""
     options = Options(
         require=_names(require),
         select=_names(select),
@@ -65,6 +71,10 @@ def check(
         severity=tuple(sorted((severity or {}).items())),
         fail_on=fail_on,
         max_output=max_output,
+        pvh_only=pvh_only,
+        per_path_ignores=tuple(
+            (glob, _names(rules)) for glob, rules in (per_path_ignores or {}).items()
+        ),
     )
     problem = validate(options) or (None if jobs >= 1 else f"jobs must be at least 1, not {jobs}")
     if problem:

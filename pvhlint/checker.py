@@ -17,11 +17,15 @@ from .errors import ImageError
 from .image import open_image
 from .loaders import grub_layer, grub_mb1, grub_mb2, qemu_path, xen_first_loader, xen_parse
 from .model import Image
-from .rule import SEVERITIES, TARGETS, Finding, Rule, discover_rules
+from .rule import SEVERITIES, TARGETS, Finding, Rule, Scope, discover_rules
 from .rulekit import XEN_TARGETS
 from .xennotes import NOTE_NUMBERS
 
 FAIL_ON = ("info", "warning", "error", "never")
+# Version-control metadata inside a checked folder: never images (git keeps packed objects).
+VCS_FOLDERS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", "CVS", ".jj", ".pijul"})
+NO_TARGET = ("claims no boot target (no Xen note, multiboot header or Linux setup header): "
+             "not a kernel image, or name the targets it must boot on with --require")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,9 @@ class Options:
     severity: tuple[tuple[str, str], ...] = ()  # (rule id, severity) overrides
     fail_on: str = "error"
     max_output: int | None = None  # decompression cap; None: pvhlint.image.resolve_max_output
+    pvh_only: bool = False  # xen-pvh required, and notes only Xen PV reads are errors
+    # (glob, rule ids or prefixes): hidden in images whose path matches the glob
+    per_path_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass
@@ -71,6 +78,7 @@ class ImageResult:
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     required_from: str = "claimed"  # "option" (--require or config) | "claimed"
+    pvh_only: bool = False  # --pvh-only: notes only Xen PV reads are errors
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report's IMAGE object (docs/check-json.md)."""
@@ -86,6 +94,7 @@ class Report:
 
     results: list[ImageResult]
     options: Options
+    config: str | None = None  # the configuration file the command line read, if any
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report, exactly what `pvhlint check --format json` prints."""
@@ -142,25 +151,35 @@ def _matches(rule_id: str, patterns: tuple[str, ...]) -> bool:
                (p.endswith("*") and rule_id.startswith(p[:-1])) for p in patterns)  # fmt: skip
 
 
+def required_targets(options: Options, image: Image) -> tuple[str, ...]:
+    """--require (or the configuration), else what the image claims; --pvh-only requires
+    xen-pvh and never xen-pv."""
+    required = set(options.require or claimed_targets(image))
+    if options.pvh_only:
+        required = (required | {"xen-pvh"}) - {"xen-pv"}
+    return tuple(target for target in TARGETS if target in required)
+
+
 def check_image(image: Image, options: Options) -> ImageResult:
-    required = options.require or claimed_targets(image)
+    required = required_targets(options, image)
     required_set = frozenset(required)
-    result = ImageResult(image.path, image, required=tuple(required),
-                         required_from="option" if options.require else "claimed")  # fmt: skip
+    result = ImageResult(image.path, image, required=required,
+                         required_from="option" if options.require else "claimed",
+                         pvh_only=options.pvh_only)  # fmt: skip
     overrides = dict(options.severity)
     every: list[Finding] = []
     xen_loader = xen_first_loader(image)
+    scope = Scope(required_set, options.pvh_only)
     for rule in discover_rules():
-        if rule.when is not None and not rule.when(required_set):
+        if rule.when is not None and not rule.when(scope):
             continue
         found = rule.run(image)
         every.extend(found if rule.xen_loader == xen_loader else _not_for_xen(rule, found))
     result.verdicts = _verdicts(image, every, required_set)
     targets_of = {rule.id: rule.targets for rule in discover_rules()}
     for finding in every:
-        if options.select and not _matches(finding.rule, options.select):
-            continue
-        if _matches(finding.rule, options.ignore):
+        # A reject of a required target fails the run whatever --select/--ignore say.
+        if not set(finding.rejects) & required_set and _hidden(finding.rule, options, image.path):
             continue
         shown = _shown(finding, targets_of[finding.rule], required_set, overrides)
         if shown is not None:
@@ -176,6 +195,26 @@ def _not_for_xen(rule: Rule, findings: list[Finding]) -> list[Finding]:
         return []
     return [replace(f, rejects=tuple(t for t in f.rejects if t not in XEN_TARGETS))
             for f in findings]  # fmt: skip
+
+
+def _hidden(rule_id: str, options: Options, path: str) -> bool:
+    """--select/--ignore and per-path ignores: whether a finding that rejects no required
+    target is hidden."""
+    if options.select and not _matches(rule_id, options.select):
+        return True
+    if _matches(rule_id, options.ignore):
+        return True
+    return any(_matches(rule_id, rules) for glob, rules in options.per_path_ignores
+               if path_matches(path, glob))  # fmt: skip
+
+
+def path_matches(path: str, glob: str) -> bool:
+    """`vmlinuz-*` matches any such file name, `boot/*.efi` a path ending so (matched from
+    the right, as pathlib does), `/srv/old/*` the whole path."""
+    from fnmatch import fnmatchcase
+    from pathlib import PurePath
+
+    return fnmatchcase(path, glob) or PurePath(path).match(glob)
 
 
 def _shown(finding: Finding, targets: tuple[str, ...], required: frozenset[str],
@@ -218,7 +257,7 @@ def iter_images(paths: list[str]) -> tuple[list[tuple[str, bool]], list[ImageRes
             errors.append(ImageResult(exc.filename or folder, error=f"cannot list: {exc.strerror}"))
 
         for root, dirs, files in os.walk(path, onerror=unreadable):
-            dirs.sort()
+            dirs[:] = sorted(name for name in dirs if name not in VCS_FOLDERS)
             found.extend((os.path.join(root, name), False) for name in sorted(files))
         if len(found) == before and not errors:
             errors.append(ImageResult(path, error="directory holds no files"))
@@ -235,8 +274,11 @@ def check_one(path: str, explicit: bool, options: Options) -> ImageResult | None
         if explicit or not exc.not_a_kernel:
             return ImageResult(path, error=exc.message)
         return None
-    if image.format == "raw" and not explicit:
-        return None  # in a folder, a file of no format a loader knows is not a kernel
+    if not options.require and not options.pvh_only and not claimed_targets(image):
+        # Nothing to check it against: /bin/ls, an object file, a shared library.
+        if not explicit:
+            return None
+        return ImageResult(path, error=NO_TARGET)
     result = check_image(image, options)
     image.blobs.clear()  # the mapped file and decoders: not needed by reports, not picklable
     image.facts.clear()
@@ -257,7 +299,23 @@ def check_paths(paths: list[str], options: Options, jobs: int = 1,
         results.extend(_in_processes(work, jobs, progress))
     else:
         results.extend(_collect(map(_check_one_job, work), len(work), progress))
+    results.extend(_folders_without_kernels(paths, candidates, results))
     return Report(results, options)
+
+
+def _folders_without_kernels(paths: list[str], candidates: list[tuple[str, bool]],
+                             results: list[ImageResult]) -> list[ImageResult]:  # fmt: skip
+    """A folder whose files were all skipped as not kernels fails like an empty one."""
+    reported = {result.path for result in results}
+    empty = []
+    for path in filter(os.path.isdir, paths):
+        folder = os.path.normpath(path)
+        inside = [name for name, explicit in candidates
+                  if not explicit and os.path.commonpath([folder, name]) == folder]  # fmt: skip
+        if inside and not reported.intersection(inside):
+            empty.append(ImageResult(path, error=f"directory holds no kernel images ({len(inside)} "
+                                                 "file(s) skipped: not kernels)"))  # fmt: skip
+    return empty
 
 
 def _in_processes(work: list[tuple[str, bool, Options]], jobs: int,
@@ -305,10 +363,28 @@ def validate(options: Options) -> str | None:
         return f"--fail-on takes one of {', '.join(FAIL_ON)}"
     if options.max_output is not None and options.max_output <= 0:
         return f"the decompression cap must be positive, not {options.max_output}"
+    if options.pvh_only and "xen-pv" in options.require:
+        return "--pvh-only contradicts requiring xen-pv"
     known = {rule.id for rule in discover_rules()}
+    ignored = [rule for _, rules in options.per_path_ignores for rule in rules]
+    for flag, patterns in (("--select", options.select), ("--ignore", options.ignore),
+                           ("per-path-ignores", tuple(ignored))):  # fmt: skip
+        for pattern in patterns:
+            if not any(_matches(rule_id, (pattern,)) for rule_id in known):
+                return f"{flag}: no rule matches {pattern!r}{_did_you_mean(pattern, known)}"
     for rule_id, severity in options.severity:
         if rule_id not in known:
             return f"unknown rule {rule_id!r} in a severity override"
         if severity not in SEVERITIES:
             return f"severity {severity!r} for {rule_id} is not one of {', '.join(SEVERITIES)}"
     return None
+
+
+def _did_you_mean(pattern: str, known: set[str]) -> str:
+    """'; did you mean 'xen-'?' for a prefix without its dash, else the closest rule id."""
+    import difflib
+
+    if any(rule_id.startswith(pattern + "-") for rule_id in known):
+        return f"; did you mean {pattern + '-'!r} (a prefix ends in '-')?"
+    close = difflib.get_close_matches(pattern, sorted(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else "; `pvhlint rules` lists the rule ids"

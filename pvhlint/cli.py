@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
+import shutil
 import sys
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,36 +17,91 @@ import typer
 from .errors import ImageError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from rich.console import Console
 
     from .checker import Options, Report
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
     no_args_is_help=True,
     help="Lint and patch x86 kernel image headers for Xen PVH and neighbouring boot paths.",
 )
 EXIT_BAD_INPUT = 2
+# stdout that cannot take the output: a full disk or quota, a file too large, a dead device.
+OUTPUT_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        print(f"pvhlint {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
-def _root() -> None:
-    """Keeps sub-commands explicit even while only one exists (`pvhlint inspect ...`)."""
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Lint and patch x86 kernel image headers for Xen PVH and neighbouring boot paths."""
 
 
 def fail(message: str) -> None:
-    """One line on stderr, never a traceback."""
-    print(f"pvhlint: {message}", file=sys.stderr)
+    """One line on stderr, never a traceback (a file name's newline or ESC is escaped)."""
+    from .text import printable
+
+    print(f"pvhlint: {printable(message)}", file=sys.stderr)
 
 
-def console() -> Console:
-    """rich output for people. Off a terminal rich assumes 80 columns and addresses need
-    more; no emoji codes, or a file named `a:fire:b` would print a flame."""
+def console(to_terminal: bool | None = None) -> Console:
+    """rich output for people. Off a terminal rich assumes 80 columns and tables need
+    more; lines are never hard-wrapped there (a log or grep wants one finding per line);
+    no emoji codes, or a file named `a:fire:b` would print a flame."""
     from rich.console import Console
 
-    return Console(width=None if sys.stdout.isatty() else 160, emoji=False)
+    class PipeAwareConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits 1 here; `deliver` decides instead (the verdict's status stands).
+            self.quiet = True
+            raise BrokenPipeError
+
+    tty = sys.stdout.isatty() if to_terminal is None else to_terminal
+    # force_terminal=False off a terminal: --output-file redirects stdout after this is made.
+    return PipeAwareConsole(width=None if tty else 160, soft_wrap=not tty, emoji=False,
+                            force_terminal=None if tty else False)  # fmt: skip
+
+
+def deliver(write: Callable[[], object]) -> None:
+    """Run `write` (which prints to stdout) and flush. A reader that went away (`| head -1`)
+    does not change the exit status, which is the verdict; an output that cannot be
+    written (a full disk) is one line and exit 2."""
+    try:
+        write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except OSError as exc:
+        _silence_stdout()
+        fail(f"cannot write the output: {exc.strerror or exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so what is still buffered cannot fail again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 MaxDecompressed = Annotated[
@@ -71,7 +130,7 @@ def _cap(value: str | None) -> int | None:
 
 @app.command()
 def inspect(
-    images: Annotated[list[Path], typer.Argument(help="Kernel images to show.")],
+    images: Annotated[list[Path], typer.Argument(help="Kernel images to show.", readable=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the model as JSON.")] = False,
     max_decompressed: MaxDecompressed = None,
 ) -> None:
@@ -95,19 +154,17 @@ def inspect(
     if as_json:
         from .serialize import report_to_dict
 
-        json.dump(report_to_dict(opened), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        deliver(lambda: sys.stdout.write(json.dumps(report_to_dict(opened), indent=2) + "\n"))
     else:
         from .render import image_tree
 
         out = console()
-        for image in opened:
-            out.print(image_tree(image))
+        deliver(lambda: [out.print(image_tree(image)) for image in opened])
     if failed:
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
-FORMATS = ("console", "json", "sarif", "github")
+FORMATS = ("console", "concise", "json", "sarif", "github")
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
@@ -124,7 +181,9 @@ def _options(
     fail_on: str | None,
     config: Path | None,
     max_output: int | None,
-) -> Options:
+    pvh_only: bool = False,
+) -> tuple[Options, Path | None]:
+    """The options after the configuration, and the configuration file read (if any)."""
     from .checker import Options, validate
     from .config import ConfigError, find_config, read_config
 
@@ -140,6 +199,13 @@ def _options(
         source, settings = found if found else (None, {})
     from_file = Options(
         require=tuple(settings.get("require", ())),  # type: ignore[arg-type]
+        select=tuple(settings.get("select", ())),  # type: ignore[arg-type]
+        ignore=tuple(settings.get("ignore", ())),  # type: ignore[arg-type]
+        pvh_only=bool(settings.get("pvh-only", False)),
+        per_path_ignores=tuple(
+            (glob, tuple(rules))
+            for glob, rules in dict(settings.get("per-path-ignores", {})).items()  # type: ignore[call-overload]
+        ),
         severity=tuple(dict(settings.get("severity", {})).items()),  # type: ignore[call-overload]
         fail_on=str(settings.get("fail-on", "error")),
     )
@@ -158,19 +224,29 @@ def _options(
         if not sep:
             raise ConfigError(f"--severity takes RULE=LEVEL, not {item!r}")
         overrides[rule_id.strip()] = level.strip()
-    return Options(
+    options = Options(
         require=_split(require) or tuple(settings.get("require", ())),  # type: ignore[arg-type]
         select=_split(select) or tuple(settings.get("select", ())),  # type: ignore[arg-type]
         ignore=_split(ignore) or tuple(settings.get("ignore", ())),  # type: ignore[arg-type]
         severity=tuple(sorted(overrides.items())),
         fail_on=fail_on or str(settings.get("fail-on", "error")),
         max_output=max_output,
+        pvh_only=pvh_only or from_file.pvh_only,
+        per_path_ignores=from_file.per_path_ignores,
     )
+    return options, source
 
 
 @app.command()
 def check(
-    images: Annotated[list[Path], typer.Argument(help="Kernel images or directories.")],
+    images: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Kernel images or directories; - reads an image from stdin.",
+            readable=False,
+            allow_dash=True,
+        ),
+    ],
     require: Annotated[
         list[str] | None,
         typer.Option(
@@ -180,6 +256,14 @@ def check(
             "qemu, multiboot1, multiboot2, linux, rust-vmm.",
         ),
     ] = None,
+    pvh_only: Annotated[
+        bool,
+        typer.Option(
+            "--pvh-only",
+            help="The image must boot as PVH (implies --require xen-pvh) and be PVH-only: "
+            "notes only Xen PV reads (VIRT_BASE, PAE_MODE, ...) are errors.",
+        ),
+    ] = False,
     select: Annotated[
         list[str] | None, typer.Option(help="Only these rule ids (or prefixes ending in '-').")
     ] = None,
@@ -196,8 +280,51 @@ def check(
         ),
     ] = None,
     output_format: Annotated[
-        str, typer.Option("--format", "-f", help="console, json, sarif or github.")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            "--output-format",
+            help="console, concise (one line per finding), json, sarif or github.",
+        ),
     ] = "console",
+    output_file: Annotated[
+        Path | None,
+        typer.Option("--output-file", "-o", help="Write the report here instead of stdout."),
+    ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Console: only the images with findings, and those "
+            "findings (no verdict tables, no summary).",
+        ),
+    ] = False,
+    statistics: Annotated[
+        bool,
+        typer.Option(
+            "--statistics",
+            help="Instead of the report: how many findings each rule "
+            "has (JSON with --format json).",
+        ),
+    ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="A file of known findings (from --write-baseline) "
+            "not to report again; a required target's reject is always reported.",
+        ),
+    ] = None,
+    write_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--write-baseline",
+            help="Record the findings in the --baseline file "
+            "(exit 0 unless an image cannot be read or a required target rejects).",
+        ),
+    ] = False,
     jobs: Annotated[
         int | None,
         typer.Option(
@@ -207,40 +334,118 @@ def check(
     config: Annotated[
         Path | None,
         typer.Option(
-            help="A pvhlint.toml or pyproject.toml (default: found from the current directory)."
+            help="A pvhlint.toml or pyproject.toml (default: found from the current directory "
+            "up to the repository root)."
         ),
     ] = None,
     max_decompressed: MaxDecompressed = None,
 ) -> None:
     """Lint images and predict, per boot target, whether its loader accepts them."""
     from . import api
+    from .baseline import BaselineError
     from .config import ConfigError
 
     try:
-        options = _options(require, select, ignore, severity, fail_on, config,
-                           _cap(max_decompressed))  # fmt: skip
+        options, source = _options(require, select, ignore, severity, fail_on, config,
+                                   _cap(max_decompressed), pvh_only)  # fmt: skip
     except ConfigError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     if output_format not in FORMATS:
         fail(f"--format takes one of {', '.join(FORMATS)}")
         raise typer.Exit(EXIT_BAD_INPUT)
-    emit = _emitter(output_format)
-    paths = [str(path) for path in images]
+    if write_baseline and baseline is None:
+        fail("--write-baseline needs --baseline FILE")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    to_terminal = output_file is None and sys.stdout.isatty()
+    emit = _emitter(output_format, to_terminal, quiet, statistics)
     workers = jobs or os.cpu_count() or 1
+    with _stdin_image(images) as paths:
+        try:
+            if output_format == "console" and to_terminal and not quiet:
+                report = _check_with_progress(paths, options, workers)
+            else:
+                report = _run_check(paths, options, workers)
+        except api.OptionsError as exc:
+            fail(str(exc))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+    report.config = None if source is None else str(source)
+    _rename_stdin(report)
     try:
-        if output_format == "console" and sys.stdout.isatty():
-            report = _check_with_progress(paths, options, workers)
-        else:
-            report = _run_check(paths, options, workers)
-    except api.OptionsError as exc:
+        _apply_baseline(report, baseline, write_baseline)
+    except BaselineError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     for result in report.results:
         if result.error:
             fail(f"{result.path}: {result.error}")
-    emit(report)
+    if output_file is None:
+        deliver(lambda: emit(report))
+    else:
+        _write_to_file(output_file, lambda: emit(report))
     raise typer.Exit(report.exit_code)
+
+
+STDIN = "-"
+
+
+@contextmanager
+def _stdin_image(images: list[Path]) -> Iterator[list[str]]:
+    """The paths to check, with `-` standing for an image read from stdin (kept in a
+    temporary file while it is checked, and reported as `-`)."""
+    paths = [str(path) for path in images]
+    if STDIN not in paths:
+        yield paths
+        return
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(prefix="pvhlint-stdin-") as spool:
+        shutil.copyfileobj(sys.stdin.buffer, spool)
+        spool.flush()
+        _STDIN_NAMES[spool.name] = STDIN
+        yield [spool.name if path == STDIN else path for path in paths]
+
+
+_STDIN_NAMES: dict[str, str] = {}  # temporary file -> the name reported
+
+
+def _rename_stdin(report: Report) -> None:
+    for result in report.results:
+        result.path = _STDIN_NAMES.get(result.path, result.path)
+        if result.image is not None:
+            result.image.path = result.path
+
+
+def _apply_baseline(report: Report, baseline: Path | None, write: bool) -> None:
+    """--write-baseline records the findings; --baseline drops the recorded ones."""
+    if baseline is None:
+        return
+    from .baseline import read_baseline, suppress, write_baseline
+
+    if write:
+        write_baseline(baseline, report)
+    suppress(report, read_baseline(baseline))
+
+
+def _write_to_file(path: Path, write: Callable[[], object]) -> None:
+    """--output-file: the report goes to `path`, which is replaced only when complete."""
+    import tempfile
+
+    try:
+        folder = path.parent if str(path.parent) else Path(".")
+        with tempfile.NamedTemporaryFile("w", dir=folder, prefix=f".{path.name}.",
+                                         delete=False, encoding="utf-8") as handle:  # fmt: skip
+            temporary = Path(handle.name)
+            try:
+                with redirect_stdout(handle):
+                    write()
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
+        os.replace(temporary, path)
+    except OSError as exc:
+        fail(f"{exc.filename or path}: {exc.strerror or exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _run_check(paths: list[str], options: Options, workers: int,
@@ -251,7 +456,8 @@ def _run_check(paths: list[str], options: Options, workers: int,
     return api.check(paths, require=options.require, select=options.select,
                      ignore=options.ignore, severity=dict(options.severity),
                      fail_on=options.fail_on, jobs=workers, progress=progress,
-                     max_output=options.max_output)  # fmt: skip
+                     max_output=options.max_output, pvh_only=options.pvh_only,
+                     per_path_ignores=dict(options.per_path_ignores))  # fmt: skip
 
 
 def _check_with_progress(paths: list[str], options: Options, workers: int) -> Report:
@@ -271,15 +477,23 @@ def _check_with_progress(paths: list[str], options: Options, workers: int) -> Re
         bar.stop()
 
 
-def _emitter(output_format: str) -> Callable[[Report], object]:
+def _emitter(output_format: str, to_terminal: bool, quiet: bool = False,
+             statistics: bool = False) -> Callable[[Report], object]:  # fmt: skip
     """The writer for a format. `check` asks for it before opening any image, so these
     imports overlap a prefetched image's decoding (pvhlint.prefetch) instead of following it."""
+    if statistics:
+        from .concise import statistics_json, statistics_text
+
+        render = statistics_json if output_format == "json" else statistics_text
+        return lambda report: sys.stdout.write(render(report))
     if output_format == "console":
         from .console_report import print_console
 
-        out = console()
-        return lambda report: print_console(report, out)
-    if output_format == "json":
+        out = console(to_terminal)
+        return lambda report: print_console(report, out, quiet=quiet)
+    if output_format == "concise":
+        from .concise import report_concise as render
+    elif output_format == "json":
         from .output import report_json as render
     elif output_format == "sarif":
         from .sarif import report_sarif as render
@@ -290,7 +504,9 @@ def _emitter(output_format: str) -> Callable[[Report], object]:
 
 @app.command("fix")
 def fix_command(
-    image: Annotated[Path, typer.Argument(help="An ELF kernel (vmlinux) or bzImage to edit.")],
+    image: Annotated[
+        Path, typer.Argument(help="An ELF kernel (vmlinux) or bzImage to edit.", readable=False)
+    ],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write the result here; the input is left untouched."),
@@ -365,7 +581,7 @@ def _note_values(image: Path, items: list[str] | None) -> dict[str | int, str]:
 
 @app.command()
 def extract(
-    image: Annotated[Path, typer.Argument(help="A bzImage (vmlinuz).")],
+    image: Annotated[Path, typer.Argument(help="A bzImage (vmlinuz).", readable=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the ELF.")],
     max_decompressed: MaxDecompressed = None,
 ) -> None:
@@ -384,7 +600,9 @@ def extract(
     except OSError as exc:
         fail(f"{exc.filename or output}: {exc.strerror or exc}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    print(f"{output}: {size} bytes (the ELF and the build's relocation table)")
+    from .text import printable
+
+    print(printable(f"{output}: {size} bytes (the ELF and the build's relocation table)"))
 
 
 @app.command("rules")
@@ -395,12 +613,23 @@ def list_rules(
             "--markdown", help="Print the rule reference, every rule's documentation, as Markdown."
         ),
     ] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table (default) or json.")
+    ] = "table",
 ) -> None:
     """List every rule: id, severity, the boot targets it concerns, title."""
     if markdown:
         from .docgen import rules_markdown
 
-        sys.stdout.write(rules_markdown())
+        deliver(lambda: sys.stdout.write(rules_markdown()))
+        return
+    if output_format not in ("table", "json"):
+        fail("--format takes table or json")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if output_format == "json":
+        from .docgen import rules_json
+
+        deliver(lambda: sys.stdout.write(rules_json()))
         return
     from rich.table import Table
 
@@ -410,6 +639,14 @@ def list_rules(
     for rule in discover_rules():
         table.add_row(rule.id, rule.severity, ", ".join(rule.targets), rule.title)
     console().print(table)
+
+
+@app.command("man", hidden=True)
+def man_page() -> None:
+    """Print pvhlint(1), the manual page generated from the commands' own help."""
+    from .docgen import man_page as render
+
+    deliver(lambda: sys.stdout.write(render(typer.main.get_command(app))))
 
 
 @app.command()
@@ -432,11 +669,21 @@ def explain(
 
 def main() -> None:
     """Entry point: no traceback reaches a user unless PVHLINT_DEBUG is set."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):  # PYTHONIOENCODING=ascii, a non-UTF-8 name
+            stream.reconfigure(errors="backslashreplace")
     try:
-        app()
-    except (KeyboardInterrupt, BrokenPipeError):
-        sys.exit(130 if not isinstance(sys.exc_info()[1], BrokenPipeError) else 0)
+        app(prog_name="pvhlint")  # also under `python -m pvhlint`: usage, completion
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        _silence_stdout()
+        sys.exit(0)
     except Exception as exc:  # the last line of defence: one line, exit 2
+        if isinstance(exc, OSError) and exc.errno in OUTPUT_ERRORS:
+            _silence_stdout()
+            fail(f"cannot write the output: {exc.strerror}")
+            sys.exit(EXIT_BAD_INPUT)
         if os.environ.get("PVHLINT_DEBUG"):
             raise
         fail(f"internal error: {type(exc).__name__}: {exc}")

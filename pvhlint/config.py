@@ -1,10 +1,16 @@
 """Configuration: `pvhlint.toml`, or `[tool.pvhlint]` in pyproject.toml, found from the
-current directory upwards (the first file that has pvhlint settings wins).
+current directory upwards (the first file that has pvhlint settings wins), up to the
+repository root: the first folder holding `.git` or `pyproject.toml`. Nothing above it is
+read (a shared workspace root must not steer every run below it), nor a folder anyone may
+write to, nor the folder an image is in.
 
     [tool.pvhlint]
     require = ["xen-pvh"]
+    pvh-only = true                    # PVH-only: notes only Xen PV reads are errors
     select = ["xen-", "mb1-"]          # rule ids, or prefixes ending in "-"
     ignore = ["xen-note-string-unterminated"]
+    [tool.pvhlint.per-path-ignores]    # glob = rule ids or prefixes hidden in matching images
+    "old/vmlinuz-4.*" = ["xen-note-string"]
     fail-on = "warning"                # info | warning | error | never
     max-decompressed = "512MiB"        # cap on a decompressed payload (a bomb stops here)
     [tool.pvhlint.severity]
@@ -17,22 +23,52 @@ $PVHLINT_MAX_DECOMPRESSED wins over `max-decompressed`; both apply to every comm
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .codecs import parse_size
 
-KEYS = ("require", "select", "ignore", "severity", "fail-on", "max-decompressed")
+KEYS = (
+    "require",
+    "pvh-only",
+    "select",
+    "ignore",
+    "per-path-ignores",
+    "severity",
+    "fail-on",
+    "max-decompressed",
+)
 
 
 class ConfigError(Exception):
     pass
 
 
-def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
+def config_folders(start: Path) -> Iterator[Path]:
+    """`start` and its parents, up to and including the repository root. A folder anyone
+    may write to (/tmp, a shared drop folder) ends the search unread: whoever planted a
+    file there would steer the check."""
     for folder in (start.resolve(), *start.resolve().parents):
+        if _writable_by_others(folder):
+            return
+        yield folder
+        if (folder / ".git").exists() or (folder / "pyproject.toml").is_file():
+            return
+
+
+def _writable_by_others(folder: Path) -> bool:
+    try:
+        return bool(folder.stat().st_mode & stat.S_IWOTH)
+    except OSError:
+        return True  # cannot tell: do not trust it
+
+
+def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    for folder in config_folders(start):
         for name in ("pvhlint.toml", "pyproject.toml"):
             path = folder / name
             if path.is_file():
@@ -59,9 +95,17 @@ def read_config(path: Path) -> dict[str, Any] | None:
         value = settings.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{path}: {key} must be a list of strings")
+    ignores = settings.get("per-path-ignores", {})
+    if not isinstance(ignores, dict) or not all(
+        isinstance(rules, list) and all(isinstance(rule, str) for rule in rules)
+        for rules in ignores.values()
+    ):
+        raise ConfigError(f"{path}: per-path-ignores must be a table of glob = [rule ids]")
     severity = settings.get("severity", {})
     if not isinstance(severity, dict):
         raise ConfigError(f"{path}: severity must be a table of rule = level")
+    if "pvh-only" in settings and not isinstance(settings["pvh-only"], bool):
+        raise ConfigError(f"{path}: pvh-only must be true or false")
     if "fail-on" in settings and not isinstance(settings["fail-on"], str):
         raise ConfigError(f"{path}: fail-on must be a string")
     if "max-decompressed" in settings:
@@ -75,7 +119,7 @@ def read_config(path: Path) -> dict[str, Any] | None:
 def configured_max_output(start: Path) -> int | None:
     """`max-decompressed` in bytes from the configuration found from `start`, if set.
     Asked once per image opened: files are parsed again only when they change."""
-    for folder in (start.resolve(), *start.resolve().parents):
+    for folder in config_folders(start):
         for name in ("pvhlint.toml", "pyproject.toml"):
             try:
                 info = os.stat(folder / name)

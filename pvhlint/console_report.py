@@ -10,14 +10,18 @@ from rich.table import Table
 
 from .checker import Report
 from .output import where
-from .rule import TARGETS
+from .rule import FIXABLE, TARGETS, fix_of
+from .text import printable
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def print_console(report: Report, console: Any) -> None:
+def print_console(report: Report, console: Any, quiet: bool = False) -> None:
+    """The report; `quiet`: only images with findings, and those findings."""
+    if report.config is not None and not quiet:
+        console.print(f"config: {escape(printable(report.config))}")
     for result in report.results:
-        if result.error is not None:
+        if result.error is not None or (quiet and not result.findings):
             continue
         image = result.image
         assert image is not None
@@ -26,11 +30,18 @@ def print_console(report: Report, console: Any) -> None:
         kind = f"{outer} → {image.kernel_format}" + (f" ({codec})" if codec else "")
         source = "--require/config" if result.required_from == "option" else "claimed by the image"
         required = ", ".join(result.required) or "none"
-        console.print(f"[bold]{escape(result.path)}[/]  {kind}  required: {required} ({source})")
+        if result.pvh_only:
+            source += ", PVH-only"
+        name = escape(printable(result.path))
+        console.print(f"[bold]{name}[/]  {kind}  required: {required} ({source})")
         for finding in result.findings:
+            mark = f" {FIXABLE}" if fix_of(finding.rule) else ""
             console.print(f"  [{STYLE[finding.severity]}]{finding.severity:<7}[/] "
-                          f"{finding.rule}  {where(image, finding.layer, finding.offset)}  "
+                          f"{finding.rule}{escape(mark)}  "
+                          f"{where(image, finding.layer, finding.offset)}  "
                           f"{escape(finding.message)}")  # fmt: skip
+        if quiet:
+            continue
         table = Table("target", "verdict", "path", "rejected by", box=None, pad_edge=False)
         for target in TARGETS:
             verdict = result.verdicts[target]
@@ -38,7 +49,16 @@ def print_console(report: Report, console: Any) -> None:
             state = "[green]accept[/]" if verdict.accept else "[red]reject[/]"
             table.add_row(name, state, verdict.path or "", ", ".join(verdict.rules))
         console.print(table)
-    _summary(report, console)
+    if not quiet:
+        _summary(report, console)
+        _fixable(report, console)
+
+
+def _fixable(report: Report, console: Any) -> None:
+    from .concise import fixable_lines
+
+    for line in fixable_lines(report):
+        console.print(escape(line))
 
 
 def _summary_table(report: Report, console: Any) -> None:

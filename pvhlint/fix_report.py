@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from .fixer import FixResult
 from .rule import TARGETS
+from .text import printable
 from .values import plain_value
 from .xennotes import note_label
 
@@ -68,21 +70,25 @@ def _word(accept: bool) -> str:
 
 
 def print_fix(result: FixResult, path: Path, dry_run: bool) -> None:
-    out = sys.stdout
     name = str(path)
     for note in result.notes:
-        print(f"{name}: {note}", file=out)
+        _say(f"{name}: {note}")
     if result.plan is not None and result.plan.changes:
         for line in _describe(result):
-            print(f"{name}: {line}", file=out)
+            _say(f"{name}: {line}")
     for line in _verdict_lines(result):
-        print(f"  {line}", file=out)
+        _say(f"  {line}")
     if result.required:
-        print(f"  (* required to accept afterwards: {', '.join(result.required)})", file=out)
+        _say(f"  (* required to accept afterwards: {', '.join(result.required)})")
     if result.refused:
-        print(f"pvhlint: {name}: {result.refused}", file=sys.stderr)
+        _say(f"pvhlint: {name}: {result.refused}", sys.stderr)
     elif dry_run and result.plan is not None and result.plan.changes:
-        print(f"{name}: dry run: nothing written", file=out)
+        _say(f"{name}: dry run: nothing written")
     elif result.written is not None:
         extra = f" (original kept as {result.backup})" if result.backup else ""
-        print(f"{name}: written to {result.written}{extra}", file=out)
+        _say(f"{name}: written to {result.written}{extra}")
+
+
+def _say(line: str, stream: TextIO | None = None) -> None:
+    """One printable line: a file name or an image's string cannot forge another."""
+    print(printable(line), file=stream or sys.stdout)

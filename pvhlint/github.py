@@ -3,14 +3,18 @@
     ::warning file=vmlinuz,title=bzimage-crc::CRC32 ... does not match (file+0x155c, 4 bytes)
 
 Kernel images are binary, so there is no `line=`: where the finding is goes at the end of
-the message. Each unreadable image is one `::error` too. Escaping follows the Actions
-toolkit (`escapeData`/`escapeProperty` in @actions/core): '%', CR and LF in the message;
-those and ',' and ':' in property values.
+the message. Each unreadable image is one `::error` too. Control characters are written
+as printable escapes first (pvhlint.text: a file name or image string cannot start a
+command line of its own); then escaping follows the Actions toolkit
+(`escapeData`/`escapeProperty` in @actions/core): '%', CR and LF in the message; those and
+',' and ':' in property values.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from .text import printable
 
 if TYPE_CHECKING:
     from .checker import Report
@@ -21,7 +25,9 @@ COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The toolkit's escaping, after control characters are made printable (an ESC or a
+    stray separator from an image string must not reach the log either)."""
+    return printable(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

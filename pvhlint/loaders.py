@@ -447,5 +447,5 @@ def xen_binary(image: Image) -> BinOutcome | None:
     table = image.xen_bin_table
     if table is None:
         return None
-    size = layer_size(image, table.layer)
-    return parse_bin_table(table, size, XEN_DEBIAN12_CAPS)
+    # the kernel blob xl hands every loader: the file, or a whole-file gzip's content
+    return parse_bin_table(table, libelf_size(image, table.layer), XEN_DEBIAN12_CAPS)

@@ -7,7 +7,7 @@ from typing import Any
 
 from .checker import ImageResult, Report
 from .model import Image
-from .rule import TARGETS
+from .rule import TARGETS, fix_of
 
 CHECK_SCHEMA_VERSION = 1
 
@@ -41,6 +41,7 @@ def result_to_dict(result: ImageResult) -> dict[str, Any]:
         ],
         "required": list(result.required),
         "required_from": result.required_from,
+        "pvh_only": result.pvh_only,
         "findings": [
             {
                 "rule": f.rule,
@@ -51,6 +52,7 @@ def result_to_dict(result: ImageResult) -> dict[str, Any]:
                 "offset": f.offset,
                 "length": f.length,
                 "rejects": list(f.rejects),
+                "fix": fix_of(f.rule),
             }
             for f in result.findings
         ],
@@ -59,7 +61,7 @@ def result_to_dict(result: ImageResult) -> dict[str, Any]:
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
-    return {"version": CHECK_SCHEMA_VERSION,
+    return {"version": CHECK_SCHEMA_VERSION, "config": report.config,
             "images": [result_to_dict(result) for result in report.results]}  # fmt: skip
 
 

@@ -11,18 +11,20 @@ from rich.tree import Tree
 from .bzimage import LOADFLAG_NAMES, XLOADFLAG_NAMES, flag_names
 from .model import ElfInfo, Image, MultibootHeader, Note, NoteArea, PESection
 from .output import where
+from .text import printable
 from .values import plain_value
 from .xennotes import note_label
 
 
 def format_value(value: Any) -> str:
     """A note or header value for the console, escaped for rich markup."""
-    return escape(plain_value(value))
+    return escape(printable(plain_value(value)))
 
 
 def image_tree(image: Image) -> Tree:
     tree = Tree(
-        f"[bold]{image.path}[/]  {image.format} → {image.kernel_format}, {image.size} bytes"
+        f"[bold]{escape(printable(image.path))}[/]  {image.format} → {image.kernel_format}, "
+        f"{image.size} bytes"
     )
     _layers(tree, image)
     if image.setup:
@@ -153,7 +155,7 @@ def _types(notes: list[Note]) -> list[tuple[bytes, int]]:
 
 
 def _note(image: Image, note: Note) -> str:
-    owner = escape(note.owner.split(b"\0", 1)[0].decode("latin-1"))
+    owner = escape(printable(note.owner.split(b"\0", 1)[0].decode("latin-1")))
     label = note_label(note.type) if note.is_xen else f"type {note.type}"
     text = (f"{where(image, note.layer, note.offset)} [cyan]{owner}[/] {label} "
             f"descsz {note.descsz}")  # fmt: skip

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from functools import cache
 
 from .model import Image
+from .text import printable
 from .xenbin import XenLoader
 
 SEVERITIES = ("info", "warning", "error")
 TARGETS = ("xen-pvh", "xen-pv", "qemu", "multiboot1", "multiboot2", "linux", "rust-vmm")
 DOC_SECTIONS = ("what", "why", "fix", "example")
+FIXABLE = "[*]"  # marks a finding `pvhlint fix` removes (as ruff marks what --fix fixes)
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,19 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """What a check asks of an image: the targets that must accept it, and whether it must
+    be PVH-only (`--pvh-only`: boots as PVH and carries nothing only Xen PV uses)."""
+
+    required: frozenset[str]
+    pvh_only: bool = False
+
+
+@dataclass(frozen=True)
 class Rule:
     """`targets`: the boot paths the rule concerns (a finding shows when one of them is
-    required). `when`: given the required targets, whether the rule applies at all."""
+    required). `when`: given the check's scope, whether the rule applies at all. `fix`:
+    the command that removes its findings with no more input (`check` marks them)."""
 
     id: str
     title: str
@@ -59,7 +71,8 @@ class Rule:
     targets: tuple[str, ...]
     doc: str
     check: Callable[[Image], Iterable[Hit]]
-    when: Callable[[frozenset[str]], bool] | None = None
+    when: Callable[[Scope], bool] | None = None
+    fix: str | None = None  # the `pvhlint fix` options that remove its findings, if any
     # Which of libxenguest's loaders the rule's Xen rejects model: only the loader xl picks
     # (the first whose probe succeeds) decides the xen-pv and xen-pvh verdicts.
     xen_loader: XenLoader = XenLoader.LATER
@@ -69,8 +82,9 @@ class Rule:
         return parse_doc(self.doc)
 
     def run(self, image: Image) -> list[Finding]:
-        return [Finding(self.id, self.severity, hit.message, hit.layer, hit.offset, hit.length,
-                        hit.rejects) for hit in self.check(image)]  # fmt: skip
+        # Messages quote the image's own strings: one printable line, in every format.
+        return [Finding(self.id, self.severity, printable(hit.message), hit.layer, hit.offset,
+                        hit.length, hit.rejects) for hit in self.check(image)]  # fmt: skip
 
 
 def parse_doc(doc: str) -> dict[str, str]:
@@ -93,3 +107,9 @@ def discover_rules() -> tuple[Rule, ...]:
         if isinstance(rule, Rule):
             found.append(rule)
     return tuple(sorted(found, key=lambda rule: rule.id))
+
+
+@cache
+def fix_of(rule_id: str) -> str | None:
+    """`pvhlint fix ...` for a fixable rule's findings, else None."""
+    return next((rule.fix for rule in discover_rules() if rule.id == rule_id), None)

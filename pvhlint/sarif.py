@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import textwrap
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from urllib.parse import quote
 from . import __version__
 from .output import where
 from .rule import TARGETS, Finding, Rule, discover_rules
+from .text import printable
 
 if TYPE_CHECKING:
     from .checker import ImageResult, Report
@@ -41,7 +43,8 @@ def artifact_uri(path: str) -> str:
     percent-encoded, so a name with ':' or '%' stays a path, never a scheme."""
     if Path(path).is_absolute():
         return Path(path).as_uri()
-    return quote(PurePosixPath(path).as_posix(), safe="/")
+    # The file system's bytes, so a name that is not UTF-8 is percent-encoded as it is.
+    return quote(os.fsencode(PurePosixPath(path).as_posix()), safe="/")
 
 
 def rule_name(rule_id: str) -> str:
@@ -84,11 +87,13 @@ def _top_layer(image: Image, index: int) -> Layer:
     return layer
 
 
-def _region(offset: int | None, length: int | None, message: str | None = None) -> dict | None:
-    if offset is None:
-        return None
-    region: dict[str, Any] = {"byteOffset": offset}
-    if length is not None:
+def _region(offset: int | None, length: int | None, message: str | None = None) -> dict:
+    """GitHub code scanning requires `startLine`: an image is one line, line 1, and the byte
+    offsets say where in it."""
+    region: dict[str, Any] = {"startLine": 1}
+    if offset is not None:
+        region["byteOffset"] = offset
+    if offset is not None and length is not None:
         region["byteLength"] = length
     if message:
         region["message"] = {"text": message}
@@ -140,6 +145,8 @@ class _Run:
                 "select": list(options.select),
                 "ignore": list(options.ignore),
                 "failOn": options.fail_on,
+                "pvhOnly": options.pvh_only,
+                "config": self.report.config,
             },
         }
         overrides = [
@@ -160,7 +167,7 @@ class _Run:
         self.notifications.append(
             {
                 "level": "error",
-                "message": {"text": f"{result.path}: {result.error}"},
+                "message": {"text": printable(f"{result.path}: {result.error}")},
                 "locations": [
                     {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(result.path)}}}
                 ],
@@ -245,9 +252,8 @@ class _Run:
                 inside = f"at {where(image, finding.layer, finding.offset)} of the decoded bytes"
             note = f"{_layer_label(top)} stored here; the finding is {inside}"
             region = _region(top.offset, top.size, note)
-        physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "index": self.by_uri[uri]}}
-        if region is not None:
-            physical["region"] = region
+        physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "index": self.by_uri[uri]},
+                                    "region": region}  # fmt: skip
         identity = f"{finding.rule}\0{layer.kind}\0{occurrence}".encode()
         return {
             "ruleId": finding.rule,

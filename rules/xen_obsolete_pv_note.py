@@ -8,12 +8,15 @@ What:
   forces VIRT_BASE to 0 and ignores the other four.
 
 Why:
-  This rule runs when xen-pvh is required and xen-pv is not, i.e. for a kernel
-  meant to be PVH-only. The notes are then dead weight that keeps a PV boot
-  path looking supported (a PV domain builder still reads them), and they are
-  what kernel configs without CONFIG_XEN_PV stop emitting. They are errors by
-  default so that a build step that declares a PVH-only kernel stops until
-  they are gone; lower the severity in the config if you only want a report.
+  This rule runs only for a kernel declared PVH-only (`check --pvh-only`, or
+  `pvh-only = true` in the configuration); `--require xen-pvh` alone asks that
+  Xen boots the image as PVH, which a kernel with these notes does (Debian's
+  stock kernels carry them and boot fine). For a PVH-only kernel the notes are
+  dead weight that keeps a PV boot path looking supported (a PV domain builder
+  still reads them), and they are what kernel configs without CONFIG_XEN_PV
+  stop emitting. They are errors by default so that a build step that declares
+  a PVH-only kernel stops until they are gone; lower the severity in the
+  config if you only want a report.
 
 Fix:
   `pvhlint fix --drop-obsolete-notes IMAGE` removes the five notes in place
@@ -31,7 +34,7 @@ from collections.abc import Iterator
 
 from pvhlint.loaders import xen_elf
 from pvhlint.model import Image
-from pvhlint.rule import Hit, Rule
+from pvhlint.rule import Hit, Rule, Scope
 from pvhlint.rulekit import at_note, name
 from pvhlint.values import plain_value
 from pvhlint.xennotes import OBSOLETE_FOR_PVH
@@ -48,8 +51,8 @@ def check(image: Image) -> Iterator[Hit]:
             )
 
 
-def pvh_only(required: frozenset[str]) -> bool:
-    return "xen-pvh" in required and "xen-pv" not in required
+def pvh_only(scope: Scope) -> bool:
+    return scope.pvh_only
 
 
 RULE = Rule(
@@ -60,4 +63,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     when=pvh_only,
+    fix="pvhlint fix --drop-obsolete-notes",
 )

@@ -57,4 +57,5 @@ RULE = Rule(
     targets=XEN_TARGETS,
     doc=__doc__ or "",
     check=check,
+    fix="pvhlint fix --drop-note PADDR_OFFSET",
 )

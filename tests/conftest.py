@@ -4,6 +4,8 @@ sweeps' counts (see tests/fuzzlib.py)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +13,20 @@ from pathlib import Path
 import pytest
 
 from tests.realimages import real_image
+
+
+def as_unprivileged(command: list[str]) -> list[str]:
+    """`command` run as nobody when the tests run as root (root reads every file whatever
+    its mode). Skips when nobody cannot import this Python's packages: they live under
+    /root (a Python outside a virtual environment there, e.g. pyenv's)."""
+    if os.geteuid() != 0:
+        return command
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    probe = subprocess.run([*nobody, sys.executable, "-c", "import typer, rich"],
+                           capture_output=True, check=False)  # fmt: skip
+    if probe.returncode != 0:
+        pytest.skip("user nobody cannot import this Python's packages (run in a virtualenv)")
+    return [*nobody, *command]
 
 
 @pytest.fixture(scope="session")

@@ -26,8 +26,24 @@ from pvhlint.image import open_image_bytes
 from pvhlint.model import Image
 from pvhlint.rule import discover_rules
 
-# Every in-process case must finish within this (the issue: "never more than a few seconds").
+# Every in-process case must finish within this much CPU time (the issue: "never more than a
+# few seconds"). CPU, not wall time: a machine busy with other jobs must not fail a case.
 CASE_LIMIT = 5.0
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (every thread), unaffected by other processes' load."""
+    return time.process_time()
+
+
+def child_cpu_seconds() -> float:
+    """CPU time of the child processes waited for so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 SMALL = 16 << 10
 # The cap used in process: the real default (passed explicitly, so no configuration lookup).
 CAP = DEFAULT_MAX_OUTPUT
@@ -140,7 +156,7 @@ def _run_rules(image: Image) -> int:
 def exercise(data: bytes, name: str = "fuzz-case", *, strict: bool = True) -> Outcome:
     """`check`'s path (lenient open, every rule) and, with `strict`, `inspect`'s (strict,
     full decode). Any exception but ImageError, or a case over CASE_LIMIT, is a Bug."""
-    start = time.perf_counter()
+    start = cpu_seconds()
     try:
         outcome = _exercise(data, name, strict)
     except ImageError as exc:
@@ -149,9 +165,9 @@ def exercise(data: bytes, name: str = "fuzz-case", *, strict: bool = True) -> Ou
         raise
     except Exception as exc:
         raise Bug(f"{type(exc).__name__}: {exc}", data) from exc
-    outcome.seconds = time.perf_counter() - start
+    outcome.seconds = cpu_seconds() - start
     if outcome.seconds > CASE_LIMIT:
-        raise Bug(f"took {outcome.seconds:.1f} s", data)
+        raise Bug(f"took {outcome.seconds:.1f} s of CPU", data)
     return outcome
 
 
@@ -180,7 +196,7 @@ def exercise_fix(data: bytes, folder: Path) -> Outcome:
     """`fix --dry-run --drop-obsolete-notes` and `--set-note` in process, on a file."""
     path = folder / "fix-case"
     path.write_bytes(data)
-    start = time.perf_counter()
+    start = cpu_seconds()
     kinds = []
     for request in (FixRequest(path, drop_obsolete=True, dry_run=True),
                     FixRequest(path, set=("PHYS32_ENTRY=0x100000",), dry_run=True)):  # fmt: skip
@@ -199,9 +215,9 @@ def exercise_fix(data: bytes, folder: Path) -> Outcome:
             raise Bug(f"fix: {type(exc).__name__}: {exc}", data) from exc
     if path.read_bytes() != data:
         raise Bug("fix --dry-run changed the file", data)
-    seconds = time.perf_counter() - start
+    seconds = cpu_seconds() - start
     if seconds > 2 * CASE_LIMIT:
-        raise Bug(f"fix took {seconds:.1f} s", data)
+        raise Bug(f"fix took {seconds:.1f} s of CPU", data)
     return Outcome("fix-" + "/".join(kinds), "", seconds)
 
 
@@ -361,15 +377,16 @@ class CliResult:
     args: list[str]
     returncode: int
     stderr: str
-    seconds: float
+    seconds: float  # CPU time of the command
 
 
-def pvhlint_cli(*args: str | os.PathLike[str], timeout: float = 120) -> CliResult:
-    start = time.perf_counter()
+def pvhlint_cli(*args: str | os.PathLike[str], timeout: float = 600) -> CliResult:
+    """`timeout` is a hang limit, generous for a loaded machine."""
+    start = child_cpu_seconds()
     done = subprocess.run([sys.executable, "-m", "pvhlint", *map(str, args)],
                           capture_output=True, text=True, timeout=timeout)  # fmt: skip
     return CliResult([str(a) for a in args], done.returncode, done.stderr,
-                     time.perf_counter() - start)  # fmt: skip
+                     child_cpu_seconds() - start)  # fmt: skip
 
 
 def cli_contract(result: CliResult, files: Iterable[Path]) -> list[str]:

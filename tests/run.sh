@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES="qemu-system-x86 grub-common grub-pc-bin libxen-dev libxenmisc4.17 gcc libc6-dev pkg-config
-  binutils xz-utils lz4 lzop zstd bzip2 gzip openssl file make git debootstrap"
+  binutils xz-utils lz4 lzop zstd bzip2 gzip openssl file make git python3-venv debootstrap"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 # The index is refreshed every run: the real-world tier follows Debian's current kernel.
@@ -16,14 +16,27 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+# Debian's own Python refuses pip outside a virtual environment (externally-managed-
+# environment): use the active one, else .venv here.
+PYTHON=python3
+if ! python3 -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)'; then
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  PYTHON=.venv/bin/python
+  PATH="$PWD/.venv/bin:$PATH"  # the tests run the `pvhlint` command too
+  export PATH
+fi
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "tests/run.sh: pvhlint needs Python 3.11 or later ($("$PYTHON" --version))" >&2
+  exit 2
+fi
+"$PYTHON" -m pip install -q --disable-pip-version-check -e '.[test]'
 # Debian 13's loaders (QEMU 10.0, libxenguest 4.20, GRUB 2.12) run in a debootstrap chroot,
 # cached in ~/.cache/pvhlint/trixie-root; about a minute to build, reused afterwards. Running
 # it needs root (chroot). If it cannot be built the tests that need it say why: they skip, or
 # fail under CI=true.
 if [ "$(id -u)" = 0 ]; then
-  python3 -m tests.loaders.trixie_root >/dev/null || echo "tests/run.sh: no Debian 13 chroot" >&2
+  "$PYTHON" -m tests.loaders.trixie_root >/dev/null || echo "tests/run.sh: no Debian 13 chroot" >&2
 else
   echo "tests/run.sh: not root, so no Debian 13 chroot (its loaders run under chroot)" >&2
 fi
-exec python3 -m pytest "$@"
+exec "$PYTHON" -m pytest "$@"

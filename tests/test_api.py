@@ -69,7 +69,7 @@ def test_directory_and_parallel_jobs_match(images, monkeypatch):
 
 def test_report_reads_naturally(images):
     seen: list[tuple[int, int]] = []
-    report = pvhlint.check(images / "bzimage-xz", require="xen-pvh",
+    report = pvhlint.check(images / "bzimage-xz", pvh_only=True,
                            progress=lambda done, total: seen.append((done, total)))  # fmt: skip
     assert isinstance(report, pvhlint.Report) and seen == [(1, 1)]
     result = report.results[0]
@@ -82,12 +82,24 @@ def test_report_reads_naturally(images):
     assert {f.rule for f in result.findings} == {"xen-obsolete-pv-note"}
     assert all(isinstance(f, pvhlint.Finding) for f in result.findings)
     assert report.exit_code == 1 and result.to_dict() == report.to_dict()["images"][0]
+    assert result.required == ("xen-pvh", "linux") and result.pvh_only
+
+
+def test_require_xen_pvh_is_not_pvh_only(images):
+    """Booting as PVH is what --require asks; the PV-era notes are errors only for --pvh-only."""
+    report = pvhlint.check(images / "bzimage-xz", require="xen-pvh")
+    result = report.results[0]
+    assert "xen-obsolete-pv-note" not in {f.rule for f in result.findings}
+    assert report.exit_code == 0 and result.verdicts["xen-pvh"].accept
 
 
 @pytest.mark.parametrize(("kwargs", "words"), [
     ({"require": "xen-hvm"}, "unknown target 'xen-hvm'"),
     ({"severity": {"no-such-rule": "info"}}, "unknown rule 'no-such-rule'"),
     ({"severity": {"bzimage-crc": "fatal"}}, "severity 'fatal'"),
+    ({"select": "xen"}, "--select: no rule matches 'xen'; did you mean 'xen-'"),
+    ({"per_path_ignores": {"old/*": ["bzimage-crcc"]}}, "did you mean 'bzimage-crc'"),
+    ({"pvh_only": True, "require": "xen-pv"}, "--pvh-only contradicts requiring xen-pv"),
     ({"fail_on": "sometimes"}, "--fail-on takes one of"),
     ({"jobs": 0}, "jobs must be at least 1"),
 ])  # fmt: skip

@@ -152,7 +152,7 @@ def test_sarif_validates_with_good_bad_and_unreadable_images(images, sarif_valid
 
 
 def test_sarif_without_problems_is_successful(images, sarif_validator):
-    done, log = sarif("--select", "bzimage-crc", "bzimage-xz", cwd=images)
+    done, log = sarif("--require", "xen-pvh", "--select", "bzimage-crc", "bzimage-xz", cwd=images)
     assert done.returncode == 0, done.stderr
     sarif_validator.validate(log)
     run = log["runs"][0]
@@ -164,7 +164,8 @@ def test_sarif_without_problems_is_successful(images, sarif_validator):
 
 
 def test_sarif_results_match_the_json_report(images):
-    """Same findings, same order; regions are bytes (never lines) and exact in layer 0."""
+    """Same findings, same order; regions are bytes, exact in layer 0, on line 1 (GitHub
+    code scanning requires a start line; an image is one line)."""
     _, log = sarif(*FIXTURES, cwd=images)
     _, report = check_json(*FIXTURES, cwd=images)
     findings = [(image, f) for image in report["images"] for f in image["findings"]]
@@ -181,11 +182,12 @@ def test_sarif_results_match_the_json_report(images):
         assert props["offsetInLayer"] == finding["offset"]
         assert props["lengthInLayer"] == finding["length"]
         assert props["rejects"] == finding["rejects"]
-        region = location.get("region")
-        if region is None:
-            assert finding["offset"] is None and finding["layer"] == 0
+        region = location["region"]
+        assert region["startLine"] == 1
+        assert not {"endLine", "startColumn", "endColumn", "charOffset"} & set(region)
+        if finding["offset"] is None and finding["layer"] == 0:
+            assert region == {"startLine": 1}
             continue
-        assert not {"startLine", "endLine", "startColumn", "endColumn", "charOffset"} & set(region)
         if finding["layer"] == 0:
             assert region["byteOffset"] == finding["offset"]
             assert region.get("byteLength") == finding["length"]
@@ -256,8 +258,9 @@ def test_sarif_uri_of_an_awkward_name(images, sarif_validator, tmp_path):
 def test_sarif_findings_inside_decoded_layers(images, probe, sarif_validator):
     """A finding in a bzImage payload or a gzip layer: the file region of the stored
     (compressed) bytes, and the exact place in properties and a nested artifact."""
-    done = probe_pvhlint(probe, "check", "--format", "sarif", "--select", "zz-probe",
-                         "bzimage-xz", "gzip-elf64-pvh", cwd=images)  # fmt: skip
+    done = probe_pvhlint(probe, "check", "--format", "sarif", "--require", "xen-pvh",
+                         "--select", "zz-probe", "bzimage-xz", "gzip-elf64-pvh",
+                         cwd=images)  # fmt: skip
     assert done.returncode == 0, done.stderr
     log = json.loads(done.stdout)
     sarif_validator.validate(log)
@@ -271,9 +274,9 @@ def test_sarif_findings_inside_decoded_layers(images, probe, sarif_validator):
         region = physical.get("region")
         if props["layer"] == 0:
             if props["offsetInLayer"] is None:
-                assert region is None
+                assert region == {"startLine": 1}
             else:
-                assert (region["byteOffset"], region["byteLength"]) == (0x10, 8)
+                assert region == {"startLine": 1, "byteOffset": 0x10, "byteLength": 8}
             continue
         assert (props["offsetInLayer"], props["lengthInLayer"]) == (0x10, 8)
         layer_artifact = artifacts[props["layerArtifactIndex"]]
@@ -289,11 +292,12 @@ def test_sarif_findings_inside_decoded_layers(images, probe, sarif_validator):
 
 
 def test_github_escaping():
-    assert escape_data("100% a\r\nb") == "100%25 a%0D%0Ab"
-    assert escape_property("a,b:c%d\n") == "a%2Cb%3Ac%25d%0A"
+    # Control characters become printable escapes first (issue 16.14: one line per message).
+    assert escape_data("100% a\r\nb") == "100%25 a\\r\\nb"
+    assert escape_property("a,b:c%d\n") == "a%2Cb%3Ac%25d\\n"
     assert escape_data("a,b:c") == "a,b:c"  # only properties escape ',' and ':'
     assert command("warning", "x\ny", file="p,q", title="r:s") == (
-        "::warning file=p%2Cq,title=r%3As::x%0Ay"
+        "::warning file=p%2Cq,title=r%3As::x\\ny"
     )
     assert command("notice", "50%") == "::notice::50%25"
 
@@ -328,7 +332,7 @@ def test_github_output_parses_and_is_escaped(images, probe, tmp_path):
         text = github_unescape(match[4])
         assert text.startswith(message)
         if title == "zz-probe" and "layer 1" in message:
-            assert "%0A" in match[4] and "%25" in match[4] and "\n" in text
+            assert "%25" in match[4] and "\\n" in text and "\n" not in text
             assert "payload+0x10, 8 bytes" in text and "file offset 0x" in text
     assert f"file={escape_property(name)}," in done.stdout
     assert "::error file=gone.img,title=pvhlint::no such file" in done.stdout
@@ -364,7 +368,7 @@ def test_json_keys_are_documented(images):
             assert set(image) == {"path", "error"}
             continue
         assert set(image) == {"path", "format", "kernel_format", "layers", "required",
-                              "required_from", "findings", "verdicts"}  # fmt: skip
+                              "required_from", "pvh_only", "findings", "verdicts"}  # fmt: skip
         assert list(image["verdicts"]) == list(TARGETS)
         for target, verdict in image["verdicts"].items():
             expected = {"verdict", "rules", "required"} | ({"path"} if target == "qemu" else set())
@@ -374,14 +378,14 @@ def test_json_keys_are_documented(images):
             assert verdict["required"] == (target in image["required"])
         for finding in image["findings"]:
             assert set(finding) == {"rule", "severity", "message", "layer", "layer_kind",
-                                    "offset", "length", "rejects"}  # fmt: skip
+                                    "offset", "length", "rejects", "fix"}  # fmt: skip
 
 
 # --- exit codes -------------------------------------------------------------------------------
 
 
 def test_exit_0_when_clean(images):
-    code, report = check_json("--select", "bzimage-crc", "bzimage-xz", cwd=images)
+    code, report = check_json("-r", "xen-pvh", "--select", "bzimage-crc", "bzimage-xz", cwd=images)
     assert code == 0 and report["images"][0]["findings"] == []
 
 
@@ -397,7 +401,8 @@ def test_exit_0_when_clean(images):
     ],
 )
 def test_exit_1_at_or_above_fail_on(images, args, code):
-    done = pvhlint("check", "--select", "bzimage-crc", *args, "bzimage-bad-crc", cwd=images)
+    done = pvhlint("check", "-r", "linux", "--select", "bzimage-crc", *args, "bzimage-bad-crc",
+                   cwd=images)  # fmt: skip
     assert done.returncode == code, (done.stdout, done.stderr)
     assert "bzimage-crc" in done.stdout
 
@@ -430,22 +435,26 @@ def test_files_and_directories_together(images, tmp_path):
     (tree / "sub" / "deeper" / "mb1").write_bytes((images / "elf32-mb1").read_bytes())
     (tree / "sub" / "README.txt").write_text("not a kernel\n" * 20)
     (tree / "sub" / "empty").write_bytes(b"")
-    code, report = check_json("--select", "bzimage-crc", tree, images / "bzimage-xz", cwd=tmp_path)
+    code, report = check_json("--select", "bzimage-crc", "--fail-on", "never", tree,
+                              images / "bzimage-xz", cwd=tmp_path)  # fmt: skip
     assert code == 0
     paths = [image["path"] for image in report["images"]]
     assert paths == [str(tree / "bzimage-bad-crc"), str(tree / "sub" / "deeper" / "mb1"),
                      str(images / "bzimage-xz")]  # fmt: skip
-    assert [f["rule"] for f in report["images"][0]["findings"]] == ["bzimage-crc"]
+    # Selected, plus any reject of a required target (never hidden).
+    shown = [f["rule"] for f in report["images"][0]["findings"] if not f["rejects"]]
+    assert shown == ["bzimage-crc"]
 
 
-def test_a_non_kernel_named_explicitly_gets_the_loaders_verdicts(images, tmp_path):
-    """Every file named gets seven verdicts: QEMU -kernel takes any file without a header it
-    knows as an old zImage (this one is too short for it), the other loaders refuse it."""
+def test_a_non_kernel_required_to_boot_gets_the_loaders_verdicts(images, tmp_path):
+    """A file of no known format gets seven verdicts: QEMU -kernel takes any file without a
+    header it knows as an old zImage (this one is too short for it), the other loaders refuse
+    it. (Without --require it claims no target: tests/test_gate.py.)"""
     text = tmp_path / "notes.txt"
     text.write_text("not a kernel\n" * 20)
-    args = ("--select", "bzimage-crc", images / "bzimage-bad-crc", text, images / "bzimage-xz")
+    args = ("--require", "qemu", images / "bzimage-bad-crc", text, images / "bzimage-xz")
     done = pvhlint("check", "--format", "json", *args, cwd=tmp_path)
-    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.returncode == 1 and done.stderr == "", done.stderr  # qemu rejects notes.txt
     report = json.loads(done.stdout)
     assert [image["path"] for image in report["images"]] == [str(a) for a in args[2:]]
     raw = report["images"][1]
@@ -453,8 +462,7 @@ def test_a_non_kernel_named_explicitly_gets_the_loaders_verdicts(images, tmp_pat
     assert not any(v["verdict"] == "accept" for v in raw["verdicts"].values())
     assert raw["verdicts"]["qemu"]["rules"] == ["bzimage-truncated"]
     console = pvhlint("check", *args, cwd=tmp_path)
-    assert f"{text}  raw" in console.stdout
-    assert str(images / "bzimage-xz") in console.stdout and "bzimage-crc" in console.stdout
+    assert f"{text}  raw" in console.stdout and str(images / "bzimage-xz") in console.stdout
 
 
 def test_console_prints_file_names_as_they_are(tmp_path: Path):

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import as_unprivileged
+
 DOC = Path(__file__).resolve().parents[1] / "docs" / "inspect-json.md"
 
 
@@ -48,12 +50,23 @@ def test_fifo_is_not_read(tmp_path):
     assert_bad_input(pvhlint("inspect", path), path, "not a regular file")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file regardless of mode")
-def test_unreadable_file(tmp_path):
-    path = tmp_path / "secret"
-    path.write_bytes(b"\x7fELF" + bytes(60))
-    path.chmod(0)
-    assert_bad_input(pvhlint("inspect", path), path, "permission denied")
+def test_unreadable_file():
+    """Root reads every file regardless of mode: then the command runs as nobody."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="pvhlint-cli-"))
+    try:
+        folder.chmod(0o755)
+        path = folder / "secret"
+        path.write_bytes(b"\x7fELF" + bytes(60))
+        path.chmod(0)
+        command = as_unprivileged([sys.executable, "-m", "pvhlint", "inspect", str(path)])
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=folder,
+                              env={**os.environ, "PYTHONPATH": str(DOC.parents[1])})  # fmt: skip
+    finally:
+        shutil.rmtree(folder)
+    assert_bad_input(done, path, "permission denied")
 
 
 def test_unknown_format(tmp_path):

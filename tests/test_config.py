@@ -101,11 +101,75 @@ def test_the_nearest_file_wins(project, image):
     assert result["required"] == ["linux"]
 
 
-def test_a_pyproject_without_pvhlint_settings_is_passed_over(project, image):
+def test_a_pyproject_without_pvhlint_settings_ends_the_search(project, image):
+    """A pyproject.toml marks the repository root: nothing above it is read (issue 16.15)."""
     pvhlint_toml(project, 'require = ["xen-pvh"]\n')
     (project / "src" / "pyproject.toml").write_text('[project]\nname = "other"\n')
     _, result = report(project / "src" / "deep", image)
-    assert result["required"] == ["xen-pvh"]
+    assert result["required_from"] == "claimed"
+
+
+def test_the_search_stops_at_the_repository_root(project, image):
+    """A file two folders above the repository (a shared workspace root) is not read."""
+    pvhlint_toml(project, 'fail-on = "never"\nrequire = ["xen-pvh"]\n')
+    repository = project / "src"
+    (repository / ".git").mkdir()
+    _, result = report(repository / "deep", image)
+    assert result["required_from"] == "claimed"
+    done = run(repository / "deep", image)
+    assert json.loads(done.stdout)["config"] is None
+    # Inside the repository, its own file is read, and named.
+    inside = pvhlint_toml(repository, 'require = ["linux"]\n')
+    done = run(repository / "deep", image)
+    assert json.loads(done.stdout)["config"] == str(inside)
+
+
+def test_a_folder_anyone_can_write_is_not_read(project, image):
+    shared = project / "src"
+    pvhlint_toml(shared, 'fail-on = "never"\nrequire = ["xen-pvh"]\n')
+    shared.chmod(0o1777)
+    try:
+        _, result = report(shared / "deep", image)
+    finally:
+        shared.chmod(0o755)
+    assert result["required_from"] == "claimed"
+
+
+def test_a_file_beside_the_image_is_not_read(project, tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    image = folder / IMAGE
+    image.write_bytes(catalogue()[IMAGE].data)
+    pvhlint_toml(folder, 'fail-on = "never"\nrequire = ["xen-pvh"]\n')
+    (project / ".git").mkdir()
+    done = run(project, image)
+    assert json.loads(done.stdout)["config"] is None
+    assert json.loads(done.stdout)["images"][0]["required_from"] == "claimed"
+
+
+def test_the_report_names_the_file_used(project, image):
+    used = pvhlint_toml(project, 'require = ["linux"]\n')
+    done = subprocess.run([sys.executable, "-m", "pvhlint", "check", str(image)],
+                          cwd=project / "src", capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.stdout.splitlines()[0] == f"config: {used}"
+    sarif = run_format(project / "src", image, "sarif")
+    assert sarif["runs"][0]["invocations"][0]["properties"]["config"] == str(used)
+    plain = subprocess.run([sys.executable, "-m", "pvhlint", "check", str(image)],
+                           cwd=project, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert plain.stdout.splitlines()[0] == f"config: {used}"
+    (project / "pvhlint.toml").unlink()
+    (project / ".git").mkdir()
+    bare = subprocess.run([sys.executable, "-m", "pvhlint", "check", str(image)],
+                          cwd=project, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert not bare.stdout.startswith("config:")
+
+
+def run_format(cwd: Path, image: Path, output_format: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "pvhlint", "check", "--format", output_format,
+                           str(image)], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    return json.loads(done.stdout)
 
 
 def test_config_option_names_the_file(project, image, tmp_path):

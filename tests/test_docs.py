@@ -169,3 +169,21 @@ def test_local_links_resolve(document):
     path = ROOT / document
     for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", path.read_text()):
         assert (path.parent / target).exists(), f"{document} links to missing {target}"
+
+
+def test_readme_says_what_the_test_command_installs():
+    """Newcomer set-up (issue 15): a virtualenv or pipx, the Python version pyproject.toml
+    requires, and every package tests/run.sh installs."""
+    quick = README.read_text().split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert "python3 -m venv .venv" in quick and "pipx install ." in quick
+    assert "externally-managed-environment" in quick
+    required = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert required == ">=3.11" and "Python 3.11 or later" in quick
+    script = (ROOT / "tests" / "run.sh").read_text()
+    packages = re.search(r'APT_PACKAGES="([^"]*)"', script)[1].split()
+    missing = [package for package in packages if package not in quick]
+    assert not missing, f"README's Quick start does not name: {missing}"
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["test"]  # fmt: skip
+    for requirement in extras:
+        assert re.match(r"[\w-]+", requirement)[0] in quick, requirement

@@ -64,7 +64,7 @@ class PreCommit:
         git("init", "-q", cwd=folder)
         (folder / ".pre-commit-config.yaml").write_text(
             f"repos:\n  - repo: {self.hooks}\n    rev: {self.rev}\n    hooks:\n"
-            "      - id: pvhlint\n      - id: pvhlint-pvh\n"
+            "      - id: pvhlint\n      - id: pvhlint-pvh\n      - id: pvhlint-pvh-only\n"
         )
         for name, data in files.items():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +101,9 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 
 # Files a kernel tree has beside its images, which the hooks must leave alone: a text file
 # whose name matches (types: [binary] keeps it out) and a binary whose name does not.
-BYSTANDERS = {"scripts/gdb/vmlinux-gdb.py": b"import linux\n", "firmware/x.bin": b"\0\1\2\3"}
+# An EFI boot manager is a binary *.efi that is no kernel: the hooks leave it alone too.
+BYSTANDERS = {"scripts/gdb/vmlinux-gdb.py": b"import linux\n", "firmware/x.bin": b"\0\1\2\3",
+              "EFI/BOOT/BOOTX64.efi": b"MZ\x90\0" + bytes(60)}  # fmt: skip
 
 
 def test_good_image_passes_both_hooks(pre_commit, images, tmp_path):
@@ -112,6 +114,7 @@ def test_good_image_passes_both_hooks(pre_commit, images, tmp_path):
     assert "pvhlint (Xen PVH required)" in done.stdout and "Failed" not in done.stdout
     assert "arch/x86/boot/bzImage  bzimage → elf64 (xz)" in done.stdout
     assert "vmlinux-gdb.py" not in done.stdout and "x.bin" not in done.stdout
+    assert "BOOTX64" not in done.stdout and "pvhlint (Xen PVH-only)" in done.stdout
 
 
 def test_bad_image_fails_the_pvh_hook(pre_commit, images, tmp_path):
@@ -131,6 +134,9 @@ def test_untracked_build_output_with_files(pre_commit, images, tmp_path):
     """The build-step use: the image is not tracked, it is named with --files."""
     tree = pre_commit.kernel_tree(tmp_path / "linux", {})
     (tree / "vmlinuz-6.1-test").write_bytes(images["obsolete"])
+    # Issue 15.3: Xen boots it as PVH, so the PVH hook passes; it is not PVH-only.
     done = pre_commit.run(tree, "run", "pvhlint-pvh", "--files", "vmlinuz-6.1-test")
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = pre_commit.run(tree, "run", "pvhlint-pvh-only", "--files", "vmlinuz-6.1-test")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "xen-obsolete-pv-note" in done.stdout

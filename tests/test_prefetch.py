@@ -109,7 +109,7 @@ def test_a_file_changed_meanwhile_is_opened_again(image: Path):
 
 def test_bad_input_raises_what_opening_raises(tmp_path: Path):
     junk = tmp_path / "junk"
-    junk.write_bytes(b"not a kernel" * 100)
+    junk.write_bytes(b"\x1f\x8b" + b"not a gzip stream" * 100)  # bad input even to `check`
     with pytest.raises(ImageError) as direct:
         open_image(str(junk), lenient=True)
     prefetch.start(["check", str(junk)])
@@ -149,7 +149,8 @@ def test_a_usage_error_while_the_thread_decodes_exits_cleanly(image: Path):
     run = subprocess.run([sys.executable, "-m", "pvhlint", "check", "--format", "nope", str(image)],
                          capture_output=True, text=True, timeout=120, cwd=image.parent)  # fmt: skip
     assert run.returncode == 2
-    assert run.stderr.strip() == "pvhlint: --format takes one of console, json, sarif, github"
+    formats = "console, concise, json, sarif, github"
+    assert run.stderr.strip() == f"pvhlint: --format takes one of {formats}"
     assert run.stdout == ""
 
 

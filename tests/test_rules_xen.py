@@ -39,8 +39,8 @@ def build(tmp_path: Path, notes: list[Note] | None = None, *, elf_class: int = 6
     return path
 
 
-def run(path: Path, *require: str):
-    return check_image(open_image(path), Options(require=require))
+def run(path: Path, *require: str, pvh_only: bool = False):
+    return check_image(open_image(path), Options(require=require, pvh_only=pvh_only))
 
 
 def verdicts(result) -> dict[str, bool]:
@@ -177,10 +177,13 @@ def test_notes_only_in_sections(tmp_path):
 
 def test_obsolete_notes_only_for_a_pvh_only_kernel(tmp_path):
     path = build(tmp_path)
-    pvh_only = run(path, "xen-pvh")
+    pvh_only = run(path, pvh_only=True)
     obsolete = [f for f in pvh_only.findings if f.rule == "xen-obsolete-pv-note"]
     assert sorted(int(f.message.split("(")[1].split(")")[0]) for f in obsolete) == [2, 3, 9, 12, 13]
     assert all(f.severity == "error" for f in obsolete)
+    assert "xen-pvh" in pvh_only.required and "xen-pv" not in pvh_only.required
+    # Requiring PVH asks that Xen boots it as PVH, which it does: no obsolete-note findings.
+    assert "xen-obsolete-pv-note" not in rules_of(run(path, "xen-pvh"))
     assert "xen-obsolete-pv-note" not in rules_of(run(path, "xen-pvh", "xen-pv"))
 
 
@@ -262,9 +265,19 @@ def test_grub_xen_pae_mode_past_its_pt_note(debian_image):
 
 
 @pytest.mark.realworld
+def test_debian_kernel_boots_as_pvh_without_pvh_only_errors(debian_image):
+    """Issue 15.3: a stock distribution kernel passes `--require xen-pvh`."""
+    code, report = pvhlint_json("--require", "xen-pvh", debian_image("amd64"))
+    image = report["images"][0]
+    assert code == 0 and image["verdicts"]["xen-pvh"]["verdict"] == "accept"
+    assert not [f for f in image["findings"] if f["severity"] == "error"]
+    assert image["pvh_only"] is False
+
+
+@pytest.mark.realworld
 def test_debian_kernel_pvh_only_reports_obsolete_notes(debian_image, tmp_path):
     path = debian_image("amd64")
-    code, report = pvhlint_json("--require", "xen-pvh", path)
+    code, report = pvhlint_json("--pvh-only", path)
     image = report["images"][0]
     obsolete = [f for f in image["findings"] if f["rule"] == "xen-obsolete-pv-note"]
     # Independent: the notes readelf shows in the vmlinux extracted with xz.
