@@ -19,7 +19,7 @@ from pathlib import Path
 from .checker import ImageResult, Options, check_image
 from .errors import ImageError
 from .image import open_image, open_image_bytes
-from .model import ElfInfo, Image
+from .model import PT_NOTE, SHT_NOTE, ElfInfo, Image, Section, Segment
 from .notes_edit import EditError, Plan, plan_edit
 from .xennotes import NOTE_KINDS, OBSOLETE_FOR_PVH, XENFEAT_NAMES, note_label, parse_note_name
 
@@ -221,8 +221,11 @@ def fix(request: FixRequest) -> FixResult:
                                    max_output=request.max_output)  # fmt: skip
     try:
         _verify(image, after_image, drop, values)
+        assert after_image.elf is not None
+        _verify_layout(image.elf, after_image.elf, raw, plan)
         if new_file is not None:
             _verify_payload(after_image, bytes(plan.data))
+            _verify_outside_payload(image, written)
     except EditError as exc:
         result.refused = str(exc)
         return result
@@ -301,6 +304,83 @@ def _verify(before: Image, after: Image, drop: set[int], values: dict[int, bytes
             f"internal check failed after the rewrite (missing {missing}, "
             f"wrong {wrong}, still there {dropped}); nothing written"
         )
+
+
+def _verify_layout(before: ElfInfo, after: ElfInfo, old: bytes, plan: Plan) -> None:
+    """Everything outside the edit must read back unchanged: the ELF header, every program
+    and section header (a repointed PT_NOTE or note section only in where it points), and
+    every byte of the old file outside the ranges the plan reports as touched."""
+    header = ("elf_class", "machine", "type", "flags", "entry", "phoff", "shoff",
+              "phentsize", "shentsize")  # fmt: skip
+    changed = [name for name in header if getattr(before, name) != getattr(after, name)]
+    moved = {(old_off, old_size): (new_off, new_size)
+             for old_off, old_size, new_off, new_size in plan.areas}  # fmt: skip
+    if len(before.segments) != len(after.segments):
+        changed.append("the program header count")
+    for was, now in zip(before.segments, after.segments, strict=False):
+        if was != now and not _repointed_segment(was, now, moved):
+            changed.append(f"program header {was.index} ({was.type_name})")
+    was_sections, now_sections = before.sections or [], after.sections or []
+    if len(was_sections) != len(now_sections):
+        changed.append("the section header count")
+    for sec, new in zip(was_sections, now_sections, strict=False):
+        if sec != new and not _repointed_section(sec, new, plan):
+            changed.append(f"section header {sec.index} ({sec.name})")
+    changed += [f"bytes {start:#x}-{end:#x}" for start, end in _untouched_differences(old, plan)]
+    if changed:
+        raise EditError(f"internal check failed after the rewrite: {', '.join(changed[:8])} "
+                        "changed outside the edit; nothing written")  # fmt: skip
+
+
+def _repointed_segment(was: Segment, now: Segment,
+                       moved: dict[tuple[int, int], tuple[int, int]]) -> bool:  # fmt: skip
+    """A PT_NOTE the plan moved or resized, changed only in p_offset, p_filesz, p_memsz."""
+    where = moved.get((was.offset, was.filesz))
+    if was.type != PT_NOTE or where is None or (now.offset, now.filesz) != where:
+        return False
+    memsz = now.filesz if was.memsz == was.filesz else was.memsz
+    same = ("type", "vaddr", "paddr", "flags", "align")
+    return now.memsz == memsz and all(getattr(was, f) == getattr(now, f) for f in same)
+
+
+def _repointed_section(was: Section, now: Section, plan: Plan) -> bool:
+    """A note section inside an edited area, changed only in offset, size and address."""
+    inside = any(off <= was.offset and was.offset + was.size <= off + size
+                 for off, size, _, _ in plan.areas)  # fmt: skip
+    same = ("index", "name", "type", "flags")
+    return was.type == SHT_NOTE and inside and all(getattr(was, f) == getattr(now, f)
+                                                   for f in same)  # fmt: skip
+
+
+def _untouched_differences(old: bytes, plan: Plan) -> list[tuple[int, int]]:
+    """Ranges outside `plan.touched` where the new bytes differ from the old (bytes past
+    the old end only inside touched ranges)."""
+    new = plan.data
+    differences, pos = [], 0
+    end_of_both = max(len(old), len(new))
+    for start, end in [*sorted(plan.touched), (end_of_both, end_of_both)]:
+        if pos < start and old[pos:start] != new[pos:start]:
+            differences.append((pos, start))
+        pos = max(pos, end)
+    return differences
+
+
+def _verify_outside_payload(before: Image, written: bytes) -> None:
+    """A re-packed bzImage differs from the original only in the payload slot and the CRC."""
+    payload = before.layers[1]
+    assert payload.size is not None and before.setup is not None
+    old = before.blobs[0].read(0, before.size)
+    edited = [(payload.offset, payload.offset + payload.size)]
+    if before.setup.crc_end:
+        edited = sorted([*edited, (before.setup.crc_end - 4, before.setup.crc_end)])
+    keep, pos = [], 0
+    for start, end in edited:
+        keep.append((pos, start))
+        pos = max(pos, end)
+    keep.append((pos, len(old)))
+    if len(written) != len(old) or any(old[a:b] != written[a:b] for a, b in keep if b > a):
+        raise EditError("internal check failed after re-packing: bytes outside the payload "
+                        "slot and the CRC changed; nothing written")  # fmt: skip
 
 
 def _repack(image: Image, plan: Plan) -> tuple[bytes, dict[str, object]]:

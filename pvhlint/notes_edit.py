@@ -127,7 +127,10 @@ def _apply(elf: ElfInfo, area: NoteArea, new: bytes, pieces: list[Piece], plan: 
         plan.moved = True
     if target == area.offset:
         span = max(len(new), area.size)
-        plan.data[target : target + span] = new + bytes(span - len(new))
+        padded = new + bytes(span - len(new))
+        changed = target + _first_difference(bytes(plan.data[target : target + span]), padded)
+        _refuse_moving_owned(elf, area, changed, target + span)
+        plan.data[target : target + span] = padded
         plan.touch(target, target + span)
     else:
         plan.data[target : target + len(new)] = new
@@ -150,26 +153,62 @@ def _check_alignment(area: NoteArea, pieces: list[Piece]) -> None:
         pos += len(piece.data)
 
 
-def _occupied(elf: ElfInfo, area: NoteArea, size: int) -> list[tuple[int, int]]:
-    """File ranges something other than this note area owns."""
-    ranges = [(0, 64 if elf.elf_class == 64 else 52),
-              (elf.phoff, elf.phoff + elf.phentsize * len(elf.segments))]  # fmt: skip
+def _owners(elf: ElfInfo, area: NoteArea) -> list[tuple[str, int, int]]:
+    """File ranges something other than this note area owns, named: the headers and their
+    tables, every section that is not one of the area's own note sections, and every
+    segment but PT_LOAD (it spans everything) and the area's own PT_NOTE."""
+    head = 64 if elf.elf_class == 64 else 52
+    ranges = [("the ELF header", 0, head),
+              ("the program header table", elf.phoff,
+               elf.phoff + elf.phentsize * len(elf.segments))]  # fmt: skip
     if elf.sections:
-        ranges.append((elf.shoff, elf.shoff + elf.shentsize * len(elf.sections)))
+        ranges.append(("the section header table", elf.shoff,
+                       elf.shoff + elf.shentsize * len(elf.sections)))  # fmt: skip
     for sec in elf.sections or []:
-        inside = area.offset <= sec.offset and sec.offset + sec.size <= area.offset + area.size
-        if sec.index and sec.type != 8 and sec.size and not inside:  # 8: SHT_NOBITS
-            ranges.append((sec.offset, sec.offset + sec.size))
+        if sec.index and sec.type != 8 and sec.size and not _note_section_of(sec, area):
+            ranges.append((f"section {sec.index} ({sec.name})", sec.offset, sec.offset + sec.size))
     for seg in elf.segments:
-        if seg.type not in (1, 4) and seg.filesz:  # PT_LOAD spans everything; PT_NOTE is us
-            ranges.append((seg.offset, seg.offset + seg.filesz))
-    return [(start, end) for start, end in ranges if end > start and start < size]
+        own = area.source == "PT_NOTE" and seg.index == area.index
+        if seg.type != 1 and seg.filesz and not own:  # 1: PT_LOAD, 8: SHT_NOBITS above
+            ranges.append((f"{seg.type_name} {seg.index}", seg.offset, seg.offset + seg.filesz))
+    return [(name, start, end) for name, start, end in ranges if end > start]
+
+
+def _note_section_of(sec: Section, area: NoteArea) -> bool:
+    """An SHT_NOTE section inside the area: the edit repoints it."""
+    inside = area.offset <= sec.offset and sec.offset + sec.size <= area.offset + area.size
+    return inside and sec.type == SHT_NOTE
+
+
+def _refuse_moving_owned(elf: ElfInfo, area: NoteArea, start: int, end: int) -> None:
+    """Bytes in [start, end) change; nothing another header points at may lie there (a
+    program header table inside PT_NOTE would move while e_phoff stays)."""
+    for name, own_start, own_end in _owners(elf, area):
+        if own_start < end and start < own_end:
+            raise EditError(
+                f"{name} ({own_start:#x}-{own_end:#x}) lies inside {area.source} {area.index}"
+                f" at {area.offset:#x}, where this edit moves bytes; nothing written"
+            )
+
+
+def _first_difference(old: bytes, new: bytes) -> int:
+    """Index of the first byte where `old` and `new` differ (len when one is a prefix)."""
+    low, high = 0, min(len(old), len(new))
+    if old[:high] == new[:high]:
+        return high
+    while high - low > 1:  # old[:low] == new[:low], old[:high] != new[:high]
+        middle = (low + high) // 2
+        if old[:middle] == new[:middle]:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def _room_after(elf: ElfInfo, area: NoteArea, data: bytearray) -> int:
     """Zero bytes right after the area that no section, table or segment owns."""
     start = area.offset + area.size
-    limit = min([s for s, _ in _occupied(elf, area, len(data)) if s >= start] + [len(data)])
+    limit = min([s for _, s, _ in _owners(elf, area) if s >= start] + [len(data)])
     room = 0
     while start + room < limit and data[start + room] == 0:
         room += 1
