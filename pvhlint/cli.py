@@ -374,7 +374,7 @@ def extract(
     from .fixer import extract as extract_payload
 
     try:
-        size = extract_payload(image, output, _cap(max_decompressed))
+        size, replaced = extract_payload(image, output, _cap(max_decompressed))
     except ImageError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -384,7 +384,8 @@ def extract(
     except OSError as exc:
         fail(f"{exc.filename or output}: {exc.strerror or exc}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    print(f"{output}: {size} bytes (the ELF and the build's relocation table)")
+    extra = " (replaced the existing file)" if replaced else ""
+    print(f"{output}: {size} bytes (the ELF and the build's relocation table){extra}")
 
 
 @app.command("rules")

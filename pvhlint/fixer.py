@@ -8,17 +8,22 @@ renamed over it, so the input is untouched on failure or when `-o` is given.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import os
-import secrets
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import (
+    backup_free,
+    create_backup,
+    open_locked,
+    read_all,
+    replace_opened,
+    writable,
+    write_new,
+)
 from .checker import ImageResult, Options, check_image
 from .errors import ImageError
-from .image import open_image, open_image_bytes
+from .image import open_image_bytes
 from .model import PT_NOTE, SHT_NOTE, ElfInfo, Image, Section, Segment
 from .notes_edit import EditError, Plan, plan_edit
 from .xennotes import NOTE_KINDS, OBSOLETE_FOR_PVH, XENFEAT_NAMES, note_label, parse_note_name
@@ -148,20 +153,18 @@ def _edits(image: Image, request: FixRequest) -> tuple[set[int], dict[int, bytes
     return drop, values
 
 
-def _open_whole(path: Path, max_output: int | None) -> Image:
+def _open_whole(data: bytes, name: str, max_output: int | None) -> Image:
     """An image decoded to the end: a payload cut short (corrupt, or past the decompression
     cap) would be re-compressed or written out truncated, so it is bad input here."""
-    image = open_image(path, full=True, max_output=max_output)
+    image = open_image_bytes(data, name, full=True, max_output=max_output)
     for problem in image.problems:
         if problem.code == "payload-corrupt":
-            raise ImageError(
-                str(path), f"the payload does not decode completely ({problem.message})"
-            )
+            raise ImageError(name, f"the payload does not decode completely ({problem.message})")
     return image
 
 
-def _open_for_fix(path: Path, max_output: int | None) -> Image:
-    image = _open_whole(path, max_output)
+def _open_for_fix(data: bytes, name: str, max_output: int | None) -> Image:
+    image = _open_whole(data, name, max_output)
     if image.format == "bzimage" and (image.elf is None or len(image.layers) < 2):
         raise UsageError("is a bzImage whose payload holds no ELF kernel pvhlint can edit")
     if image.format == "gzip":
@@ -184,18 +187,57 @@ def _required(request: FixRequest, before: ImageResult) -> tuple[str, ...]:
 
 def fix(request: FixRequest) -> FixResult:
     """Plan, verify and (unless refused or a dry run) write one fix."""
-    # Taken before reading: our own read must not count as the access the atime keeps.
-    original = _stat_or_none(Path(os.path.realpath(request.path)))
-    image = _open_for_fix(request.path, request.max_output)
+    in_place = request.output is None or _same_file(request.output, request.path)
+    if request.backup and not in_place:
+        raise UsageError("--backup keeps the original of an in-place fix; with -o the input "
+                         "is left as it is (drop --backup)")  # fmt: skip
+    with open_locked(request.path, lock=not request.dry_run) as opened:
+        if not request.dry_run and in_place:
+            writable(opened.path, opened.info, opened.folder, opened.name)
+            if request.backup:
+                backup_free(request.path)
+        original = read_all(opened)
+        result, written = _plan_and_verify(request, original)
+        if request.dry_run or result.refused or written is None:
+            return result
+        if in_place:
+            if request.backup:
+                result.backup = create_backup(opened, original)
+            replace_opened(opened, written)
+            result.written = request.path
+            if opened.info.st_nlink > 1:
+                result.notes.append(f"its {opened.info.st_nlink - 1} other hard link(s) keep "
+                                    "the old bytes: the fixed kernel is a new file under "
+                                    "this name")  # fmt: skip
+        else:
+            assert request.output is not None
+            if write_new(request.output, written, like=request.path):
+                result.notes.append(f"replaced the existing file {request.output}")
+            result.written = request.output
+    return result
+
+
+def _same_file(output: Path, path: Path) -> bool:
+    try:
+        return os.path.samefile(output, path)
+    except OSError:
+        return False
+
+
+def _plan_and_verify(request: FixRequest, original: bytes) -> tuple[FixResult, bytes | None]:
+    """The result (refused, or planned and verified) and the bytes to write (None: none)."""
+    image = _open_for_fix(original, str(request.path), request.max_output)
     drop, values = _edits(image, request)
     assert image.elf is not None
     probe = check_image(image, Options(require=request.require))
     required = _required(request, probe)
     before = check_image(image, Options(require=required))
     if image.pe is not None and image.pe.signed and not request.break_signature:
-        return FixResult(None, before, None, required, refused=(
-            "the image carries an Authenticode signature that any change invalidates; nothing "
-            "written (pass --break-signature to proceed and re-sign afterwards)"))  # fmt: skip
+        refused = (
+            "the image carries an Authenticode signature that any change invalidates; "
+            "nothing written (pass --break-signature to proceed and re-sign afterwards)"
+        )
+        return FixResult(None, before, None, required, refused=refused), None
     layer = image.elf.layer
     raw = image.blobs[layer].read(0, 1 << 62)
     _check_note_areas(image.elf, len(raw))
@@ -203,7 +245,7 @@ def fix(request: FixRequest) -> FixResult:
         plan = plan_edit(image.elf, raw, drop, values)
         new_file = _repack(image, plan) if layer else None
     except EditError as exc:
-        return FixResult(None, before, None, required, refused=str(exc))
+        return FixResult(None, before, None, required, refused=str(exc)), None
     result = FixResult(plan, before, None, required)
     if new_file is not None:
         result.repacked = new_file[1]
@@ -215,7 +257,7 @@ def fix(request: FixRequest) -> FixResult:
         result.notes.append(PADDR_OFFSET_TOO)
     if bytes(plan.data) == raw:
         result.notes.append("nothing to change: the notes are already as asked")
-        return result
+        return result, None
     written = bytes(plan.data) if new_file is None else new_file[0]
     after_image = open_image_bytes(written, str(request.path), full=True,
                                    max_output=request.max_output)  # fmt: skip
@@ -228,7 +270,7 @@ def fix(request: FixRequest) -> FixResult:
             _verify_outside_payload(image, written)
     except EditError as exc:
         result.refused = str(exc)
-        return result
+        return result, None
     result.after = check_image(after_image, Options(require=required))
     lost, still = _lost_targets(result.before, result.after, required)
     result.notes.extend(f"{t} still rejects, as before the fix ({', '.join(rules)})"
@@ -238,17 +280,8 @@ def fix(request: FixRequest) -> FixResult:
         result.refused = (
             f"rolled back, nothing written: required target(s) would reject the result: {reasons}"
         )
-        return result
-    if not request.dry_run:
-        destination = request.output or request.path
-        writable_target(destination)  # a read-only target fails before the backup is made
-        if request.backup and request.output is None:
-            result.backup = _backup(request.path, original)
-        in_place = request.output is None
-        write_atomically(destination, written, like=request.path,
-                         original=original if in_place else None)  # fmt: skip
-        result.written = destination
-    return result
+        return result, None
+    return result, written
 
 
 MAX_NOTE_ALIGN = 1 << 16  # the largest page size: a moved area is padded to p_align
@@ -414,138 +447,19 @@ def _verify_payload(after: Image, decoded: bytes) -> None:
         raise EditError(f"internal check failed after re-packing: {after.problems}")
 
 
-def _backup(path: Path, original: os.stat_result | None) -> Path:
-    """IMAGE.orig: the original's bytes, mode, owner and timestamps, written atomically."""
-    target = writable_target(path.with_name(path.name + ".orig"))
-    _replace(target, path.read_bytes(), original or os.stat(path), keep_times=True)
-    return path.with_name(path.name + ".orig")
-
-
-def writable_target(destination: Path) -> Path:
-    """The file a write to `destination` replaces (symlinks followed, so the kernel a link
-    names is edited and the link stays); OSError, before anything is written, when it may
-    not be replaced. The mode bits decide, for root too: replacing by rename would
-    otherwise overwrite a read-only file, or write into a read-only directory."""
-    target = Path(os.path.realpath(destination))
-    current = _stat_or_none(target)
-    if current is not None and not stat.S_ISREG(current.st_mode):
-        raise OSError(errno.EINVAL, "is not a regular file", str(destination))
-    if current is not None and not _may_write(target, current):
-        mode = stat.S_IMODE(current.st_mode)
-        raise PermissionError(errno.EACCES, f"is read-only (mode {mode:04o}): make it writable "
-                              "first", str(destination))  # fmt: skip
-    folder = _stat_or_none(target.parent)
-    if folder is None or not stat.S_ISDIR(folder.st_mode):
-        raise FileNotFoundError(errno.ENOENT, "its directory does not exist", str(destination))
-    if not _may_write(target.parent, folder, os.W_OK | os.X_OK):
-        raise PermissionError(errno.EACCES, f"its directory {target.parent} is read-only: the "
-                              "new file is written beside it first", str(destination))  # fmt: skip
-    return target
-
-
-def _stat_or_none(path: Path) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except FileNotFoundError:
-        return None
-
-
-def _may_write(path: Path, info: os.stat_result, mode: int = os.W_OK) -> bool:
-    return bool(info.st_mode & stat.S_IWUSR) and os.access(path, mode)
-
-
-def write_atomically(destination: Path, data: bytes, like: Path | None = None, *,
-                     original: os.stat_result | None = None) -> None:  # fmt: skip
-    """Replace `destination` by `data` so that a failure at any step, or an interrupt, leaves
-    it byte-identical and no temporary file behind: the data goes to a new file beside it,
-    which gets the destination's metadata, is fsynced, and is renamed over it.
-
-    "Preserved" means: a replaced file keeps its mode, owner and group (chown needs root
-    or the same owner; otherwise the group is kept where allowed) and its atime and mtime
-    (only ctime shows the edit), as `original` recorded them before the caller read the
-    file, else as they are now. A new file gets `like`'s mode (else 0666 less the umask)
-    and the current time."""
-    target = writable_target(destination)
-    current = _stat_or_none(target)
-    if current is not None:
-        _replace(target, data, original or current, keep_times=True)
-    else:
-        source = _stat_or_none(like) if like is not None else None
-        _replace(target, data, source, keep_times=False)
-
-
-def _replace(target: Path, data: bytes, meta: os.stat_result | None, *, keep_times: bool) -> None:
-    name, handle = _create_temporary(target)
-    try:
-        try:
-            _write_all(handle, data)
-            if meta is not None:
-                _copy_metadata(handle, meta, keep_times)
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-        os.replace(name, target)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    _sync_directory(target.parent)
-
-
-def _create_temporary(target: Path) -> tuple[str, int]:
-    """A new file beside `target` (same filesystem, so the rename is atomic)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-    while True:
-        name = str(target.with_name(f".{target.name}.{secrets.token_hex(4)}.pvhlint"))
-        try:
-            return name, os.open(name, flags, 0o666)  # the umask applies to a new file
-        except FileExistsError:
-            continue
-
-
-def _write_all(handle: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(handle, view)
-        if written <= 0:
-            raise OSError(errno.EIO, "write made no progress")
-        view = view[written:]
-
-
-def _copy_metadata(handle: int, meta: os.stat_result, keep_times: bool) -> None:
-    """Owner first (chown clears set-id bits), then mode, then times (writes set mtime)."""
-    if (meta.st_uid, meta.st_gid) != (os.geteuid(), os.getegid()):
-        try:
-            os.fchown(handle, meta.st_uid, meta.st_gid)
-        except PermissionError:  # not root: keep at least the group, if we are in it
-            with contextlib.suppress(PermissionError):
-                os.fchown(handle, -1, meta.st_gid)
-    os.fchmod(handle, stat.S_IMODE(meta.st_mode))
-    if keep_times:
-        os.utime(handle, ns=(meta.st_atime_ns, meta.st_mtime_ns))
-
-
-def _sync_directory(folder: Path) -> None:
-    """Make the rename durable. Best effort: the rename is done and cannot be undone, and
-    some filesystems refuse to fsync a directory."""
-    with contextlib.suppress(OSError):
-        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-
-
-def extract(path: Path, output: Path, max_output: int | None = None) -> int:
+def extract(path: Path, output: Path, max_output: int | None = None) -> tuple[int, bool]:
     """Write the decompressed payload of a bzImage (the ELF, then the build's relocations,
-    exactly what Linux's scripts/extract-vmlinux writes); returns the size written."""
-    image = _open_whole(path, max_output)
+    exactly what Linux's scripts/extract-vmlinux writes); returns the size written and
+    whether an existing file was replaced."""
+    with open_locked(path, lock=False) as opened:
+        image = _open_whole(read_all(opened), str(path), max_output)
     payload = next((layer for layer in image.layers if layer.kind == "payload"), None)
     if image.format != "bzimage" or payload is None or image.elf is None:
         raise UsageError("is not a bzImage whose payload holds an ELF kernel")
     blob = image.blobs[payload.index]
     size = blob.read_all()
-    write_atomically(output, blob.read(0, size))
-    return size
+    replaced = write_new(output, blob.read(0, size))
+    return size, replaced
 
 
 __all__ = ["FixRequest", "FixResult", "ImageError", "UsageError", "extract", "fix"]
