@@ -33,7 +33,7 @@ def _describe(result: FixResult) -> list[str]:
         lines.append(f"payload re-compressed with {info['options']}: {info['stream']} bytes of "
                      f"{info['codec']} + {info['padding']} bytes of padding the kernel's "
                      f"decompressor skips + 4-byte size = the same {info['slot']}-byte slot; "
-                     "CRC32 trailer updated")  # fmt: skip
+                     f"{info['crc'].value}")  # fmt: skip
     if result.plan.used_room:
         lines.append("grew into the free (zero) bytes right after the note area")
     if result.plan.moved:

@@ -8,6 +8,7 @@ renamed over it, so the input is untouched on failure or when `-o` is given.
 
 from __future__ import annotations
 
+import enum
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from .atomic import (
 from .checker import ImageResult, Options, check_image
 from .errors import ImageError
 from .image import open_image_bytes
-from .model import PT_NOTE, SHT_NOTE, ElfInfo, Image, Section, Segment
+from .model import PT_NOTE, SHT_NOTE, ElfInfo, Image, Section, Segment, SetupHeader
 from .notes_edit import EditError, Plan, plan_edit
 from .xennotes import NOTE_KINDS, OBSOLETE_FOR_PVH, XENFEAT_NAMES, note_label, parse_note_name
 
@@ -266,7 +267,7 @@ def _plan_and_verify(request: FixRequest, original: bytes) -> tuple[FixResult, b
         assert after_image.elf is not None
         _verify_layout(image.elf, after_image.elf, raw, plan)
         if new_file is not None:
-            _verify_payload(after_image, bytes(plan.data))
+            _verify_payload(after_image, bytes(plan.data), new_file[1]["crc"])
             _verify_outside_payload(image, written)
     except EditError as exc:
         result.refused = str(exc)
@@ -428,23 +429,45 @@ def _repack(image: Image, plan: Plan) -> tuple[bytes, dict[str, object]]:
     new_payload, stream, options = repack(payload.codec, bytes(plan.data), payload.size)
     data = bytearray(image.blobs[0].read(0, image.size))
     data[payload.offset : payload.offset + payload.size] = new_payload
-    setup = image.setup
-    if setup.crc_end is not None and (setup.crc_ok or setup.crc_ok_before_signing):
-        store_crc(data, setup.crc_end)
+    crc = _crc_state(image.setup, len(data))
+    if crc != CrcState.ABSENT:
+        assert image.setup.crc_end is not None
+        store_crc(data, image.setup.crc_end)
     info = {"codec": payload.codec, "options": options, "slot": payload.size,
-            "stream": stream, "padding": payload.size - 4 - stream}  # fmt: skip
+            "stream": stream, "padding": payload.size - 4 - stream, "crc": crc}  # fmt: skip
     return bytes(data), info
 
 
-def _verify_payload(after: Image, decoded: bytes) -> None:
+class CrcState(enum.Enum):
+    """What a re-pack does with the CRC32 trailer."""
+
+    UPDATED = "CRC32 trailer updated"
+    REPAIRED = "CRC32 trailer repaired: it did not match the image before the fix either"
+    ABSENT = "no CRC32 trailer written: syssize points past the end of the file"
+
+
+def _crc_state(setup: SetupHeader, size: int) -> CrcState:
+    if setup.crc_end is None or not 4 <= setup.crc_end <= size:
+        return CrcState.ABSENT
+    if setup.crc_ok or setup.crc_ok_before_signing:
+        return CrcState.UPDATED
+    return CrcState.REPAIRED
+
+
+def _verify_payload(after: Image, decoded: bytes, crc: CrcState) -> None:
     """The new payload must decode to exactly the edited kernel, with a good CRC."""
     blob = after.blobs[1]
     size = blob.read_all()
     if blob.read(0, size) != decoded or after.layers[1].size_trailer != len(decoded):
         raise EditError("internal check failed: the re-compressed payload does not decode to "
                         "the edited kernel; nothing written")  # fmt: skip
-    if after.problems or (after.setup is not None and after.setup.crc_ok is False):
-        raise EditError(f"internal check failed after re-packing: {after.problems}")
+    if after.problems:
+        found = "; ".join(problem.message for problem in after.problems)
+        raise EditError(f"internal check failed after re-packing: {found}; nothing written")
+    crc_written = crc != CrcState.ABSENT
+    if crc_written and after.setup is not None and after.setup.crc_ok is False:
+        raise EditError("internal check failed after re-packing: the CRC32 trailer written "
+                        "does not match; nothing written")  # fmt: skip
 
 
 def extract(path: Path, output: Path, max_output: int | None = None) -> tuple[int, bool]:
