@@ -324,6 +324,10 @@ def fix_command(
         ),
     ] = False,
     max_decompressed: MaxDecompressed = None,
+    force: Annotated[
+        bool,
+        typer.Option(help="Write a result that no boot target accepts (refused otherwise)."),
+    ] = False,
 ) -> None:
     """Edit the Xen notes of a kernel in place, byte-minimally, and re-check it: an ELF
     directly, a bzImage by re-compressing its payload into the same slot."""
@@ -335,7 +339,7 @@ def fix_command(
                          drop_notes=_split(drop_note), set_notes=_note_values(image, set_note),
                          require=_split(require), dry_run=dry_run, backup=backup,
                          break_signature=break_signature,
-                         max_output=_cap(max_decompressed))  # fmt: skip
+                         max_output=_cap(max_decompressed), force=force)  # fmt: skip
     except api.OptionsError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None

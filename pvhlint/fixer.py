@@ -46,6 +46,7 @@ class FixRequest:
     backup: bool = False
     break_signature: bool = False
     max_output: int | None = None  # decompression cap; None: pvhlint.image.resolve_max_output
+    force: bool = False  # write a result no boot target accepts
 
 
 @dataclass
@@ -282,7 +283,21 @@ def _plan_and_verify(request: FixRequest, original: bytes) -> tuple[FixResult, b
             f"rolled back, nothing written: required target(s) would reject the result: {reasons}"
         )
         return result, None
+    unbootable = _unbootable(result.before, result.after)
+    if unbootable and not request.force:
+        result.refused = f"{unbootable}; nothing written (pass --force to write it anyway)"
+        return result, None
+    if unbootable:
+        result.notes.append(f"{unbootable}, written because of --force")
     return result, written
+
+
+def _unbootable(before: ImageResult, after: ImageResult) -> str | None:
+    """Why the result boots nowhere, when the input booted somewhere."""
+    accepted = [t for t, verdict in before.verdicts.items() if verdict.accept]
+    if not accepted or any(verdict.accept for verdict in after.verdicts.values()):
+        return None
+    return f"no boot target accepts the result (before: {', '.join(accepted)} accepted)"
 
 
 MAX_NOTE_ALIGN = 1 << 16  # the largest page size: a moved area is padded to p_align
