@@ -17,7 +17,7 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 
-from .blob import Blob, BytesBlob, map_file
+from .blob import Blob, BytesBlob, read_file
 from .bzimage import check_crc_before_signing, looks_like_bzimage, read_pe, read_setup
 from .codecs import DEFAULT_MAX_OUTPUT, DecodedStream, detect_codec, max_output_from_env
 from .elf import ELF_MAGIC, read_elf
@@ -86,7 +86,7 @@ def resolve_max_output(name: str, explicit: int | None = None) -> int:
         return DEFAULT_MAX_OUTPUT
 
 
-def _read_file(path: str) -> bytes | memoryview:
+def _read_file(path: str) -> bytes:
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
@@ -95,7 +95,7 @@ def _read_file(path: str) -> bytes | memoryview:
             raise ImageError(path, "is not a regular file")
         if info.st_size == 0:
             raise ImageError(path, "empty file")
-        return map_file(path)
+        return read_file(path)
     except FileNotFoundError:
         raise ImageError(path, "no such file") from None
     except PermissionError:
