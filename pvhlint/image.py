@@ -142,7 +142,7 @@ class _Opener:
         if head.startswith(ELF_MAGIC):
             self._elf(blob, layer)
         elif looks_like_bzimage(head):
-            self._bzimage(layer)
+            self._bzimage(blob, layer)
         elif self._flat_multiboot(layer):
             self.image.layers[layer].format = "flat"
         else:
@@ -205,38 +205,42 @@ class _Opener:
         if stream.error:
             self._problem("payload-corrupt", f"{stream.codec}: {stream.error}", layer)
 
-    def _bzimage(self, layer: int) -> None:
+    def _bzimage(self, blob: Blob, layer: int) -> None:
+        """A bzImage in `layer`: its setup header, PE stub and payload are read from that
+        layer's bytes (inside gzip, the decoded ones, never the compressed file)."""
+        own = blob if isinstance(blob, BytesBlob) else BytesBlob(_whole(blob))
+        data = own.data
         self.image.layers[layer].format = "bzimage"
-        setup = read_setup(self.file, layer)
+        setup = read_setup(own, layer)
         self.image.setup = setup
-        self.image.pe = pe = read_pe(self.file, layer)
+        self.image.pe = pe = read_pe(own, layer)
         if pe and pe.signed and setup.crc_stored is not None and not setup.crc_ok:
-            setup.crc_ok_before_signing = check_crc_before_signing(self.file, setup, pe)
+            setup.crc_ok_before_signing = check_crc_before_signing(own, setup, pe)
         if not setup.has_hdrs or setup.version < 0x208:
             return
         if "payload_length" not in setup.fields:
-            raise FormatError(
-                f"the setup header is cut short: the file ends at {self.image.size:#x}"
-            )
+            raise FormatError(f"the setup header is cut short: the layer ends at {len(data):#x}")
         start = setup.pm_offset + setup.fields["payload_offset"]
         length = setup.fields["payload_length"]
-        if start >= len(self.data):
-            self._problem("payload-offset-overflow", "payload_offset points past the file", 0)
-        elif start + length > len(self.data):
-            self._problem("payload-length-overflow", "payload runs past the end of the file", 0)
+        if start >= len(data):
+            self._problem("payload-offset-overflow", "payload_offset points past the file", layer)
+        elif start + length > len(data):
+            self._problem("payload-length-overflow", "payload runs past the end of the file",
+                          layer)  # fmt: skip
         elif length < 8:
-            self._problem("payload-too-short", f"payload_length {length} is too short", 0)
+            self._problem("payload-too-short", f"payload_length {length} is too short", layer)
         else:
-            self._payload(start, length)
+            self._payload(data, layer, start, length)
 
-    def _payload(self, start: int, length: int) -> None:
-        compressed = memoryview(self.data)[start : start + length]
-        payload = self._add_layer("payload", "payload", 0, start, length)
+    def _payload(self, data: bytes | bytearray | memoryview, layer: int, start: int,
+                 length: int) -> None:  # fmt: skip
+        compressed = memoryview(data)[start : start + length]
+        payload = self._add_layer("payload", "payload", layer, start, length)
         payload.codec = detect_codec(bytes(compressed[:9]))
         payload.size_trailer = struct.unpack("<I", compressed[-4:])[0]
         if payload.codec is None:
             message = f"unknown compression format (starts {bytes(compressed[:6]).hex(' ')})"
-            self._problem("unknown-codec", message, 0, start)
+            self._problem("unknown-codec", message, layer, start)
             return
         # The build appends the decompressed size; decoders get the stream without it (as Xen).
         body = compressed if payload.codec == "gzip" else compressed[:-4]
@@ -248,14 +252,15 @@ class _Opener:
                 f"decompressed size {payload.decoded_size} differs from the size trailer "
                 f"{payload.size_trailer}"
             )
-            self._problem("size-trailer-mismatch", message, 0, start + length - 4)
+            self._problem("size-trailer-mismatch", message, layer, start + length - 4)
 
     def _payload_elf(self, stream: DecodedStream, payload: Layer) -> None:
         head = stream.read(0, 16)
         if not head.startswith(ELF_MAGIC):
             if stream.error:
                 raise FormatError(f"{stream.codec} payload cannot be decoded: {stream.error}")
-            self._problem("payload-not-elf", "the decompressed payload is not an ELF", 1, 0)
+            self._problem("payload-not-elf", "the decompressed payload is not an ELF",
+                          payload.index, 0)  # fmt: skip
             return
         self._elf(stream, payload.index)
 
@@ -299,6 +304,11 @@ class _Opener:
             point.segments_by_paddr = elf.segments_containing(address, physical=True)
             point.segments_by_vaddr = elf.segments_containing(address, physical=False)
         self.image.entry_points.append(point)
+
+
+def _whole(blob: Blob) -> bytes:
+    """Every byte of a decoded layer (up to the decompression cap)."""
+    return blob.read(0, blob.ensure(1 << 62))
 
 
 def _elf_physical_entry(elf: ElfInfo) -> int:
