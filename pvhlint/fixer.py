@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -338,11 +339,14 @@ def _lost_targets(before: ImageResult, after: ImageResult,
 def _verify(before: Image, after: Image, drop: set[int], values: dict[int, bytes]) -> None:
     """The rewrite must read back as planned, as libelf would read it."""
     assert before.elf is not None and after.elf is not None
-    kept = [(n.type, n.desc) for n in before.elf.xen_notes if n.type not in drop | set(values)]
-    now = [(n.type, n.desc) for n in after.elf.xen_notes]
-    missing = [t for t, d in kept if (t, d) not in now]
-    wrong = [t for t, d in values.items() if [n.desc for n in after.elf.xen_notes
-                                               if n.type == t] != [d]]  # fmt: skip
+    edited = drop | set(values)
+    kept = Counter((n.type, n.desc) for n in before.elf.xen_notes if n.type not in edited)
+    now = Counter((n.type, n.desc) for n in after.elf.xen_notes)
+    missing = sorted({t for t, _ in kept - now})  # multisets: linear in the note count
+    descs_of: dict[int, list[bytes]] = {}
+    for note in after.elf.xen_notes:
+        descs_of.setdefault(note.type, []).append(note.desc)
+    wrong = [t for t, d in values.items() if descs_of.get(t) != [d]]
     dropped = [n.type for n in after.elf.xen_notes if n.type in drop]
     new_problems = [n for a in after.elf.note_areas for n in a.notes
                     if {"truncated", "desc-past-segment"} & set(n.problems)]  # fmt: skip

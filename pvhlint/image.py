@@ -22,7 +22,7 @@ from .bzimage import check_crc_before_signing, looks_like_bzimage, read_pe, read
 from .codecs import DEFAULT_MAX_OUTPUT, DecodedStream, detect_codec, max_output_from_env
 from .elf import ELF_MAGIC, read_elf
 from .errors import FormatError, ImageError
-from .model import ElfInfo, EntryPoint, Image, Layer, MultibootHeader, Problem
+from .model import ElfInfo, EntryPoint, Image, Layer, MultibootHeader, Note, Problem
 from .multiboot import scan_multiboot
 from .xennotes import NOTE_NUMBERS
 
@@ -269,7 +269,7 @@ class _Opener:
         if elf:
             self._entry("e_entry", elf.layer, elf.entry, False, 24)
             for kind in ("ENTRY", "PHYS32_ENTRY"):
-                for note in elf.notes_of_type(NOTE_NUMBERS[kind]):
+                for note in _used_notes(elf.notes_of_type(NOTE_NUMBERS[kind])):
                     if isinstance(note.value, int):
                         self._entry(kind, elf.layer, note.value, kind != "ENTRY", note.desc_offset)
         for header in image.multiboot:
@@ -304,6 +304,14 @@ class _Opener:
             point.segments_by_paddr = elf.segments_containing(address, physical=True)
             point.segments_by_vaddr = elf.segments_containing(address, physical=False)
         self.image.entry_points.append(point)
+
+
+def _used_notes(notes: list[Note]) -> list[Note]:
+    """The notes of one type a loader uses: the first (QEMU's elf_note_fn callback, in
+    include/hw/elf_ops.h, is given the first match) and the last (Xen's libelf,
+    elf_xen_parse_note, overwrites parms for each one). Not every one: 65536 entry notes
+    over 65535 PT_LOADs would be billions of segment lookups."""
+    return notes[:1] + notes[-1:] if len(notes) > 1 else notes
 
 
 def _whole(blob: Blob) -> bytes:

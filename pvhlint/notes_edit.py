@@ -38,6 +38,7 @@ class Plan:
     moved: bool = False
     used_room: bool = False
     areas: list[tuple[int, int, int, int]] = field(default_factory=list)  # old off/size, new
+    set_types: set[int] = field(default_factory=set)  # types whose note was changed so far
 
     def touch(self, start: int, end: int) -> None:
         if end > start:
@@ -73,6 +74,7 @@ def plan_edit(elf: ElfInfo, data: bytes, drop: set[int], values: dict[int, bytes
                  any(n.is_xen for n in a.notes)]  # fmt: skip
     if not areas:
         raise EditError("the image has no note segment or section holding Xen notes to edit")
+    areas = _distinct(areas)
     pending = dict(values)
     home = next((a for a in areas if any(n.type == 18 and n.is_xen for n in a.notes)), areas[0])
     for area in areas:
@@ -80,6 +82,21 @@ def plan_edit(elf: ElfInfo, data: bytes, drop: set[int], values: dict[int, bytes
         pieces = _rebuild(area, data, drop, pending, added, plan)
         _apply(elf, area, b"".join(piece.data for piece in pieces), pieces, plan)
     return plan
+
+
+MAX_EDITED_AREAS = 64  # no real kernel has more than a few note segments or sections
+
+
+def _distinct(areas: list[NoteArea]) -> list[NoteArea]:
+    """One area per span: note sections repeated over the same bytes are one rewrite (their
+    headers are all repointed by it), not one rewrite each (N sections: N^2 work)."""
+    spans: dict[tuple[int, int], NoteArea] = {}
+    for area in areas:
+        spans.setdefault((area.offset, area.size), area)
+    if len(spans) > MAX_EDITED_AREAS:
+        raise EditError(f"{len(spans)} distinct note areas hold Xen notes; pvhlint edits at "
+                        f"most {MAX_EDITED_AREAS}")  # fmt: skip
+    return list(spans.values())
 
 
 def _rebuild(area: NoteArea, data: bytes, drop: set[int], pending: dict[int, bytes],
@@ -96,8 +113,9 @@ def _rebuild(area: NoteArea, data: bytes, drop: set[int], pending: dict[int, byt
                 pieces.append(Piece(note.offset, _raw(data, note, end)))
             else:
                 plan.changes.append(Change("change", note.type, note, desc))
+                plan.set_types.add(note.type)
                 pieces.append(Piece(note.offset, encode_note(note.type, desc)))
-        elif note.is_xen and note.type in _set_earlier(plan, note):
+        elif note.is_xen and note.type in plan.set_types:
             plan.changes.append(Change("remove", note.type, note))  # a duplicate of a set note
         else:
             pieces.append(Piece(note.offset, _raw(data, note, end)))
@@ -107,10 +125,6 @@ def _rebuild(area: NoteArea, data: bytes, drop: set[int], pending: dict[int, byt
         plan.changes.append(Change("add", note_type, None, desc))
         pieces.append(Piece(None, encode_note(note_type, desc)))
     return pieces
-
-
-def _set_earlier(plan: Plan, note: Note) -> set[int]:
-    return {c.type for c in plan.changes if c.action == "change" and c.note is not note}
 
 
 def _apply(elf: ElfInfo, area: NoteArea, new: bytes, pieces: list[Piece], plan: Plan) -> None:

@@ -38,9 +38,10 @@ def check(image: Image) -> Iterator[Hit]:
         return
     notes = image.elf.xen_notes
     counts = Counter(note.type for note in notes)
+    last_of = {note.type: note for note in notes}  # one pass: the last of each type wins
     for note_type, count in counts.items():
         if count > 1 and note_type not in ACCUMULATING:
-            last = [n for n in notes if n.type == note_type][-1]
+            last = last_of[note_type]
             yield at_note(
                 last, f"{name(last)} appears {count} times; Xen uses the last one, {last.value!r}"
             )
