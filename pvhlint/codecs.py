@@ -111,6 +111,9 @@ def detect_codec(head: bytes) -> str | None:
     return None
 
 
+ZSTD_MAX_WINDOW = 1 << 31
+
+
 def _decoder_memory(limit: int) -> int:
     """Most memory a stream header may make its decoder reserve (dictionary, window)."""
     return max(_MIN_DECODER_MEMORY, limit)
@@ -216,7 +219,10 @@ def _zstd_chunks(data: memoryview, limit: int) -> Chunks:
 
     # A frame header may ask for a window up to 2 GiB (zstd -22 --ultra uses 128 MiB);
     # more than the output cap buys nothing but memory.
-    decoder = zstandard.ZstdDecompressor(max_window_size=_decoder_memory(limit))
+    # ZSTD_WINDOWLOG_MAX is 31 on 64-bit: zstd refuses a larger limit ("unable to set max
+    # window size"), so a cap above 2 GiB must not become one.
+    window = min(_decoder_memory(limit), ZSTD_MAX_WINDOW)
+    decoder = zstandard.ZstdDecompressor(max_window_size=window)
     source = io.BytesIO(data)
     reader = decoder.stream_reader(source, read_size=_IN_CHUNK, read_across_frames=False)
     while True:

@@ -394,3 +394,13 @@ def test_scrambled_note_offsets_do_not_restart_the_decode_each_time(monkeypatch)
     check_image(image, Options())
     assert image.elf is not None and len(image.elf.xen_notes) == 40
     assert len(decodes) <= 1 + codecs.MAX_RESTARTS + 1, len(decodes)  # the last keeps all
+
+
+@pytest.mark.parametrize("codec", ["zstd", "xz", "lzma"])
+def test_a_cap_above_2_gib_still_decodes(codec):
+    """Issue 16 item 11: any cap above 2 GiB broke every zstd kernel ("unable to set max
+    window size"); the cap means the same for every codec."""
+    from pvhlint.image import open_image_bytes
+
+    image = open_image_bytes(catalogue()[f"bzimage-{codec}"].data, codec, max_output=3 << 30)
+    assert not image.problems and image.elf is not None
