@@ -18,12 +18,14 @@ import fcntl
 import os
 import secrets
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ImageError
 
 TEMPORARY_SUFFIX = ".pvhlint"
+Data = bytes | bytearray | Iterable[bytes]  # the whole, or its pieces in order
 
 
 @dataclass
@@ -114,7 +116,7 @@ def read_all(opened: Opened) -> bytes:
         offset += len(chunk)
 
 
-def replace_opened(opened: Opened, data: bytes) -> None:
+def replace_opened(opened: Opened, data: Data) -> None:
     """Replace the opened file by `data`, keeping its mode, owner and times; OSError, and
     nothing written, when its name no longer holds the file that was read, unchanged."""
     writable(opened.path, opened.info, opened.folder, opened.name)
@@ -133,7 +135,7 @@ def replace_opened(opened: Opened, data: bytes) -> None:
     _replace(opened.folder, opened.name, data, was, keep_times=True)
 
 
-def create_backup(opened: Opened, data: bytes) -> Path:
+def create_backup(opened: Opened, data: Data) -> Path:
     """NAME.orig beside the file: `data` with its mode, owner and times. Never replaces
     anything (an existing NAME.orig, or a link planted there, is an OSError)."""
     name = opened.name + ".orig"
@@ -168,7 +170,7 @@ def backup_free(path: Path) -> None:
                       "never overwrites a backup); nothing written", str(path))  # fmt: skip
 
 
-def write_new(destination: Path, data: bytes, like: Path | None = None) -> bool:
+def write_new(destination: Path, data: Data, like: Path | None = None) -> bool:
     """Write `data` to `destination` (an output the user named): a symbolic link there is
     refused, an existing file replaced keeping its mode, owner and times, a new file gets
     `like`'s mode (else 0666 less the umask). True when a file was replaced."""
@@ -197,7 +199,7 @@ def write_new(destination: Path, data: bytes, like: Path | None = None) -> bool:
     return current is not None
 
 
-def write_atomically(destination: Path, data: bytes, like: Path | None = None) -> None:
+def write_atomically(destination: Path, data: Data, like: Path | None = None) -> None:
     """`write_new` for a destination that may be a link the caller chose to follow."""
     write_new(Path(os.path.realpath(destination)), data, like)
 
@@ -264,7 +266,7 @@ def _stat_or_none(path: Path) -> os.stat_result | None:
         return None
 
 
-def _replace(folder: int, name: str, data: bytes, meta: os.stat_result | None, *,
+def _replace(folder: int, name: str, data: Data, meta: os.stat_result | None, *,
              keep_times: bool) -> None:  # fmt: skip
     temporary, handle = _create_temporary(folder, name)
     try:
@@ -294,13 +296,15 @@ def _create_temporary(folder: int, name: str) -> tuple[str, int]:
             continue
 
 
-def _write_all(handle: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(handle, view)
-        if written <= 0:
-            raise OSError(errno.EIO, "write made no progress")
-        view = view[written:]
+def _write_all(handle: int, data: Data) -> None:
+    pieces = [data] if isinstance(data, bytes | bytearray) else data
+    for piece in pieces:
+        view = memoryview(piece)
+        while view:
+            written = os.write(handle, view)
+            if written <= 0:
+                raise OSError(errno.EIO, "write made no progress")
+            view = view[written:]
 
 
 def _copy_metadata(handle: int, meta: os.stat_result, keep_times: bool) -> None:

@@ -23,6 +23,7 @@ from .atomic import (
     writable,
     write_new,
 )
+from .blob import BytesBlob
 from .checker import ImageResult, Options, check_image
 from .errors import ImageError
 from .image import open_image_bytes
@@ -220,6 +221,16 @@ def fix(request: FixRequest) -> FixResult:
     return result
 
 
+def _kernel_bytes(image: Image, layer: int, original: bytes) -> bytes:
+    """The ELF layer's bytes, held once: the file itself, or the decoded payload, whose
+    decoder then holds a plain copy instead of its chunks (no second whole-payload copy)."""
+    if layer == 0:
+        return original
+    raw = image.blobs[layer].read(0, 1 << 62)
+    image.blobs[layer] = BytesBlob(raw)
+    return raw
+
+
 def _same_file(output: Path, path: Path) -> bool:
     try:
         return os.path.samefile(output, path)
@@ -227,7 +238,8 @@ def _same_file(output: Path, path: Path) -> bool:
         return False
 
 
-def _plan_and_verify(request: FixRequest, original: bytes) -> tuple[FixResult, bytes | None]:
+def _plan_and_verify(request: FixRequest,
+                     original: bytes) -> tuple[FixResult, bytes | bytearray | None]:  # fmt: skip
     """The result (refused, or planned and verified) and the bytes to write (None: none)."""
     image = _open_for_fix(original, str(request.path), request.max_output)
     drop, values = _edits(image, request)
@@ -242,7 +254,7 @@ def _plan_and_verify(request: FixRequest, original: bytes) -> tuple[FixResult, b
         )
         return FixResult(None, before, None, required, refused=refused), None
     layer = image.elf.layer
-    raw = image.blobs[layer].read(0, 1 << 62)
+    raw = _kernel_bytes(image, layer, original)
     _check_note_areas(image.elf, len(raw))
     try:
         plan = plan_edit(image.elf, raw, drop, values)
@@ -258,10 +270,10 @@ def _plan_and_verify(request: FixRequest, original: bytes) -> tuple[FixResult, b
         _note_type(name) for name in request.drop
     }:
         result.notes.append(PADDR_OFFSET_TOO)
-    if bytes(plan.data) == raw:
+    if plan.data == raw:
         result.notes.append("nothing to change: the notes are already as asked")
         return result, None
-    written = bytes(plan.data) if new_file is None else new_file[0]
+    written = plan.data if new_file is None else new_file[0]
     after_image = open_image_bytes(written, str(request.path), full=True,
                                    max_output=request.max_output)  # fmt: skip
     try:
@@ -269,7 +281,7 @@ def _plan_and_verify(request: FixRequest, original: bytes) -> tuple[FixResult, b
         assert after_image.elf is not None
         _verify_layout(image.elf, after_image.elf, raw, plan)
         if new_file is not None:
-            _verify_payload(after_image, bytes(plan.data), new_file[1]["crc"])
+            _verify_payload(after_image, plan.data, new_file[1]["crc"])
             _verify_outside_payload(image, written)
     except EditError as exc:
         result.refused = str(exc)
@@ -408,11 +420,11 @@ def _repointed_section(was: Section, now: Section, plan: Plan) -> bool:
 def _untouched_differences(old: bytes, plan: Plan) -> list[tuple[int, int]]:
     """Ranges outside `plan.touched` where the new bytes differ from the old (bytes past
     the old end only inside touched ranges)."""
-    new = plan.data
+    old_view, new = memoryview(old), memoryview(plan.data)  # compared in place, no copies
     differences, pos = [], 0
     end_of_both = max(len(old), len(new))
     for start, end in [*sorted(plan.touched), (end_of_both, end_of_both)]:
-        if pos < start and old[pos:start] != new[pos:start]:
+        if pos < start and old_view[pos:start] != new[pos:start]:
             differences.append((pos, start))
         pos = max(pos, end)
     return differences
@@ -445,7 +457,7 @@ def _repack(image: Image, plan: Plan) -> tuple[bytes, dict[str, object]]:
                         "moving it would change the kernel's decompressed size")  # fmt: skip
     payload = image.layers[1]
     assert payload.codec is not None and payload.size is not None and image.setup is not None
-    new_payload, stream, options = repack(payload.codec, bytes(plan.data), payload.size)
+    new_payload, stream, options = repack(payload.codec, plan.data, payload.size)
     data = bytearray(image.blobs[0].read(0, image.size))
     data[payload.offset : payload.offset + payload.size] = new_payload
     crc = _crc_state(image.setup, len(data))
@@ -473,11 +485,16 @@ def _crc_state(setup: SetupHeader, size: int) -> CrcState:
     return CrcState.REPAIRED
 
 
-def _verify_payload(after: Image, decoded: bytes, crc: CrcState) -> None:
-    """The new payload must decode to exactly the edited kernel, with a good CRC."""
+def _verify_payload(after: Image, decoded: bytearray, crc: CrcState) -> None:
+    """The new payload must decode to exactly the edited kernel, with a good CRC (compared
+    a piece at a time: no whole-payload copies)."""
     blob = after.blobs[1]
     size = blob.read_all()
-    if blob.read(0, size) != decoded or after.layers[1].size_trailer != len(decoded):
+    step = 16 << 20
+    same = size == len(decoded) and all(
+        blob.read(at, step) == memoryview(decoded)[at : at + step] for at in range(0, size, step)
+    )
+    if not same or after.layers[1].size_trailer != len(decoded):
         raise EditError("internal check failed: the re-compressed payload does not decode to "
                         "the edited kernel; nothing written")  # fmt: skip
     if after.problems:
@@ -500,7 +517,8 @@ def extract(path: Path, output: Path, max_output: int | None = None) -> tuple[in
         raise UsageError("is not a bzImage whose payload holds an ELF kernel")
     blob = image.blobs[payload.index]
     size = blob.read_all()
-    replaced = write_new(output, blob.read(0, size))
+    step = 16 << 20  # written a piece at a time: no whole-payload copy beside the decoder's
+    replaced = write_new(output, (blob.read(at, step) for at in range(0, size, step)))
     return size, replaced
 
 
