@@ -16,9 +16,12 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import secrets
+import signal
 import stat
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +142,13 @@ def create_backup(opened: Opened, data: Data) -> Path:
     """NAME.orig beside the file: `data` with its mode, owner and times. Never replaces
     anything (an existing NAME.orig, or a link planted there, is an OSError)."""
     name = opened.name + ".orig"
+    with _terminate_cleanly():
+        _create_backup_now(opened, name, data)
+    _sync_directory(opened.folder)
+    return opened.path.with_name(opened.path.name + ".orig")
+
+
+def _create_backup_now(opened: Opened, name: str, data: Data) -> None:
     temporary, handle = _create_temporary(opened.folder, name)
     try:
         try:
@@ -158,8 +168,6 @@ def create_backup(opened: Opened, data: Data) -> Path:
         ) from None
     finally:
         os.unlink(temporary, dir_fd=opened.folder)
-    _sync_directory(opened.folder)
-    return opened.path.with_name(opened.path.name + ".orig")
 
 
 def backup_free(path: Path) -> None:
@@ -266,8 +274,32 @@ def _stat_or_none(path: Path) -> os.stat_result | None:
         return None
 
 
+@contextlib.contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """While a temporary file exists, SIGTERM raises SystemExit (as SIGINT raises
+    KeyboardInterrupt), so the cleanup below runs instead of the process just ending."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _replace(folder: int, name: str, data: Data, meta: os.stat_result | None, *,
              keep_times: bool) -> None:  # fmt: skip
+    with _terminate_cleanly():
+        _replace_now(folder, name, data, meta, keep_times=keep_times)
+
+
+def _replace_now(folder: int, name: str, data: Data, meta: os.stat_result | None, *,
+                 keep_times: bool) -> None:  # fmt: skip
     temporary, handle = _create_temporary(folder, name)
     try:
         try:
@@ -283,6 +315,18 @@ def _replace(folder: int, name: str, data: Data, meta: os.stat_result | None, *,
             os.unlink(temporary, dir_fd=folder)
         raise
     _sync_directory(folder)
+
+
+def stale_temporaries(opened: Opened, *, remove: bool) -> list[str]:
+    """Temporary files of this name that an interrupted run left (the name pattern is
+    ours; the lock we hold means no other run is writing one now); removed with `remove`."""
+    pattern = re.compile(rf"\.{re.escape(opened.name)}(\.orig)?\.[0-9a-f]{{8}}"
+                         rf"{re.escape(TEMPORARY_SUFFIX)}")  # fmt: skip
+    found = sorted(entry for entry in os.listdir(opened.folder) if pattern.fullmatch(entry))
+    for entry in found if remove else ():
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(entry, dir_fd=opened.folder)
+    return found
 
 
 def _create_temporary(folder: int, name: str) -> tuple[str, int]:

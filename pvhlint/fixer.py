@@ -20,6 +20,7 @@ from .atomic import (
     open_locked,
     read_all,
     replace_opened,
+    stale_temporaries,
     writable,
     write_new,
 )
@@ -201,7 +202,11 @@ def fix(request: FixRequest) -> FixResult:
             if request.backup:
                 backup_free(request.path)
         original = read_all(opened)
+        stale = stale_temporaries(opened, remove=not request.dry_run)
         result, written = _plan_and_verify(request, original)
+        verb = "left" if request.dry_run else "removed"
+        result.notes.extend(f"{verb} {name}: a temporary file of an interrupted pvhlint run"
+                            for name in stale)  # fmt: skip
         if request.dry_run or result.refused or written is None:
             return result
         if in_place:

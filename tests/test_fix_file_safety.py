@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -169,3 +170,37 @@ def test_an_immutable_file_is_reported_as_such(tmp_path):
         subprocess.run(["chattr", "-i", kernel], check=True)
     _one_line(done, "immutable")
     assert "mode 0644" not in done.stderr and kernel.read_bytes() == KERNEL
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_kill_during_the_write_leaves_no_temporary_file(tmp_path, signum):
+    """Issue 16 item 5: SIGTERM around the write left `.vmlinux.*.pvhlint`, image-sized."""
+    kernel = _kernel(tmp_path)
+    script = f"""
+import os, sys
+real = os.write
+def write(fd, data):
+    os.write = real
+    os.kill(os.getpid(), {int(signum)})  # the first write of the new file
+    return real(fd, data)
+os.write = write
+from pvhlint.cli import app
+sys.argv = ["pvhlint", "fix", "--set-note", "GUEST_VERSION=killed", {str(kernel)!r}]
+app()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert os.listdir(tmp_path) == ["vmlinux"] and kernel.read_bytes() == KERNEL
+
+
+def test_a_stale_temporary_file_is_named_and_removed(tmp_path):
+    kernel = _kernel(tmp_path)
+    stale = tmp_path / ".vmlinux.0123abcd.pvhlint"
+    stale.write_bytes(KERNEL)
+    done = pvhlint("fix", "--dry-run", *SET, kernel)
+    assert "left .vmlinux.0123abcd.pvhlint: a temporary file of an interrupted" in done.stdout
+    assert stale.exists()
+    done = pvhlint("fix", *SET, kernel)
+    assert done.returncode == 0 and "removed .vmlinux.0123abcd.pvhlint" in done.stdout
+    assert sorted(os.listdir(tmp_path)) == ["vmlinux"]
