@@ -135,7 +135,8 @@ def replace_opened(opened: Opened, data: Data) -> None:
         was.st_size, was.st_mtime_ns, was.st_ctime_ns):  # fmt: skip
         raise OSError(errno.ESTALE, "changed while pvhlint worked (another program wrote "
                       "to it); nothing written", str(opened.path))  # fmt: skip
-    _replace(opened.folder, opened.name, data, was, keep_times=True)
+    _replace(opened.folder, opened.name, data, was, keep_times=True,
+             attributes=read_attributes(opened.handle, opened.path))  # fmt: skip
 
 
 def create_backup(opened: Opened, data: Data) -> Path:
@@ -153,7 +154,8 @@ def _create_backup_now(opened: Opened, name: str, data: Data) -> None:
     try:
         try:
             _write_all(handle, data)
-            _copy_metadata(handle, opened.info, keep_times=True)
+            _copy_metadata(handle, opened.info, keep_times=True,
+                           attributes=read_attributes(opened.handle, opened.path))  # fmt: skip
             os.fsync(handle)
         finally:
             os.close(handle)
@@ -198,7 +200,8 @@ def write_new(destination: Path, data: Data, like: Path | None = None) -> bool:
             current = None
         writable(destination, current, folder, destination.name)
         if current is not None:
-            _replace(folder, destination.name, data, current, keep_times=True)
+            _replace(folder, destination.name, data, current, keep_times=True,
+                     attributes=_attributes_of(folder, destination))  # fmt: skip
         else:
             source = _stat_or_none(like) if like is not None else None
             _replace(folder, destination.name, data, source, keep_times=False)
@@ -293,19 +296,19 @@ def _terminate_cleanly() -> Iterator[None]:
 
 
 def _replace(folder: int, name: str, data: Data, meta: os.stat_result | None, *,
-             keep_times: bool) -> None:  # fmt: skip
+             keep_times: bool, attributes: dict[str, bytes] | None = None) -> None:  # fmt: skip
     with _terminate_cleanly():
-        _replace_now(folder, name, data, meta, keep_times=keep_times)
+        _replace_now(folder, name, data, meta, keep_times=keep_times, attributes=attributes)
 
 
 def _replace_now(folder: int, name: str, data: Data, meta: os.stat_result | None, *,
-                 keep_times: bool) -> None:  # fmt: skip
+                 keep_times: bool, attributes: dict[str, bytes] | None) -> None:  # fmt: skip
     temporary, handle = _create_temporary(folder, name)
     try:
         try:
             _write_all(handle, data)
             if meta is not None:
-                _copy_metadata(handle, meta, keep_times)
+                _copy_metadata(handle, meta, keep_times, attributes=attributes)
             os.fsync(handle)
         finally:
             os.close(handle)
@@ -351,8 +354,41 @@ def _write_all(handle: int, data: Data) -> None:
             view = view[written:]
 
 
-def _copy_metadata(handle: int, meta: os.stat_result, keep_times: bool) -> None:
-    """Owner first (chown clears set-id bits), then mode, then times (writes set mtime)."""
+def read_attributes(handle: int, path: Path) -> dict[str, bytes]:
+    """The file's extended attributes (user.*, security.* labels, POSIX ACLs): a replaced
+    file keeps them. OSError naming `path` when they cannot be read."""
+    try:
+        return {name: os.getxattr(handle, name) for name in os.listxattr(handle)}
+    except OSError as exc:
+        if exc.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            return {}
+        raise OSError(exc.errno, f"cannot read its extended attributes ({exc.strerror}); "
+                      "nothing written", str(path)) from None  # fmt: skip
+
+
+def _attributes_of(folder: int, destination: Path) -> dict[str, bytes]:
+    handle = os.open(destination.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+                     | os.O_CLOEXEC, dir_fd=folder)  # fmt: skip
+    try:
+        return read_attributes(handle, destination)
+    finally:
+        os.close(handle)
+
+
+def _copy_attributes(handle: int, attributes: dict[str, bytes]) -> None:
+    """Set every attribute on the new file, or refuse (a label silently lost is worse)."""
+    for name, value in attributes.items():
+        try:
+            os.setxattr(handle, name, value)
+        except OSError as exc:
+            raise OSError(exc.errno, f"its extended attribute {name} cannot be kept on the "
+                          f"new file ({exc.strerror}); nothing written") from None  # fmt: skip
+
+
+def _copy_metadata(handle: int, meta: os.stat_result, keep_times: bool, *,
+                   attributes: dict[str, bytes] | None = None) -> None:  # fmt: skip
+    """Owner first (chown clears set-id bits), then mode, then extended attributes (POSIX
+    ACLs among them, whose mask matches the mode), then times (writes set mtime)."""
     if (meta.st_uid, meta.st_gid) != (os.geteuid(), os.getegid()):
         try:
             os.fchown(handle, meta.st_uid, meta.st_gid)
@@ -360,6 +396,7 @@ def _copy_metadata(handle: int, meta: os.stat_result, keep_times: bool) -> None:
             with contextlib.suppress(PermissionError):
                 os.fchown(handle, -1, meta.st_gid)
     os.fchmod(handle, stat.S_IMODE(meta.st_mode))
+    _copy_attributes(handle, attributes or {})
     if keep_times:
         os.utime(handle, ns=(meta.st_atime_ns, meta.st_mtime_ns))
 

@@ -8,6 +8,7 @@ import fcntl
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -204,3 +205,27 @@ def test_a_stale_temporary_file_is_named_and_removed(tmp_path):
     done = pvhlint("fix", *SET, kernel)
     assert done.returncode == 0 and "removed .vmlinux.0123abcd.pvhlint" in done.stdout
     assert sorted(os.listdir(tmp_path)) == ["vmlinux"]
+
+
+def _acl(*entries: tuple[int, int, int]) -> bytes:
+    """A POSIX ACL as the kernel stores it in system.posix_acl_access (version 2)."""
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *entry) for entry in entries)
+
+
+def test_extended_attributes_and_acls_are_kept(tmp_path):
+    """Issue 16 item 4: an in-place fix dropped user.* attributes, labels and ACLs."""
+    kernel = _kernel(tmp_path)
+    kernel.chmod(0o640)
+    os.setxattr(kernel, "user.pvhlint-test", b"keep me")
+    acl = _acl((1, 6, 0xFFFFFFFF), (2, 4, 65534), (4, 4, 0xFFFFFFFF), (0x10, 4, 0xFFFFFFFF),
+               (0x20, 0, 0xFFFFFFFF))  # fmt: skip
+    try:
+        os.setxattr(kernel, "system.posix_acl_access", acl)
+    except OSError:
+        acl = b""  # no ACLs on this filesystem: the user attribute still counts
+    done = pvhlint("fix", *SET, kernel)
+    assert done.returncode == 0, done.stderr
+    assert kernel.read_bytes() != KERNEL
+    assert os.getxattr(kernel, "user.pvhlint-test") == b"keep me"
+    if acl:
+        assert os.getxattr(kernel, "system.posix_acl_access") == acl
