@@ -370,7 +370,9 @@ def _note_values(image: Path, items: list[str] | None) -> dict[str | int, str]:
 @app.command()
 def extract(
     image: Annotated[Path, typer.Argument(help="A bzImage (vmlinuz).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the ELF.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the ELF ('-': standard output).")
+    ],
     max_decompressed: MaxDecompressed = None,
 ) -> None:
     """Write the ELF kernel held in a bzImage's compressed payload (like extract-vmlinux)."""
@@ -389,7 +391,8 @@ def extract(
         fail(f"{exc.filename or output}: {exc.strerror or exc}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
     extra = " (replaced the existing file)" if replaced else ""
-    print(f"{output}: {size} bytes (the ELF and the build's relocation table){extra}")
+    summary = f"{output}: {size} bytes (the ELF and the build's relocation table){extra}"
+    print(summary, file=sys.stderr if str(output) == "-" else sys.stdout)
 
 
 @app.command("rules")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import os
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -470,6 +471,7 @@ def _repack(image: Image, plan: Plan) -> tuple[bytes, dict[str, object]]:
         assert image.setup.crc_end is not None
         store_crc(data, image.setup.crc_end)
     info = {"codec": payload.codec, "options": options, "slot": payload.size,
+            "offset": payload.offset,
             "stream": stream, "padding": payload.size - 4 - stream, "crc": crc}  # fmt: skip
     return bytes(data), info
 
@@ -513,8 +515,8 @@ def _verify_payload(after: Image, decoded: bytearray, crc: CrcState) -> None:
 
 def extract(path: Path, output: Path, max_output: int | None = None) -> tuple[int, bool]:
     """Write the decompressed payload of a bzImage (the ELF, then the build's relocations,
-    exactly what Linux's scripts/extract-vmlinux writes); returns the size written and
-    whether an existing file was replaced."""
+    exactly what Linux's scripts/extract-vmlinux writes) to `output` ("-": standard
+    output); returns the size written and whether an existing file was replaced."""
     with open_locked(path, lock=False) as opened:
         image = _open_whole(read_all(opened), str(path), max_output)
     payload = next((layer for layer in image.layers if layer.kind == "payload"), None)
@@ -523,8 +525,13 @@ def extract(path: Path, output: Path, max_output: int | None = None) -> tuple[in
     blob = image.blobs[payload.index]
     size = blob.read_all()
     step = 16 << 20  # written a piece at a time: no whole-payload copy beside the decoder's
-    replaced = write_new(output, (blob.read(at, step) for at in range(0, size, step)))
-    return size, replaced
+    pieces = (blob.read(at, step) for at in range(0, size, step))
+    if str(output) == "-":  # standard output, as for extract-vmlinux
+        for piece in pieces:
+            sys.stdout.buffer.write(piece)
+        sys.stdout.buffer.flush()
+        return size, False
+    return size, write_new(output, pieces)
 
 
 __all__ = ["FixRequest", "FixResult", "ImageError", "UsageError", "extract", "fix"]

@@ -229,3 +229,29 @@ def test_extended_attributes_and_acls_are_kept(tmp_path):
     assert os.getxattr(kernel, "user.pvhlint-test") == b"keep me"
     if acl:
         assert os.getxattr(kernel, "system.posix_acl_access") == acl
+
+
+def test_dry_run_wording_and_string_values(tmp_path):
+    """Issue 16 item 8: a dry run said "removed"; a set string showed as raw hex."""
+    kernel = _kernel(tmp_path)
+    done = pvhlint("fix", "--dry-run", "--set-note", "GUEST_VERSION=6.1-test", kernel)
+    assert done.returncode == 0, done.stderr
+    assert "would add XEN_ELFNOTE_GUEST_VERSION (7) = '6.1-test'" in done.stdout
+    done = pvhlint("fix", "--dry-run", "--drop-note", "GUEST_OS", kernel)
+    assert "would remove XEN_ELFNOTE_GUEST_OS" in done.stdout and "removed" not in done.stdout
+
+
+def test_a_bzimage_fix_reports_file_and_payload_bytes_apart(tmp_path):
+    kernel = _kernel(tmp_path, data=BZIMAGE)
+    done = pvhlint("fix", "--dry-run", "--drop-obsolete-notes", kernel)
+    assert done.returncode == 0, done.stderr
+    assert "kernel bytes touched (decompressed payload):" in done.stdout
+    assert "file bytes rewritten: the " in done.stdout and "payload slot at" in done.stdout
+
+
+def test_extract_to_standard_output(tmp_path):
+    source = _kernel(tmp_path, data=BZIMAGE)
+    done = subprocess.run([sys.executable, "-m", "pvhlint", "extract", str(source), "-o", "-"],
+                          capture_output=True, timeout=120, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(b"\x7fELF") and not (tmp_path / "-").exists()
