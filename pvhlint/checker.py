@@ -187,7 +187,8 @@ def _verdicts(
 
 def iter_images(paths: list[str]) -> tuple[list[tuple[str, bool]], list[ImageResult]]:
     """(path, given explicitly) for every file, and errors for folders that cannot be read.
-    Inside a folder, files that are not kernels are skipped; broken kernels are not."""
+    Inside a folder, files that are not kernels (and dangling symlinks) are skipped; broken
+    kernels are not."""
     found: list[tuple[str, bool]] = []
     errors: list[ImageResult] = []
     for path in paths:
@@ -201,7 +202,9 @@ def iter_images(paths: list[str]) -> tuple[list[tuple[str, bool]], list[ImageRes
 
         for root, dirs, files in os.walk(path, onerror=unreadable):
             dirs.sort()
-            found.extend((os.path.join(root, name), False) for name in sorted(files))
+            paths_here = (os.path.join(root, name) for name in sorted(files))
+            # A dangling symlink names no file: nothing to check (skipped like a non-kernel).
+            found.extend((path, False) for path in paths_here if os.path.exists(path))
         if len(found) == before and not errors:
             errors.append(ImageResult(path, error="directory holds no files"))
     return found, errors

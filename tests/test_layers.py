@@ -1,5 +1,6 @@
 """Every reader reads its own layer (issue 16, item 13): a bzImage inside gzip has its
-setup header read from the decoded bytes, not the compressed file, however short."""
+setup header read from the decoded bytes, not the compressed file, however short; and a
+folder's odd entries (item 16: a dangling symlink) never cost the other images."""
 
 from __future__ import annotations
 
@@ -40,3 +41,12 @@ def test_one_such_file_does_not_abort_a_folder(tmp_path):
     images = {Path(i["path"]).name: i for i in json.loads(done.stdout)["images"]}
     assert set(images) == {"a-tiny.gz", "b-vmlinux"}
     assert all(i.get("error") is None for i in images.values()), images
+
+
+def test_a_dangling_symlink_in_a_folder_is_skipped(tmp_path):
+    """Issue 16 item 16: it made `check DIR` exit 2."""
+    (tmp_path / "vmlinux").write_bytes(KERNEL)
+    (tmp_path / "old-vmlinuz").symlink_to(tmp_path / "gone")
+    done = pvhlint("check", "--format", "json", tmp_path)
+    assert done.returncode in (0, 1), done.stderr
+    assert [Path(i["path"]).name for i in json.loads(done.stdout)["images"]] == ["vmlinux"]
