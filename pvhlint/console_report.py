@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from .checker import Report
 from .output import where
@@ -26,10 +27,15 @@ def print_console(report: Report, console: Any) -> None:
         source = "--require/config" if result.required_from == "option" else "claimed by the image"
         required = ", ".join(result.required) or "none"
         console.print(f"[bold]{escape(result.path)}[/]  {kind}  required: {required} ({source})")
-        for finding in result.findings:
-            console.print(f"  [{STYLE[finding.severity]}]{finding.severity:<7}[/] "
-                          f"{finding.rule}  {where(image, finding.layer, finding.offset)}  "
-                          f"{escape(finding.message)}")  # fmt: skip
+        if result.findings:  # one print for all: per-line prints took 44 s for 65536 findings
+            lines = Text()
+            for finding in result.findings:
+                lines.append("  ")
+                lines.append(f"{finding.severity:<7}", style=STYLE[finding.severity])
+                lines.append(f" {finding.rule}  {where(image, finding.layer, finding.offset)}  "
+                             f"{finding.message}\n")  # fmt: skip
+            lines.rstrip()
+            console.print(lines)
         table = Table("target", "verdict", "path", "rejected by", box=None, pad_edge=False)
         for target in TARGETS:
             verdict = result.verdicts[target]
