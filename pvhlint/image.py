@@ -307,10 +307,11 @@ class _Opener:
 
 
 def _used_notes(notes: list[Note]) -> list[Note]:
-    """The notes of one type a loader uses: the first (QEMU's elf_note_fn callback, in
-    include/hw/elf_ops.h, is given the first match) and the last (Xen's libelf,
-    elf_xen_parse_note, overwrites parms for each one). Not every one: 65536 entry notes
-    over 65535 PT_LOADs would be billions of segment lookups."""
+    """The notes of one type the loaders use, for the entry-point list: the first (QEMU and
+    rust-vmm take the first they meet in a note segment; see the xen-note-duplicate rule)
+    and the last (Xen's libelf, elf_xen_parse_note, overwrites parms for each one). Not
+    every one: 65536 entry notes over 65535 PT_LOADs were billions of segment lookups.
+    Rules that judge an entry (xen-phys32-bounds) look it up themselves."""
     return notes[:1] + notes[-1:] if len(notes) > 1 else notes
 
 
