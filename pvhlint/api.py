@@ -94,6 +94,7 @@ def fix(
     backup: bool = False,
     break_signature: bool = False,
     max_output: int | None = None,
+    force: bool = False,
 ) -> FixResult:
     """Edit the Xen notes of an ELF kernel or a bzImage byte-minimally, re-check the result,
     and write it (to `output`, else over `path`) unless a required target would stop accepting.
@@ -103,7 +104,8 @@ def fix(
     ("PHYS32_ENTRY", "XEN_ELFNOTE_VIRT_BASE", "18"). `set_notes`: name or number -> value
     (an int, or the text `--set-note` takes). `require`: targets that must still accept
     (default for `drop_obsolete_notes`: xen-pvh, plus qemu and rust-vmm where they accepted
-    before). `max_output`: as for `check`. A refusal is not an exception:
+    before). `max_output`: as for `check`. `force`: write a result that no boot target
+    accepts although one accepted before (refused otherwise). A refusal is not an exception:
     `FixResult.refused` says why, nothing written."""
     from .fixer import FixRequest
     from .fixer import fix as run_fix
@@ -123,6 +125,7 @@ def fix(
         backup,
         break_signature,
         max_output,
+        force,
     )
     return run_fix(request)
 

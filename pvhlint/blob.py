@@ -1,4 +1,4 @@
-"""Byte sources the readers work on: a mapped file, or a payload decoded on demand.
+"""Byte sources the readers work on: a file read into memory, or a payload decoded on demand.
 
 Readers ask for ranges; a decoded payload only decompresses as far as the
 furthest byte anyone asked for, which is what keeps `check` on a bzImage fast.
@@ -7,7 +7,6 @@ furthest byte anyone asked for, which is what keeps `check` on a bzImage fast.
 from __future__ import annotations
 
 import mmap
-import os
 import zlib
 from typing import Protocol
 
@@ -34,7 +33,7 @@ class Blob(Protocol):
 
 
 class BytesBlob:
-    """A layer held in memory (or a mapped file)."""
+    """A layer held in memory."""
 
     def __init__(self, data: bytes | bytearray | mmap.mmap | memoryview) -> None:
         self.data = data
@@ -51,7 +50,7 @@ class BytesBlob:
         return self.data.find(needle, start, min(limit, len(self.data)))
 
     def crc32(self, end: int) -> int:
-        """zlib's CRC-32 of bytes [0, end), read in place: no copy of a mapped file."""
+        """zlib's CRC-32 of bytes [0, end), read in place (no copy)."""
         with memoryview(self.data) as whole, whole[:end] as head:
             return zlib.crc32(head)
 
@@ -63,13 +62,9 @@ class BytesBlob:
         return len(self.data)
 
 
-def map_file(path: str) -> mmap.mmap | bytes:
-    """Map a file read-only; small or unmappable files are simply read."""
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size < 1 << 20:
-            return handle.read()
-        try:
-            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):
-            return handle.read()
+def read_file(path: str) -> bytes:
+    """The whole file, read into memory (one buffer sized from fstat). Not mapped: a file
+    truncated while it is read (a build rewriting its output, `cp new old`) would kill the
+    process with SIGBUS; read, it is simply what the file held."""
+    with open(path, "rb", buffering=0) as handle:
+        return handle.read()

@@ -69,7 +69,7 @@ class ImageResult:
     """One image's result: `error` (why it could not be read, else None), the shown
     `findings` (sorted by layer, then offset), `verdicts` keyed by every target, the
     `required` targets and where they came from ("option" or "claimed"), and the opened
-    `image` (its model, without the file mapping)."""
+    `image` (its model, without the file's bytes)."""
 
     path: str
     image: Image | None = None
@@ -244,7 +244,8 @@ def _verdicts(
 
 def iter_images(paths: list[str]) -> tuple[list[tuple[str, bool]], list[ImageResult]]:
     """(path, given explicitly) for every file, and errors for folders that cannot be read.
-    Inside a folder, files that are not kernels are skipped; broken kernels are not."""
+    Inside a folder, files that are not kernels (and dangling symlinks) are skipped; broken
+    kernels are not."""
     found: list[tuple[str, bool]] = []
     errors: list[ImageResult] = []
     for path in paths:
@@ -258,7 +259,9 @@ def iter_images(paths: list[str]) -> tuple[list[tuple[str, bool]], list[ImageRes
 
         for root, dirs, files in os.walk(path, onerror=unreadable):
             dirs[:] = sorted(name for name in dirs if name not in VCS_FOLDERS)
-            found.extend((os.path.join(root, name), False) for name in sorted(files))
+            paths_here = (os.path.join(root, name) for name in sorted(files))
+            # A dangling symlink names no file: nothing to check (skipped like a non-kernel).
+            found.extend((path, False) for path in paths_here if os.path.exists(path))
         if len(found) == before and not errors:
             errors.append(ImageResult(path, error="directory holds no files"))
     return found, errors
@@ -280,7 +283,7 @@ def check_one(path: str, explicit: bool, options: Options) -> ImageResult | None
             return None
         return ImageResult(path, error=NO_TARGET)
     result = check_image(image, options)
-    image.blobs.clear()  # the mapped file and decoders: not needed by reports, not picklable
+    image.blobs.clear()  # the file's bytes and decoders: not needed by reports, not picklable
     image.facts.clear()
     return result
 
@@ -322,18 +325,52 @@ def _in_processes(work: list[tuple[str, bool, Options]], jobs: int,
                   progress: Callable[[int, int], None] | None) -> list[ImageResult]:  # fmt: skip
     """One image per task, largest files first, so the workers finish together (a tree
     mixes 14 MB bzImages that take 50 ms with 200 KB kernels that take 2); the results
-    keep the order of `work`."""
+    keep the order of `work`. A task that fails, or whose worker dies, is that image's
+    error line; images the dead worker's pool had not finished are checked again, each in
+    a fresh process, so one image cannot lose the others' results."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
-    outcomes: list[ImageResult | None] = [None] * len(work)
+    outcomes: dict[int, ImageResult | None] = {}
+    largest_first = sorted(range(len(work)), key=lambda index: -_size(work[index][0]))
     with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
-        largest_first = sorted(range(len(work)), key=lambda index: -_size(work[index][0]))
         index_of = {pool.submit(_check_one_job, work[index]): index for index in largest_first}
-        for done, future in enumerate(as_completed(index_of), 1):
-            outcomes[index_of[future]] = future.result()
+        for future in as_completed(index_of):
+            index = index_of[future]
+            try:
+                outcomes[index] = future.result()
+            except BrokenProcessPool:
+                continue  # checked again below, alone
+            except Exception as exc:
+                outcomes[index] = _failed(work[index][0], exc)
             if progress is not None:
-                progress(done, len(work))
-    return [outcome for outcome in outcomes if outcome is not None]
+                progress(len(outcomes), len(work))
+    for index in largest_first:
+        if index not in outcomes:
+            outcomes[index] = _alone(work[index])
+            if progress is not None:
+                progress(len(outcomes), len(work))
+    return [item for item in (outcomes[i] for i in range(len(work))) if item is not None]
+
+
+def _alone(job: tuple[str, bool, Options]) -> ImageResult | None:
+    """`job` in a process of its own: its death is its own error line."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        try:
+            return pool.submit(_check_one_job, job).result()
+        except Exception as exc:
+            return _failed(job[0], exc)
+
+
+def _failed(path: str, exc: BaseException) -> ImageResult:
+    from concurrent.futures.process import BrokenProcessPool
+
+    if isinstance(exc, BrokenProcessPool):
+        return ImageResult(path, error="the process checking it died (killed by a signal, "
+                           "or out of memory)")  # fmt: skip
+    return ImageResult(path, error=f"internal error: {type(exc).__name__}: {exc}")
 
 
 def _size(path: str) -> int:

@@ -540,6 +540,10 @@ def fix_command(
         ),
     ] = False,
     max_decompressed: MaxDecompressed = None,
+    force: Annotated[
+        bool,
+        typer.Option(help="Write a result that no boot target accepts (refused otherwise)."),
+    ] = False,
 ) -> None:
     """Edit the Xen notes of a kernel in place, byte-minimally, and re-check it: an ELF
     directly, a bzImage by re-compressing its payload into the same slot."""
@@ -551,7 +555,7 @@ def fix_command(
                          drop_notes=_split(drop_note), set_notes=_note_values(image, set_note),
                          require=_split(require), dry_run=dry_run, backup=backup,
                          break_signature=break_signature,
-                         max_output=_cap(max_decompressed))  # fmt: skip
+                         max_output=_cap(max_decompressed), force=force)  # fmt: skip
     except api.OptionsError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -582,7 +586,9 @@ def _note_values(image: Path, items: list[str] | None) -> dict[str | int, str]:
 @app.command()
 def extract(
     image: Annotated[Path, typer.Argument(help="A bzImage (vmlinuz).", readable=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the ELF.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the ELF ('-': standard output).")
+    ],
     max_decompressed: MaxDecompressed = None,
 ) -> None:
     """Write the ELF kernel held in a bzImage's compressed payload (like extract-vmlinux)."""
@@ -590,7 +596,7 @@ def extract(
     from .fixer import extract as extract_payload
 
     try:
-        size = extract_payload(image, output, _cap(max_decompressed))
+        size, replaced = extract_payload(image, output, _cap(max_decompressed))
     except ImageError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -602,7 +608,9 @@ def extract(
         raise typer.Exit(EXIT_BAD_INPUT) from None
     from .text import printable
 
-    print(printable(f"{output}: {size} bytes (the ELF and the build's relocation table)"))
+    extra = " (replaced the existing file)" if replaced else ""
+    summary = f"{output}: {size} bytes (the ELF and the build's relocation table){extra}"
+    print(printable(summary), file=sys.stderr if str(output) == "-" else sys.stdout)
 
 
 @app.command("rules")

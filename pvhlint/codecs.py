@@ -47,6 +47,9 @@ _OUT_CHUNK = 1 << 20
 # Early-stop mode keeps decoded bytes below this offset and the last chunks decoded.
 _KEEP_HEAD = 1 << 20
 _KEEP_TAIL_CHUNKS = 2
+# Decodes restarted to re-read a dropped range before the stream keeps everything: offsets
+# out of order (scrambled PT_NOTE offsets) would otherwise cost a full decode each.
+MAX_RESTARTS = 2
 _LZ4_LEGACY_MAGIC = 0x184C2102
 _LZ4_LEGACY_BLOCK = 8 << 20
 _LZOP_MAGIC = b"\x89LZO\x00\r\n\x1a\n"
@@ -108,6 +111,9 @@ def detect_codec(head: bytes) -> str | None:
         if head.startswith(magic):
             return name
     return None
+
+
+ZSTD_MAX_WINDOW = 1 << 31
 
 
 def _decoder_memory(limit: int) -> int:
@@ -215,7 +221,10 @@ def _zstd_chunks(data: memoryview, limit: int) -> Chunks:
 
     # A frame header may ask for a window up to 2 GiB (zstd -22 --ultra uses 128 MiB);
     # more than the output cap buys nothing but memory.
-    decoder = zstandard.ZstdDecompressor(max_window_size=_decoder_memory(limit))
+    # ZSTD_WINDOWLOG_MAX is 31 on 64-bit: zstd refuses a larger limit ("unable to set max
+    # window size"), so a cap above 2 GiB must not become one.
+    window = min(_decoder_memory(limit), ZSTD_MAX_WINDOW)
+    decoder = zstandard.ZstdDecompressor(max_window_size=window)
     source = io.BytesIO(data)
     reader = decoder.stream_reader(source, read_size=_IN_CHUNK, read_across_frames=False)
     while True:
@@ -345,6 +354,7 @@ class DecodedStream:
         self.keep_all = keep_all
         self._input = memoryview(data)
         self._pin = (0, 0)  # a range a restarted decode must keep
+        self.restarts = 0
         self._start_decoding()
 
     def _start_decoding(self) -> None:
@@ -443,7 +453,10 @@ class DecodedStream:
         return b"".join(parts)
 
     def _read_again(self, offset: int, size: int) -> bytes:
-        """A range already dropped: decode again from the start, keeping it this time."""
+        """A range already dropped: decode again from the start, keeping it this time; past
+        MAX_RESTARTS, keeping everything (up to the cap), so no range is dropped again."""
+        self.restarts += 1
+        self.keep_all = self.keep_all or self.restarts > MAX_RESTARTS
         self._pin = (offset, offset + size)
         self._start_decoding()
         return self.read(offset, size)

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from .checker import Report
 from .output import where
@@ -34,12 +35,16 @@ def print_console(report: Report, console: Any, quiet: bool = False) -> None:
             source += ", PVH-only"
         name = escape(printable(result.path))
         console.print(f"[bold]{name}[/]  {kind}  required: {required} ({source})")
-        for finding in result.findings:
-            mark = f" {FIXABLE}" if fix_of(finding.rule) else ""
-            console.print(f"  [{STYLE[finding.severity]}]{finding.severity:<7}[/] "
-                          f"{finding.rule}{escape(mark)}  "
-                          f"{where(image, finding.layer, finding.offset)}  "
-                          f"{escape(finding.message)}")  # fmt: skip
+        if result.findings:  # one print for all: per-line prints took 44 s for 65536 findings
+            lines = Text()
+            for finding in result.findings:
+                mark = f" {FIXABLE}" if fix_of(finding.rule) else ""
+                lines.append("  ")
+                lines.append(f"{finding.severity:<7}", style=STYLE[finding.severity])
+                lines.append(f" {finding.rule}{mark}  {where(image, finding.layer, finding.offset)}"
+                             f"  {finding.message}\n")  # fmt: skip
+            lines.rstrip()
+            console.print(lines)
         if quiet:
             continue
         table = Table("target", "verdict", "path", "rejected by", box=None, pad_edge=False)

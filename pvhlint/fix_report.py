@@ -10,22 +10,38 @@ from .fixer import FixResult
 from .rule import TARGETS
 from .text import printable
 from .values import plain_value
-from .xennotes import note_label
+from .xennotes import NOTE_KINDS, note_label
+
+VERBS = {
+    False: {"remove": "removed", "change": "changed", "add": "added"},
+    True: {"remove": "would remove", "change": "would change", "add": "would add"},
+}
 
 
-def _describe(result: FixResult) -> list[str]:
+def _shown(note_type: int, desc: bytes) -> str:
+    """A descriptor as its kind reads: a string quoted, a number in hex, else raw hex."""
+    kind = NOTE_KINDS[note_type].kind if note_type in NOTE_KINDS else None
+    if kind == "str":
+        return repr(desc.split(b"\0", 1)[0].decode("latin-1"))
+    if kind == "num" and desc:
+        return f"{int.from_bytes(desc, 'little'):#x}"
+    return desc.hex()
+
+
+def _describe(result: FixResult, dry_run: bool) -> list[str]:
     assert result.plan is not None
-    lines = []
+    lines, verb = [], VERBS[dry_run]
     for change in result.plan.changes:
         label = f"{note_label(change.type)} ({change.type})"
+        new = _shown(change.type, change.desc or b"")
         if change.action == "remove" and change.note is not None:
-            lines.append(f"removed {label} = {plain_value(change.note.value)} "
+            lines.append(f"{verb['remove']} {label} = {plain_value(change.note.value)} "
                          f"at {change.note.offset:#x}")  # fmt: skip
         elif change.action == "change" and change.note is not None:
-            lines.append(f"changed {label} at {change.note.offset:#x}: "
-                         f"{change.note.desc.hex()} -> {(change.desc or b'').hex()}")  # fmt: skip
+            lines.append(f"{verb['change']} {label} at {change.note.offset:#x}: "
+                         f"{plain_value(change.note.value)} -> {new}")  # fmt: skip
         else:
-            lines.append(f"added {label} = {(change.desc or b'').hex()}")
+            lines.append(f"{verb['add']} {label} = {new}")
     for old_off, old_size, new_off, new_size in result.plan.areas:
         where = "moved to the end of the file at" if new_off != old_off else "rewritten in place at"
         lines.append(f"note area {old_off:#x} ({old_size:#x} bytes) {where} {new_off:#x} "
@@ -35,7 +51,7 @@ def _describe(result: FixResult) -> list[str]:
         lines.append(f"payload re-compressed with {info['options']}: {info['stream']} bytes of "
                      f"{info['codec']} + {info['padding']} bytes of padding the kernel's "
                      f"decompressor skips + 4-byte size = the same {info['slot']}-byte slot; "
-                     "CRC32 trailer updated")  # fmt: skip
+                     f"{info['crc'].value}")  # fmt: skip
     if result.plan.used_room:
         lines.append("grew into the free (zero) bytes right after the note area")
     if result.plan.moved:
@@ -43,9 +59,15 @@ def _describe(result: FixResult) -> list[str]:
                      "they were")  # fmt: skip
     touched = sum(end - start for start, end in result.plan.touched)
     ranges = ", ".join(f"{s:#x}-{e:#x}" for s, e in result.plan.touched[:6])
-    lines.append(
-        f"bytes touched: {touched} ({ranges}{' ...' if len(result.plan.touched) > 6 else ''})"
-    )
+    more = " ..." if len(result.plan.touched) > 6 else ""
+    if result.repacked:
+        info = result.repacked
+        lines.append(f"kernel bytes touched (decompressed payload): {touched} ({ranges}{more})")
+        crc = " and the 4-byte CRC32" if info["crc"].written else ""
+        lines.append(f"file bytes rewritten: the {info['slot']}-byte payload slot at "
+                     f"{info['offset']:#x}{crc}")  # fmt: skip
+    else:
+        lines.append(f"bytes touched: {touched} ({ranges}{more})")
     return lines
 
 
@@ -74,7 +96,7 @@ def print_fix(result: FixResult, path: Path, dry_run: bool) -> None:
     for note in result.notes:
         _say(f"{name}: {note}")
     if result.plan is not None and result.plan.changes:
-        for line in _describe(result):
+        for line in _describe(result, dry_run):
             _say(f"{name}: {line}")
     for line in _verdict_lines(result):
         _say(f"  {line}")

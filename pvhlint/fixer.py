@@ -8,18 +8,28 @@ renamed over it, so the input is untouched on failure or when `-o` is given.
 
 from __future__ import annotations
 
-import contextlib
-import errno
+import enum
 import os
-import secrets
-import stat
+import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import (
+    backup_free,
+    create_backup,
+    open_locked,
+    read_all,
+    replace_opened,
+    stale_temporaries,
+    writable,
+    write_new,
+)
+from .blob import BytesBlob
 from .checker import ImageResult, Options, check_image
 from .errors import ImageError
-from .image import open_image, open_image_bytes
-from .model import CrcTrailer, ElfInfo, Image
+from .image import open_image_bytes
+from .model import PT_NOTE, SHT_NOTE, CrcTrailer, ElfInfo, Image, Section, Segment, SetupHeader
 from .notes_edit import EditError, Plan, plan_edit
 from .xennotes import NOTE_KINDS, OBSOLETE_FOR_PVH, XENFEAT_NAMES, note_label, parse_note_name
 
@@ -40,6 +50,7 @@ class FixRequest:
     backup: bool = False
     break_signature: bool = False
     max_output: int | None = None  # decompression cap; None: pvhlint.image.resolve_max_output
+    force: bool = False  # write a result no boot target accepts
 
 
 @dataclass
@@ -148,20 +159,18 @@ def _edits(image: Image, request: FixRequest) -> tuple[set[int], dict[int, bytes
     return drop, values
 
 
-def _open_whole(path: Path, max_output: int | None) -> Image:
+def _open_whole(data: bytes, name: str, max_output: int | None) -> Image:
     """An image decoded to the end: a payload cut short (corrupt, or past the decompression
     cap) would be re-compressed or written out truncated, so it is bad input here."""
-    image = open_image(path, full=True, max_output=max_output)
+    image = open_image_bytes(data, name, full=True, max_output=max_output)
     for problem in image.problems:
         if problem.code == "payload-corrupt":
-            raise ImageError(
-                str(path), f"the payload does not decode completely ({problem.message})"
-            )
+            raise ImageError(name, f"the payload does not decode completely ({problem.message})")
     return image
 
 
-def _open_for_fix(path: Path, max_output: int | None) -> Image:
-    image = _open_whole(path, max_output)
+def _open_for_fix(data: bytes, name: str, max_output: int | None) -> Image:
+    image = _open_whole(data, name, max_output)
     if image.format == "bzimage" and (image.elf is None or len(image.layers) < 2):
         raise UsageError("is a bzImage whose payload holds no ELF kernel pvhlint can edit")
     if image.format == "gzip":
@@ -189,26 +198,80 @@ def _required(request: FixRequest, before: ImageResult) -> tuple[str, ...]:
 
 def fix(request: FixRequest) -> FixResult:
     """Plan, verify and (unless refused or a dry run) write one fix."""
-    # Taken before reading: our own read must not count as the access the atime keeps.
-    original = _stat_or_none(Path(os.path.realpath(request.path)))
-    image = _open_for_fix(request.path, request.max_output)
+    in_place = request.output is None or _same_file(request.output, request.path)
+    if request.backup and not in_place:
+        raise UsageError("--backup keeps the original of an in-place fix; with -o the input "
+                         "is left as it is (drop --backup)")  # fmt: skip
+    with open_locked(request.path, lock=not request.dry_run) as opened:
+        if not request.dry_run and in_place:
+            writable(opened.path, opened.info, opened.folder, opened.name)
+            if request.backup:
+                backup_free(request.path)
+        original = read_all(opened)
+        stale = stale_temporaries(opened, remove=not request.dry_run)
+        result, written = _plan_and_verify(request, original)
+        verb = "left" if request.dry_run else "removed"
+        result.notes.extend(f"{verb} {name}: a temporary file of an interrupted pvhlint run"
+                            for name in stale)  # fmt: skip
+        if request.dry_run or result.refused or written is None:
+            return result
+        if in_place:
+            if request.backup:
+                result.backup = create_backup(opened, original)
+            replace_opened(opened, written)
+            result.written = request.path
+            if opened.info.st_nlink > 1:
+                result.notes.append(f"its {opened.info.st_nlink - 1} other hard link(s) keep "
+                                    "the old bytes: the fixed kernel is a new file under "
+                                    "this name")  # fmt: skip
+        else:
+            assert request.output is not None
+            if write_new(request.output, written, like=request.path):
+                result.notes.append(f"replaced the existing file {request.output}")
+            result.written = request.output
+    return result
+
+
+def _kernel_bytes(image: Image, layer: int, original: bytes) -> bytes:
+    """The ELF layer's bytes, held once: the file itself, or the decoded payload, whose
+    decoder then holds a plain copy instead of its chunks (no second whole-payload copy)."""
+    if layer == 0:
+        return original
+    raw = image.blobs[layer].read(0, 1 << 62)
+    image.blobs[layer] = BytesBlob(raw)
+    return raw
+
+
+def _same_file(output: Path, path: Path) -> bool:
+    try:
+        return os.path.samefile(output, path)
+    except OSError:
+        return False
+
+
+def _plan_and_verify(request: FixRequest,
+                     original: bytes) -> tuple[FixResult, bytes | bytearray | None]:  # fmt: skip
+    """The result (refused, or planned and verified) and the bytes to write (None: none)."""
+    image = _open_for_fix(original, str(request.path), request.max_output)
     drop, values = _edits(image, request)
     assert image.elf is not None
     probe = check_image(image, Options(require=request.require))
     required = _required(request, probe)
     before = check_image(image, Options(require=required))
     if image.pe is not None and image.pe.signed and not request.break_signature:
-        return FixResult(None, before, None, required, refused=(
-            "the image carries an Authenticode signature that any change invalidates; nothing "
-            "written (pass --break-signature to proceed and re-sign afterwards)"))  # fmt: skip
+        refused = (
+            "the image carries an Authenticode signature that any change invalidates; "
+            "nothing written (pass --break-signature to proceed and re-sign afterwards)"
+        )
+        return FixResult(None, before, None, required, refused=refused), None
     layer = image.elf.layer
-    raw = image.blobs[layer].read(0, 1 << 62)
+    raw = _kernel_bytes(image, layer, original)
     _check_note_areas(image.elf, len(raw))
     try:
         plan = plan_edit(image.elf, raw, drop, values)
         new_file = _repack(image, plan) if layer else None
     except EditError as exc:
-        return FixResult(None, before, None, required, refused=str(exc))
+        return FixResult(None, before, None, required, refused=str(exc)), None
     result = FixResult(plan, before, None, required)
     if new_file is not None:
         result.repacked = new_file[1]
@@ -218,19 +281,22 @@ def fix(request: FixRequest) -> FixResult:
         _note_type(name) for name in request.drop
     }:
         result.notes.append(PADDR_OFFSET_TOO)
-    if bytes(plan.data) == raw:
+    if plan.data == raw:
         result.notes.append("nothing to change: the notes are already as asked")
-        return result
-    written = bytes(plan.data) if new_file is None else new_file[0]
+        return result, None
+    written = plan.data if new_file is None else new_file[0]
     after_image = open_image_bytes(written, str(request.path), full=True,
                                    max_output=request.max_output)  # fmt: skip
     try:
         _verify(image, after_image, drop, values)
+        assert after_image.elf is not None
+        _verify_layout(image.elf, after_image.elf, raw, plan)
         if new_file is not None:
-            _verify_payload(image, after_image, bytes(plan.data))
+            _verify_payload(after_image, plan.data, new_file[1]["crc"])
+            _verify_outside_payload(image, written)
     except EditError as exc:
         result.refused = str(exc)
-        return result
+        return result, None
     result.after = check_image(after_image, Options(require=required))
     lost, still = _lost_targets(result.before, result.after, required)
     result.notes.extend(f"{t} still rejects, as before the fix ({', '.join(rules)})"
@@ -240,17 +306,22 @@ def fix(request: FixRequest) -> FixResult:
         result.refused = (
             f"rolled back, nothing written: required target(s) would reject the result: {reasons}"
         )
-        return result
-    if not request.dry_run:
-        destination = request.output or request.path
-        writable_target(destination)  # a read-only target fails before the backup is made
-        if request.backup and request.output is None:
-            result.backup = _backup(request.path, original)
-        in_place = request.output is None
-        write_atomically(destination, written, like=request.path,
-                         original=original if in_place else None)  # fmt: skip
-        result.written = destination
-    return result
+        return result, None
+    unbootable = _unbootable(result.before, result.after)
+    if unbootable and not request.force:
+        result.refused = f"{unbootable}; nothing written (pass --force to write it anyway)"
+        return result, None
+    if unbootable:
+        result.notes.append(f"{unbootable}, written because of --force")
+    return result, written
+
+
+def _unbootable(before: ImageResult, after: ImageResult) -> str | None:
+    """Why the result boots nowhere, when the input booted somewhere."""
+    accepted = [t for t, verdict in before.verdicts.items() if verdict.accept]
+    if not accepted or any(verdict.accept for verdict in after.verdicts.values()):
+        return None
+    return f"no boot target accepts the result (before: {', '.join(accepted)} accepted)"
 
 
 MAX_NOTE_ALIGN = 1 << 16  # the largest page size: a moved area is padded to p_align
@@ -291,11 +362,14 @@ def _lost_targets(before: ImageResult, after: ImageResult,
 def _verify(before: Image, after: Image, drop: set[int], values: dict[int, bytes]) -> None:
     """The rewrite must read back as planned, as libelf would read it."""
     assert before.elf is not None and after.elf is not None
-    kept = [(n.type, n.desc) for n in before.elf.xen_notes if n.type not in drop | set(values)]
-    now = [(n.type, n.desc) for n in after.elf.xen_notes]
-    missing = [t for t, d in kept if (t, d) not in now]
-    wrong = [t for t, d in values.items() if [n.desc for n in after.elf.xen_notes
-                                               if n.type == t] != [d]]  # fmt: skip
+    edited = drop | set(values)
+    kept = Counter((n.type, n.desc) for n in before.elf.xen_notes if n.type not in edited)
+    now = Counter((n.type, n.desc) for n in after.elf.xen_notes)
+    missing = sorted({t for t, _ in kept - now})  # multisets: linear in the note count
+    descs_of: dict[int, list[bytes]] = {}
+    for note in after.elf.xen_notes:
+        descs_of.setdefault(note.type, []).append(note.desc)
+    wrong = [t for t, d in values.items() if descs_of.get(t) != [d]]
     dropped = [n.type for n in after.elf.xen_notes if n.type in drop]
     new_problems = [n for a in after.elf.note_areas for n in a.notes
                     if {"truncated", "desc-past-segment"} & set(n.problems)]  # fmt: skip
@@ -308,6 +382,83 @@ def _verify(before: Image, after: Image, drop: set[int], values: dict[int, bytes
         )
 
 
+def _verify_layout(before: ElfInfo, after: ElfInfo, old: bytes, plan: Plan) -> None:
+    """Everything outside the edit must read back unchanged: the ELF header, every program
+    and section header (a repointed PT_NOTE or note section only in where it points), and
+    every byte of the old file outside the ranges the plan reports as touched."""
+    header = ("elf_class", "machine", "type", "flags", "entry", "phoff", "shoff",
+              "phentsize", "shentsize")  # fmt: skip
+    changed = [name for name in header if getattr(before, name) != getattr(after, name)]
+    moved = {(old_off, old_size): (new_off, new_size)
+             for old_off, old_size, new_off, new_size in plan.areas}  # fmt: skip
+    if len(before.segments) != len(after.segments):
+        changed.append("the program header count")
+    for was, now in zip(before.segments, after.segments, strict=False):
+        if was != now and not _repointed_segment(was, now, moved):
+            changed.append(f"program header {was.index} ({was.type_name})")
+    was_sections, now_sections = before.sections or [], after.sections or []
+    if len(was_sections) != len(now_sections):
+        changed.append("the section header count")
+    for sec, new in zip(was_sections, now_sections, strict=False):
+        if sec != new and not _repointed_section(sec, new, plan):
+            changed.append(f"section header {sec.index} ({sec.name})")
+    changed += [f"bytes {start:#x}-{end:#x}" for start, end in _untouched_differences(old, plan)]
+    if changed:
+        raise EditError(f"internal check failed after the rewrite: {', '.join(changed[:8])} "
+                        "changed outside the edit; nothing written")  # fmt: skip
+
+
+def _repointed_segment(was: Segment, now: Segment,
+                       moved: dict[tuple[int, int], tuple[int, int]]) -> bool:  # fmt: skip
+    """A PT_NOTE the plan moved or resized, changed only in p_offset, p_filesz, p_memsz."""
+    where = moved.get((was.offset, was.filesz))
+    if was.type != PT_NOTE or where is None or (now.offset, now.filesz) != where:
+        return False
+    memsz = now.filesz if was.memsz == was.filesz else was.memsz
+    same = ("type", "vaddr", "paddr", "flags", "align")
+    return now.memsz == memsz and all(getattr(was, f) == getattr(now, f) for f in same)
+
+
+def _repointed_section(was: Section, now: Section, plan: Plan) -> bool:
+    """A note section inside an edited area, changed only in offset, size and address."""
+    inside = any(off <= was.offset and was.offset + was.size <= off + size
+                 for off, size, _, _ in plan.areas)  # fmt: skip
+    same = ("index", "name", "type", "flags")
+    return was.type == SHT_NOTE and inside and all(getattr(was, f) == getattr(now, f)
+                                                   for f in same)  # fmt: skip
+
+
+def _untouched_differences(old: bytes, plan: Plan) -> list[tuple[int, int]]:
+    """Ranges outside `plan.touched` where the new bytes differ from the old (bytes past
+    the old end only inside touched ranges)."""
+    old_view, new = memoryview(old), memoryview(plan.data)  # compared in place, no copies
+    differences, pos = [], 0
+    end_of_both = max(len(old), len(new))
+    for start, end in [*sorted(plan.touched), (end_of_both, end_of_both)]:
+        if pos < start and old_view[pos:start] != new[pos:start]:
+            differences.append((pos, start))
+        pos = max(pos, end)
+    return differences
+
+
+def _verify_outside_payload(before: Image, written: bytes) -> None:
+    """A re-packed bzImage differs from the original only in the payload slot and the CRC."""
+    payload = before.layers[1]
+    assert payload.size is not None and before.setup is not None
+    old = before.blobs[0].read(0, before.size)
+    edited = [(payload.offset, payload.offset + payload.size)]
+    if before.setup.crc_end:
+        edited = sorted([*edited, (before.setup.crc_end - 4, before.setup.crc_end)])
+    keep, pos = [], 0
+    for start, end in edited:
+        keep.append((pos, start))
+        pos = max(pos, end)
+    keep.append((pos, len(old)))
+    if len(written) != len(old) or any(old[a:b] != written[a:b] for a, b in keep if b > a):
+        raise EditError("internal check failed after re-packing: bytes outside the payload "
+                        "slot and the CRC changed; nothing written")  # fmt: skip
+
+
 def _repack(image: Image, plan: Plan) -> tuple[bytes, dict[str, object]]:
     """The bzImage with `plan`'s decoded payload re-compressed into the same slot."""
     from .repack import repack, store_crc
@@ -317,171 +468,86 @@ def _repack(image: Image, plan: Plan) -> tuple[bytes, dict[str, object]]:
                         "moving it would change the kernel's decompressed size")  # fmt: skip
     payload = image.layers[1]
     assert payload.codec is not None and payload.size is not None and image.setup is not None
-    new_payload, stream, options = repack(payload.codec, bytes(plan.data), payload.size)
+    new_payload, stream, options = repack(payload.codec, plan.data, payload.size)
     data = bytearray(image.blobs[0].read(0, image.size))
     data[payload.offset : payload.offset + payload.size] = new_payload
-    setup = image.setup
-    if setup.crc_end is not None and setup.crc_trailer in CARRIES_CRC:
-        store_crc(data, setup.crc_end)  # a kernel without one (Linux >= 6.15) gets none
+    crc = _crc_state(image.setup, len(data))
+    if crc.written:
+        assert image.setup.crc_end is not None
+        store_crc(data, image.setup.crc_end)
     info = {"codec": payload.codec, "options": options, "slot": payload.size,
-            "stream": stream, "padding": payload.size - 4 - stream}  # fmt: skip
+            "offset": payload.offset,
+            "stream": stream, "padding": payload.size - 4 - stream, "crc": crc}  # fmt: skip
     return bytes(data), info
 
 
-def _verify_payload(before: Image, after: Image, decoded: bytes) -> None:
-    """The new payload must decode to exactly the edited kernel, with a good CRC where the
-    kernel carried one."""
+class CrcState(enum.Enum):
+    """What a re-pack does with the CRC32 trailer."""
+
+    UPDATED = "CRC32 trailer updated"
+    REPAIRED = "CRC32 trailer repaired: it did not match the image before the fix either"
+    NOT_CARRIED = (
+        "no CRC32 trailer written: this kernel's build writes none (Linux 6.15 and later, "
+        "or not Linux)"
+    )
+    ABSENT = "no CRC32 trailer written: syssize points past the end of the file"
+
+    @property
+    def written(self) -> bool:
+        return self in (CrcState.UPDATED, CrcState.REPAIRED)
+
+
+def _crc_state(setup: SetupHeader, size: int) -> CrcState:
+    """A kernel whose build wrote a CRC keeps a valid one; none is added to one without."""
+    if setup.crc_end is None or not 4 <= setup.crc_end <= size:
+        return CrcState.ABSENT
+    trailer = setup.crc_trailer
+    if trailer in (CrcTrailer.VALID, CrcTrailer.VALID_BEFORE_SIGNING):
+        return CrcState.UPDATED
+    if trailer is CrcTrailer.NONE_EXPECTED:
+        return CrcState.NOT_CARRIED
+    return CrcState.REPAIRED
+
+
+def _verify_payload(after: Image, decoded: bytearray, crc: CrcState) -> None:
+    """The new payload must decode to exactly the edited kernel, with a good CRC (compared
+    a piece at a time: no whole-payload copies)."""
     blob = after.blobs[1]
     size = blob.read_all()
-    if blob.read(0, size) != decoded or after.layers[1].size_trailer != len(decoded):
+    step = 16 << 20
+    same = size == len(decoded) and all(
+        blob.read(at, step) == memoryview(decoded)[at : at + step] for at in range(0, size, step)
+    )
+    if not same or after.layers[1].size_trailer != len(decoded):
         raise EditError("internal check failed: the re-compressed payload does not decode to "
                         "the edited kernel; nothing written")  # fmt: skip
     if after.problems:
-        raise EditError(f"internal check failed after re-packing: {after.problems}")
-    if before.setup is not None and before.setup.crc_trailer in CARRIES_CRC:
-        assert after.setup is not None
-        if after.setup.crc_trailer is not CrcTrailer.VALID:
-            raise EditError("internal check failed after re-packing: the CRC32 trailer does "
-                            f"not match ({after.setup.crc_trailer.value})")  # fmt: skip
+        found = "; ".join(problem.message for problem in after.problems)
+        raise EditError(f"internal check failed after re-packing: {found}; nothing written")
+    if crc.written and after.setup is not None and after.setup.crc_ok is False:
+        raise EditError("internal check failed after re-packing: the CRC32 trailer written "
+                        "does not match; nothing written")  # fmt: skip
 
 
-# Trailers `fix` recomputes: a kernel whose build wrote a CRC keeps a valid one.
-CARRIES_CRC = (CrcTrailer.VALID, CrcTrailer.VALID_BEFORE_SIGNING)
-
-
-def _backup(path: Path, original: os.stat_result | None) -> Path:
-    """IMAGE.orig: the original's bytes, mode, owner and timestamps, written atomically."""
-    target = writable_target(path.with_name(path.name + ".orig"))
-    _replace(target, path.read_bytes(), original or os.stat(path), keep_times=True)
-    return path.with_name(path.name + ".orig")
-
-
-def writable_target(destination: Path) -> Path:
-    """The file a write to `destination` replaces (symlinks followed, so the kernel a link
-    names is edited and the link stays); OSError, before anything is written, when it may
-    not be replaced. The mode bits decide, for root too: replacing by rename would
-    otherwise overwrite a read-only file, or write into a read-only directory."""
-    target = Path(os.path.realpath(destination))
-    current = _stat_or_none(target)
-    if current is not None and not stat.S_ISREG(current.st_mode):
-        raise OSError(errno.EINVAL, "is not a regular file", str(destination))
-    if current is not None and not _may_write(target, current):
-        mode = stat.S_IMODE(current.st_mode)
-        raise PermissionError(errno.EACCES, f"is read-only (mode {mode:04o}): make it writable "
-                              "first", str(destination))  # fmt: skip
-    folder = _stat_or_none(target.parent)
-    if folder is None or not stat.S_ISDIR(folder.st_mode):
-        raise FileNotFoundError(errno.ENOENT, "its directory does not exist", str(destination))
-    if not _may_write(target.parent, folder, os.W_OK | os.X_OK):
-        raise PermissionError(errno.EACCES, f"its directory {target.parent} is read-only: the "
-                              "new file is written beside it first", str(destination))  # fmt: skip
-    return target
-
-
-def _stat_or_none(path: Path) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except FileNotFoundError:
-        return None
-
-
-def _may_write(path: Path, info: os.stat_result, mode: int = os.W_OK) -> bool:
-    return bool(info.st_mode & stat.S_IWUSR) and os.access(path, mode)
-
-
-def write_atomically(destination: Path, data: bytes, like: Path | None = None, *,
-                     original: os.stat_result | None = None) -> None:  # fmt: skip
-    """Replace `destination` by `data` so that a failure at any step, or an interrupt, leaves
-    it byte-identical and no temporary file behind: the data goes to a new file beside it,
-    which gets the destination's metadata, is fsynced, and is renamed over it.
-
-    "Preserved" means: a replaced file keeps its mode, owner and group (chown needs root
-    or the same owner; otherwise the group is kept where allowed) and its atime and mtime
-    (only ctime shows the edit), as `original` recorded them before the caller read the
-    file, else as they are now. A new file gets `like`'s mode (else 0666 less the umask)
-    and the current time."""
-    target = writable_target(destination)
-    current = _stat_or_none(target)
-    if current is not None:
-        _replace(target, data, original or current, keep_times=True)
-    else:
-        source = _stat_or_none(like) if like is not None else None
-        _replace(target, data, source, keep_times=False)
-
-
-def _replace(target: Path, data: bytes, meta: os.stat_result | None, *, keep_times: bool) -> None:
-    name, handle = _create_temporary(target)
-    try:
-        try:
-            _write_all(handle, data)
-            if meta is not None:
-                _copy_metadata(handle, meta, keep_times)
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-        os.replace(name, target)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    _sync_directory(target.parent)
-
-
-def _create_temporary(target: Path) -> tuple[str, int]:
-    """A new file beside `target` (same filesystem, so the rename is atomic)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-    while True:
-        name = str(target.with_name(f".{target.name}.{secrets.token_hex(4)}.pvhlint"))
-        try:
-            return name, os.open(name, flags, 0o666)  # the umask applies to a new file
-        except FileExistsError:
-            continue
-
-
-def _write_all(handle: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(handle, view)
-        if written <= 0:
-            raise OSError(errno.EIO, "write made no progress")
-        view = view[written:]
-
-
-def _copy_metadata(handle: int, meta: os.stat_result, keep_times: bool) -> None:
-    """Owner first (chown clears set-id bits), then mode, then times (writes set mtime)."""
-    if (meta.st_uid, meta.st_gid) != (os.geteuid(), os.getegid()):
-        try:
-            os.fchown(handle, meta.st_uid, meta.st_gid)
-        except PermissionError:  # not root: keep at least the group, if we are in it
-            with contextlib.suppress(PermissionError):
-                os.fchown(handle, -1, meta.st_gid)
-    os.fchmod(handle, stat.S_IMODE(meta.st_mode))
-    if keep_times:
-        os.utime(handle, ns=(meta.st_atime_ns, meta.st_mtime_ns))
-
-
-def _sync_directory(folder: Path) -> None:
-    """Make the rename durable. Best effort: the rename is done and cannot be undone, and
-    some filesystems refuse to fsync a directory."""
-    with contextlib.suppress(OSError):
-        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-
-
-def extract(path: Path, output: Path, max_output: int | None = None) -> int:
-    """Write the decompressed payload of a bzImage, or of the bzImage in a UKI's .linux
-    section (the ELF, then the build's relocations, exactly what Linux's
-    scripts/extract-vmlinux writes); returns the size written."""
-    image = _open_whole(path, max_output)
+def extract(path: Path, output: Path, max_output: int | None = None) -> tuple[int, bool]:
+    """Write the decompressed payload of a bzImage (the ELF, then the build's relocations,
+    exactly what Linux's scripts/extract-vmlinux writes) to `output` ("-": standard
+    output); returns the size written and whether an existing file was replaced."""
+    with open_locked(path, lock=False) as opened:
+        image = _open_whole(read_all(opened), str(path), max_output)
     payload = next((layer for layer in image.layers if layer.kind == "payload"), None)
     if payload is None or image.elf is None:
         raise UsageError("is not a bzImage (or a UKI) whose payload holds an ELF kernel")
     blob = image.blobs[payload.index]
     size = blob.read_all()
-    write_atomically(output, blob.read(0, size))
-    return size
+    step = 16 << 20  # written a piece at a time: no whole-payload copy beside the decoder's
+    pieces = (blob.read(at, step) for at in range(0, size, step))
+    if str(output) == "-":  # standard output, as for extract-vmlinux
+        for piece in pieces:
+            sys.stdout.buffer.write(piece)
+        sys.stdout.buffer.flush()
+        return size, False
+    return size, write_new(output, pieces)
 
 
 __all__ = ["FixRequest", "FixResult", "ImageError", "UsageError", "extract", "fix"]

@@ -19,7 +19,7 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 
-from .blob import Blob, BytesBlob, map_file
+from .blob import Blob, BytesBlob, read_file
 from .bzimage import check_crc_before_signing, looks_like_bzimage, read_setup
 from .codecs import (
     DEFAULT_MAX_OUTPUT,
@@ -30,7 +30,16 @@ from .codecs import (
 )
 from .elf import ELF_MAGIC, read_elf
 from .errors import FormatError, ImageError
-from .model import UKI_KERNEL_SECTION, ElfInfo, EntryPoint, Image, Layer, MultibootHeader, Problem
+from .model import (
+    UKI_KERNEL_SECTION,
+    ElfInfo,
+    EntryPoint,
+    Image,
+    Layer,
+    MultibootHeader,
+    Note,
+    Problem,
+)
 from .multiboot import scan_multiboot
 from .pe import read_pe, read_sections
 from .xenbin import find_bin_table
@@ -98,7 +107,7 @@ def resolve_max_output(name: str, explicit: int | None = None) -> int:
         return DEFAULT_MAX_OUTPUT
 
 
-def _read_file(path: str) -> bytes | memoryview:
+def _read_file(path: str) -> bytes:
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
@@ -107,7 +116,7 @@ def _read_file(path: str) -> bytes | memoryview:
             raise ImageError(path, "is not a regular file")
         if info.st_size == 0:
             raise ImageError(path, "empty file")
-        return map_file(path)
+        return read_file(path)
     except FileNotFoundError:
         raise ImageError(path, "no such file") from None
     except PermissionError:
@@ -195,7 +204,7 @@ class _Opener:
         if head.startswith(ELF_MAGIC):
             self._elf(blob, layer)
         elif looks_like_bzimage(head):
-            self._bzimage(layer)
+            self._bzimage(blob, layer)
         elif layer == 0 and self._pe(layer):
             return
         elif self._flat_multiboot(layer):
@@ -288,36 +297,39 @@ class _Opener:
         if stream.error:
             self._problem("payload-corrupt", f"{stream.codec}: {stream.error}", layer)
 
-    def _bzimage(self, layer: int) -> None:
+    def _bzimage(self, blob: Blob, layer: int) -> None:
+        """A bzImage in `layer`: its setup header, PE stub and payload are read from that
+        layer's bytes (inside gzip, the decoded ones, never the compressed file)."""
+        own = blob if isinstance(blob, BytesBlob) else BytesBlob(_whole(blob))
+        data = own.data
         self.image.layers[layer].format = "bzimage"
-        blob = self.image.blobs[layer]
-        data = blob.data
-        setup = read_setup(blob, layer)
+        setup = read_setup(own, layer)
         self.image.setup = setup
-        pe = read_pe(blob, layer)
+        pe = read_pe(own, layer)
         if pe and pe.signed and setup.crc_stored is not None and not setup.crc_ok:
-            setup.crc_ok_before_signing = check_crc_before_signing(blob, setup, pe)
-        if layer == 0:
-            self.image.pe = pe  # a UKI keeps its own PE; the stub of the kernel inside is not it
+            setup.crc_ok_before_signing = check_crc_before_signing(own, setup, pe)
+        if self.image.pe is None:  # a UKI keeps its own PE; the stub of its kernel is not it
+            self.image.pe = pe
         if not setup.has_hdrs or setup.version < 0x208:
             return
         if "payload_length" not in setup.fields:
-            raise FormatError(f"the setup header is cut short: the file ends at {len(data):#x}")
+            raise FormatError(f"the setup header is cut short: the layer ends at {len(data):#x}")
         start = setup.pm_offset + setup.fields["payload_offset"]
         length = setup.fields["payload_length"]
         if start >= len(data):
             self._problem("payload-offset-overflow", "payload_offset points past the file", layer)
         elif start + length > len(data):
-            message = "payload runs past the end of the file"
-            self._problem("payload-length-overflow", message, layer)
+            self._problem("payload-length-overflow", "payload runs past the end of the file",
+                          layer)  # fmt: skip
         elif length < 8:
             self._problem("payload-too-short", f"payload_length {length} is too short", layer)
         else:
-            self._payload(memoryview(data)[start : start + length], layer, start)
+            self._payload(data, layer, start, length)
 
-    def _payload(self, compressed: memoryview, parent: int, start: int) -> None:
-        length = len(compressed)
-        payload = self._add_layer("payload", "payload", parent, start, length)
+    def _payload(self, data: bytes | bytearray | memoryview, layer: int, start: int,
+                 length: int) -> None:  # fmt: skip
+        compressed = memoryview(data)[start : start + length]
+        payload = self._add_layer("payload", "payload", layer, start, length)
         payload.codec = detect_codec(bytes(compressed[:9]))
         payload.size_trailer = struct.unpack("<I", compressed[-4:])[0]
         if payload.codec is None and bytes(compressed[:4]) == ELF_MAGIC:
@@ -325,7 +337,7 @@ class _Opener:
             return
         if payload.codec is None:
             message = f"unknown compression format (starts {bytes(compressed[:6]).hex(' ')})"
-            self._problem("unknown-codec", message, parent, start)
+            self._problem("unknown-codec", message, layer, start)
             return
         # The build appends the decompressed size; decoders get the stream without it (as Xen).
         body = compressed if payload.codec == "gzip" else compressed[:-4]
@@ -337,7 +349,7 @@ class _Opener:
                 f"decompressed size {payload.decoded_size} differs from the size trailer "
                 f"{payload.size_trailer}"
             )
-            self._problem("size-trailer-mismatch", message, parent, start + length - 4)
+            self._problem("size-trailer-mismatch", message, layer, start + length - 4)
 
     def _uncompressed(self, payload_bytes: memoryview, payload: Layer) -> None:
         """The ELF itself as the payload, size trailer after it. Xen's bzImage probe fails on
@@ -354,8 +366,8 @@ class _Opener:
         if not head.startswith(ELF_MAGIC):
             if stream.error:
                 raise FormatError(f"{stream.codec} payload cannot be decoded: {stream.error}")
-            message = "the decompressed payload is not an ELF"
-            self._problem("payload-not-elf", message, payload.index, 0)
+            self._problem("payload-not-elf", "the decompressed payload is not an ELF",
+                          payload.index, 0)  # fmt: skip
             return
         self._elf(stream, payload.index)
 
@@ -364,7 +376,7 @@ class _Opener:
         if elf:
             self._entry("e_entry", elf.layer, elf.entry, False, 24)
             for kind in ("ENTRY", "PHYS32_ENTRY"):
-                for note in elf.notes_of_type(NOTE_NUMBERS[kind]):
+                for note in _used_notes(elf.notes_of_type(NOTE_NUMBERS[kind])):
                     if isinstance(note.value, int):
                         self._entry(kind, elf.layer, note.value, kind != "ENTRY", note.desc_offset)
         for header in image.multiboot:
@@ -399,6 +411,20 @@ class _Opener:
             point.segments_by_paddr = elf.segments_containing(address, physical=True)
             point.segments_by_vaddr = elf.segments_containing(address, physical=False)
         self.image.entry_points.append(point)
+
+
+def _used_notes(notes: list[Note]) -> list[Note]:
+    """The notes of one type the loaders use, for the entry-point list: the first (QEMU and
+    rust-vmm take the first they meet in a note segment; see the xen-note-duplicate rule)
+    and the last (Xen's libelf, elf_xen_parse_note, overwrites parms for each one). Not
+    every one: 65536 entry notes over 65535 PT_LOADs were billions of segment lookups.
+    Rules that judge an entry (xen-phys32-bounds) look it up themselves."""
+    return notes[:1] + notes[-1:] if len(notes) > 1 else notes
+
+
+def _whole(blob: Blob) -> bytes:
+    """Every byte of a decoded layer (up to the decompression cap)."""
+    return blob.read(0, blob.ensure(1 << 62))
 
 
 def _elf_physical_entry(elf: ElfInfo) -> int:

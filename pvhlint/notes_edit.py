@@ -38,6 +38,7 @@ class Plan:
     moved: bool = False
     used_room: bool = False
     areas: list[tuple[int, int, int, int]] = field(default_factory=list)  # old off/size, new
+    set_types: set[int] = field(default_factory=set)  # types whose note was changed so far
 
     def touch(self, start: int, end: int) -> None:
         if end > start:
@@ -73,6 +74,7 @@ def plan_edit(elf: ElfInfo, data: bytes, drop: set[int], values: dict[int, bytes
                  any(n.is_xen for n in a.notes)]  # fmt: skip
     if not areas:
         raise EditError("the image has no note segment or section holding Xen notes to edit")
+    areas = _distinct(areas)
     pending = dict(values)
     home = next((a for a in areas if any(n.type == 18 and n.is_xen for n in a.notes)), areas[0])
     for area in areas:
@@ -80,6 +82,21 @@ def plan_edit(elf: ElfInfo, data: bytes, drop: set[int], values: dict[int, bytes
         pieces = _rebuild(area, data, drop, pending, added, plan)
         _apply(elf, area, b"".join(piece.data for piece in pieces), pieces, plan)
     return plan
+
+
+MAX_EDITED_AREAS = 64  # no real kernel has more than a few note segments or sections
+
+
+def _distinct(areas: list[NoteArea]) -> list[NoteArea]:
+    """One area per span: note sections repeated over the same bytes are one rewrite (their
+    headers are all repointed by it), not one rewrite each (N sections: N^2 work)."""
+    spans: dict[tuple[int, int], NoteArea] = {}
+    for area in areas:
+        spans.setdefault((area.offset, area.size), area)
+    if len(spans) > MAX_EDITED_AREAS:
+        raise EditError(f"{len(spans)} distinct note areas hold Xen notes; pvhlint edits at "
+                        f"most {MAX_EDITED_AREAS}")  # fmt: skip
+    return list(spans.values())
 
 
 def _rebuild(area: NoteArea, data: bytes, drop: set[int], pending: dict[int, bytes],
@@ -96,8 +113,9 @@ def _rebuild(area: NoteArea, data: bytes, drop: set[int], pending: dict[int, byt
                 pieces.append(Piece(note.offset, _raw(data, note, end)))
             else:
                 plan.changes.append(Change("change", note.type, note, desc))
+                plan.set_types.add(note.type)
                 pieces.append(Piece(note.offset, encode_note(note.type, desc)))
-        elif note.is_xen and note.type in _set_earlier(plan, note):
+        elif note.is_xen and note.type in plan.set_types:
             plan.changes.append(Change("remove", note.type, note))  # a duplicate of a set note
         else:
             pieces.append(Piece(note.offset, _raw(data, note, end)))
@@ -107,10 +125,6 @@ def _rebuild(area: NoteArea, data: bytes, drop: set[int], pending: dict[int, byt
         plan.changes.append(Change("add", note_type, None, desc))
         pieces.append(Piece(None, encode_note(note_type, desc)))
     return pieces
-
-
-def _set_earlier(plan: Plan, note: Note) -> set[int]:
-    return {c.type for c in plan.changes if c.action == "change" and c.note is not note}
 
 
 def _apply(elf: ElfInfo, area: NoteArea, new: bytes, pieces: list[Piece], plan: Plan) -> None:
@@ -127,7 +141,10 @@ def _apply(elf: ElfInfo, area: NoteArea, new: bytes, pieces: list[Piece], plan: 
         plan.moved = True
     if target == area.offset:
         span = max(len(new), area.size)
-        plan.data[target : target + span] = new + bytes(span - len(new))
+        padded = new + bytes(span - len(new))
+        changed = target + _first_difference(bytes(plan.data[target : target + span]), padded)
+        _refuse_moving_owned(elf, area, changed, target + span)
+        plan.data[target : target + span] = padded
         plan.touch(target, target + span)
     else:
         plan.data[target : target + len(new)] = new
@@ -150,26 +167,62 @@ def _check_alignment(area: NoteArea, pieces: list[Piece]) -> None:
         pos += len(piece.data)
 
 
-def _occupied(elf: ElfInfo, area: NoteArea, size: int) -> list[tuple[int, int]]:
-    """File ranges something other than this note area owns."""
-    ranges = [(0, 64 if elf.elf_class == 64 else 52),
-              (elf.phoff, elf.phoff + elf.phentsize * len(elf.segments))]  # fmt: skip
+def _owners(elf: ElfInfo, area: NoteArea) -> list[tuple[str, int, int]]:
+    """File ranges something other than this note area owns, named: the headers and their
+    tables, every section that is not one of the area's own note sections, and every
+    segment but PT_LOAD (it spans everything) and the area's own PT_NOTE."""
+    head = 64 if elf.elf_class == 64 else 52
+    ranges = [("the ELF header", 0, head),
+              ("the program header table", elf.phoff,
+               elf.phoff + elf.phentsize * len(elf.segments))]  # fmt: skip
     if elf.sections:
-        ranges.append((elf.shoff, elf.shoff + elf.shentsize * len(elf.sections)))
+        ranges.append(("the section header table", elf.shoff,
+                       elf.shoff + elf.shentsize * len(elf.sections)))  # fmt: skip
     for sec in elf.sections or []:
-        inside = area.offset <= sec.offset and sec.offset + sec.size <= area.offset + area.size
-        if sec.index and sec.type != 8 and sec.size and not inside:  # 8: SHT_NOBITS
-            ranges.append((sec.offset, sec.offset + sec.size))
+        if sec.index and sec.type != 8 and sec.size and not _note_section_of(sec, area):
+            ranges.append((f"section {sec.index} ({sec.name})", sec.offset, sec.offset + sec.size))
     for seg in elf.segments:
-        if seg.type not in (1, 4) and seg.filesz:  # PT_LOAD spans everything; PT_NOTE is us
-            ranges.append((seg.offset, seg.offset + seg.filesz))
-    return [(start, end) for start, end in ranges if end > start and start < size]
+        own = area.source == "PT_NOTE" and seg.index == area.index
+        if seg.type != 1 and seg.filesz and not own:  # 1: PT_LOAD, 8: SHT_NOBITS above
+            ranges.append((f"{seg.type_name} {seg.index}", seg.offset, seg.offset + seg.filesz))
+    return [(name, start, end) for name, start, end in ranges if end > start]
+
+
+def _note_section_of(sec: Section, area: NoteArea) -> bool:
+    """An SHT_NOTE section inside the area: the edit repoints it."""
+    inside = area.offset <= sec.offset and sec.offset + sec.size <= area.offset + area.size
+    return inside and sec.type == SHT_NOTE
+
+
+def _refuse_moving_owned(elf: ElfInfo, area: NoteArea, start: int, end: int) -> None:
+    """Bytes in [start, end) change; nothing another header points at may lie there (a
+    program header table inside PT_NOTE would move while e_phoff stays)."""
+    for name, own_start, own_end in _owners(elf, area):
+        if own_start < end and start < own_end:
+            raise EditError(
+                f"{name} ({own_start:#x}-{own_end:#x}) lies inside {area.source} {area.index}"
+                f" at {area.offset:#x}, where this edit moves bytes; nothing written"
+            )
+
+
+def _first_difference(old: bytes, new: bytes) -> int:
+    """Index of the first byte where `old` and `new` differ (len when one is a prefix)."""
+    low, high = 0, min(len(old), len(new))
+    if old[:high] == new[:high]:
+        return high
+    while high - low > 1:  # old[:low] == new[:low], old[:high] != new[:high]
+        middle = (low + high) // 2
+        if old[:middle] == new[:middle]:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def _room_after(elf: ElfInfo, area: NoteArea, data: bytearray) -> int:
     """Zero bytes right after the area that no section, table or segment owns."""
     start = area.offset + area.size
-    limit = min([s for s, _ in _occupied(elf, area, len(data)) if s >= start] + [len(data)])
+    limit = min([s for _, s, _ in _owners(elf, area) if s >= start] + [len(data)])
     room = 0
     while start + room < limit and data[start + room] == 0:
         room += 1

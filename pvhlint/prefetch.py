@@ -30,6 +30,8 @@ VALUE_OPTIONS = frozenset({
     "--output-format", "--output-file", "-o", "--baseline", "--jobs", "-j", "--config",
     "--max-decompressed",
 })  # fmt: skip
+# Options that choose the decompression cap: the thread would decode with another one.
+CAP_OPTIONS = frozenset({"--max-decompressed", "--config"})
 
 
 @dataclass
@@ -76,6 +78,8 @@ def _lone_file(argv: list[str]) -> tuple[str, tuple[int, ...]] | None:
             positional.append(arg)
         elif arg == "--":
             only_positional = True
+        elif arg.split("=", 1)[0] in CAP_OPTIONS:
+            return None  # the checker opens it with that cap; a prefetch would be waited for
         elif arg in VALUE_OPTIONS:
             expect_value = True
         elif arg in ("--help", "-h"):

@@ -3,7 +3,8 @@
 CI runs a bounded, derandomized budget (tests/test_robustness.py); this runs the same
 targets with fresh hypothesis seeds until the time is up, after the full sweeps:
 
-1. every prefix of every fixture (the large ones too);
+1. every prefix of every fixture (the large ones too), then the structure-scaling cases
+   (counts up to the loaders' caps) within the CPU budget per image;
 2. the Debian images (fetched with apt-get download; skipped when unavailable): prefixes
    at every boundary plus 2000 seeded points each, the payload cut mid-stream, the vmlinux
    inside cut at its boundaries;
@@ -91,6 +92,18 @@ def sweep_fixtures(run: Run) -> None:
     jobs = [SweepJob("every prefix of every fixture", name, data, list(range(1, len(data) + 1)))
             for name, data in sorted(corpus(), key=lambda item: -len(item[1]))]  # fmt: skip
     run.sweep(jobs)
+
+
+def sweep_scaling(run: Run, folder: Path) -> None:
+    """Structure counts at the loaders' caps, each within the CPU budget per image."""
+    tally = run.tally("structure-scaling cases (CPU budget per image)")
+    for name, data in fuzzlib.scaling_cases().items():
+        for fixing in (False, True):
+            try:
+                tally.add(name, exercise_fix(data, folder) if fixing else exercise(data, name))
+            except Bug as bug:
+                run.keep(data, f"{name}: {bug}")
+    print(tally.line(), flush=True)
 
 
 def real_images() -> dict[str, bytes]:
@@ -207,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         print("sweeping every prefix of every fixture", flush=True)
         sweep_fixtures(run)
+        print("structure-scaling cases", flush=True)
+        sweep_scaling(run, folder)
         if images and run.left() > 0:
             print("sweeping the real images", flush=True)
             sweep_real(run, images, args.seed)

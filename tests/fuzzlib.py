@@ -221,6 +221,66 @@ def exercise_fix(data: bytes, folder: Path) -> Outcome:
     return Outcome("fix-" + "/".join(kinds), "", seconds)
 
 
+# --- structures scaled to the loaders' caps -----------------------------------------------
+
+MAX_PHNUM = 0xFFFF  # e_phnum is 16 bits (PN_XNUM aside); pvhlint's reader stops there too
+MAX_NOTES = 1 << 16  # libelf's ELF_MAX_TOTAL_NOTE_COUNT
+
+
+def _xen_note(note_type: int, desc: bytes) -> bytes:
+    return struct.pack("<III", 4, len(desc), note_type) + b"Xen\0" + desc + bytes(-len(desc) % 4)
+
+
+def _elf64(phdrs: list[bytes], body: bytes, sections: tuple[bytes, ...] = ()) -> bytes:
+    """ELF64 header, program headers, `body` right after them, section headers last."""
+    at = 64 + 56 * len(phdrs)
+    shoff = -(-(at + len(body)) // 8) * 8 if sections else 0
+    head = b"\x7fELF\x02\x01\x01" + bytes(9) + struct.pack(
+        "<HHIQQQIHHHHHH", 2, 62, 1, 0x100000, 64, shoff, 0, 64, 56, len(phdrs), 64,
+        len(sections) + 1 if sections else 0, 0)  # fmt: skip
+    data = head + b"".join(phdrs) + body
+    if sections:
+        data += bytes(shoff - len(data)) + bytes(64) + b"".join(sections)
+    return data
+
+
+def _phdr(p_type: int, offset: int, vaddr: int, size: int, flags: int = 4) -> bytes:
+    return struct.pack("<IIQQQQQQ", p_type, flags, offset, vaddr, vaddr, size, size, 4)
+
+
+def scaling_cases() -> dict[str, bytes]:
+    """Small files whose structure counts reach the loaders' caps: each walk over them must
+    be indexed or capped (issue 16 item 9: each of these took minutes of CPU)."""
+    entry = struct.pack("<I", 0x100000)
+    pvh = _xen_note(6, b"linux\0") + _xen_note(18, entry)
+    loads = MAX_PHNUM - 1
+    body = b"".join(_xen_note(18, struct.pack("<I", 0x100000 + 0x1000 * (i % loads)))
+                    for i in range(MAX_NOTES))  # fmt: skip
+    at = 64 + 56 * MAX_PHNUM
+    phys32_over_loads = _elf64([_phdr(4, at, 0, len(body))] + [
+        _phdr(1, at, 0x100000 + 0x1000 * i, 0x1000, 5) for i in range(loads)], body)  # fmt: skip
+    at = 64 + 56 * MAX_PHNUM
+    note_segments = _elf64([_phdr(4, at, 0, len(pvh))] * loads + [_phdr(1, at, 0x100000,
+                           len(pvh), 5)], pvh)  # fmt: skip
+    duplicates = pvh + b"".join(_xen_note(100 + i // 2, b"abcd") for i in range(1 << 15))
+    at = 64 + 56 * 2
+    duplicated_types = _elf64([_phdr(4, at, 0, len(duplicates)),
+                               _phdr(1, at, 0x100000, len(duplicates), 5)], duplicates)  # fmt: skip
+    many = pvh + _xen_note(3, bytes(8)) + b"".join(_xen_note(7, b"v%d\0" % i)
+                                                   for i in range(60000))  # fmt: skip
+    many_notes = _elf64([_phdr(4, at, 0, len(many)), _phdr(1, at, 0x100000, len(many), 5)], many)
+    small = pvh + _xen_note(3, bytes(8))
+    at = 64 + 56
+    section = struct.pack("<IIQQQQIIQQ", 0, 7, 2, 0, at, len(small), 0, 0, 4, 0)
+    note_sections = _elf64([_phdr(1, at, 0x100000, len(small), 5)], small,
+                           (section,) * (MAX_PHNUM - 1))  # fmt: skip
+    return {"65536 PHYS32_ENTRY notes over 65534 PT_LOADs": phys32_over_loads,
+            "65534 PT_NOTEs over one area": note_segments,
+            "32768 duplicated unknown note types": duplicated_types,
+            "60000 notes": many_notes,
+            "65534 SHT_NOTE sections over one area": note_sections}  # fmt: skip
+
+
 # --- where the structure is ----------------------------------------------------------------
 
 

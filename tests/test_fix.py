@@ -57,7 +57,7 @@ def test_drop_then_set_phys32_entry_boots_again(tmp_path, make):
     kernel = make(tmp_path)
     assert boots(kernel)
     dropped = tmp_path / "dropped"
-    done = pvhlint("fix", "--drop-note", "phys32_entry", "-o", dropped, kernel)
+    done = pvhlint("fix", "--force", "--drop-note", "phys32_entry", "-o", dropped, kernel)
     assert done.returncode == 0, done.stderr
     refused = qemu_verdict(dropped)
     assert not refused.accept
@@ -66,6 +66,19 @@ def test_drop_then_set_phys32_entry_boots_again(tmp_path, make):
     done = pvhlint("fix", "--set-note", "XEN_ELFNOTE_PHYS32_ENTRY=0x100000", "-o", fixed, dropped)
     assert done.returncode == 0, done.stderr
     assert boots(fixed)
+
+
+@needs_qemu
+def test_a_result_no_target_boots_needs_force(tmp_path):
+    """Issue 16 item 7: dropping the only entry of a PVH-only kernel was written, exit 0."""
+    kernel = roomy_kernel(tmp_path)
+    out = tmp_path / "dropped"
+    done = pvhlint("fix", "--drop-note", "PHYS32_ENTRY", "-o", out, kernel)
+    assert done.returncode == 1 and not out.exists()
+    assert "no boot target accepts the result" in done.stderr and "--force" in done.stderr
+    done = pvhlint("fix", "--force", "--drop-note", "PHYS32_ENTRY", "-o", out, kernel)
+    assert done.returncode == 0 and "written because of --force" in done.stdout
+    assert not qemu_verdict(out).accept  # the real loader agrees: nothing boots it
 
 
 @needs_qemu
@@ -168,7 +181,7 @@ def test_dry_run_writes_nothing(tmp_path):
     kernel = roomy_kernel(tmp_path)
     original, listing = kernel.read_bytes(), sorted(os.listdir(tmp_path))
     done = pvhlint("fix", "--drop-note", "LOADER", "--dry-run", kernel)
-    assert done.returncode == 0 and "removed XEN_ELFNOTE_LOADER" in done.stdout
+    assert done.returncode == 0 and "would remove XEN_ELFNOTE_LOADER" in done.stdout
     assert "dry run: nothing written" in done.stdout
     assert kernel.read_bytes() == original and sorted(os.listdir(tmp_path)) == listing
 

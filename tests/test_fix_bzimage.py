@@ -135,3 +135,24 @@ def test_debian_signed_kernel_refused(debian_image, tmp_path):
     )
     assert done.returncode == 1 and "Authenticode" in done.stderr
     assert not (tmp_path / "x").exists()
+
+
+def _crc_end(data: bytes) -> int:
+    """N = (setup_sects + 1) * 512 + syssize * 16, from the setup header read by hand."""
+    (syssize,) = struct.unpack_from("<I", data, 0x1F4)
+    return ((data[0x1F1] or 4) + 1) * 512 + syssize * 16
+
+
+def test_a_crc_already_wrong_is_repaired_and_said(tmp_path):
+    """Issue 16 item 6: the fix wrote nothing ("internal check failed ... []") before."""
+    data = bytearray(catalogue()["bzimage-xz"].data)
+    end = _crc_end(data)
+    data[end - 4] ^= 0xFF
+    kernel, out = tmp_path / "vmlinuz", tmp_path / "fixed"
+    kernel.write_bytes(data)
+    done = pvhlint("fix", "--drop-obsolete-notes", "-o", out, kernel)
+    assert done.returncode == 0, done.stderr
+    assert "CRC32 trailer repaired: it did not match the image before" in done.stdout
+    fixed = out.read_bytes()
+    assert zlib.crc32(fixed[: end - 4]) ^ 0xFFFFFFFF == struct.unpack_from("<I", fixed, end - 4)[0]
+    assert fixed[:0x248] == bytes(data[:0x248])  # the setup header as it was

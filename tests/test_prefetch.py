@@ -57,7 +57,7 @@ def test_lone_image_from_the_command_line(image: Path, tmp_path: Path):
     assert prefetch.lone_image(["check", "-r", "xen-pvh", "--format=json", str(image)]) == str(
         image
     )
-    assert prefetch.lone_image(["check", "--config", str(other), str(image)]) == str(image)
+    assert prefetch.lone_image(["check", "--", "--config"]) is None  # a file named so: absent
     assert prefetch.lone_image(["check", "-j", "2", "--", str(image)]) == str(image)
 
 
@@ -72,6 +72,12 @@ def test_lone_image_from_the_command_line(image: Path, tmp_path: Path):
         ["check", "{dir}/missing"],
         ["check", "--help", "{image}"],
         ["check", "--require", "{image}"],
+        # A cap of the command's own (issue 16 item 11): a prefetch with the default cap
+        # would be waited for, then thrown away.
+        ["check", "--max-decompressed", "4MiB", "{image}"],
+        ["check", "--max-decompressed=4MiB", "{image}"],
+        ["check", "--config", "{dir}/pvhlint.toml", "{image}"],
+        ["check", "--config={dir}/pvhlint.toml", "{image}"],
     ],
 )
 def test_nothing_to_prefetch(argv: list[str], image: Path):
