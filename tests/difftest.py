@@ -256,12 +256,18 @@ def debian_parents() -> dict[str, bytes]:
 _PARENTS: dict[str, bytes] = {}
 
 
+class ParentUnavailable(LookupError):
+    """A Debian parent that cannot be fetched here."""
+
+
 def parent_bytes(name: str) -> bytes:
     if name not in _PARENTS:
         if name.startswith("debian-"):
             _PARENTS.update(debian_parents())
         else:
             _PARENTS.update(synthetic_parents())
+    if name not in _PARENTS:
+        raise ParentUnavailable(f"{name}: not fetched (Debian's archive unreachable?)")
     return _PARENTS[name]
 
 
