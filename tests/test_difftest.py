@@ -173,6 +173,11 @@ def test_recorded_case_real_loader_as_recorded(case: Case, case_results) -> None
     if real is None:
         pytest.skip(f"{case.target}: the loader gave no answer in time (GRUB still running)")
     word = dt.Mismatch(case.recipe, case.target, case.ours, real).real_word
+    if case.target == "qemu" and case.message.startswith("crash"):
+        # QEMU 7.2's note walk reads past its buffer: SIGSEGV or an error, as ASLR decides
+        # (tests/loaders/qemu.py); either is a reject.
+        assert word == case.real, real.detail
+        return
     assert (word, dt.normalise(real.detail)) == (case.real, dt.normalise(case.message))
 
 
