@@ -200,5 +200,7 @@ def test_recorded_case_real_loader_as_recorded(case: Case, case_results) -> None
 )
 def test_recorded_case_pvhlint_agrees(case: Case, case_results) -> None:
     result = _result(case, case_results)
+    if case.target not in result.real:
+        pytest.skip(f"{case.target}: the loader gave no answer in time (GRUB still running)")
     found = [m for m in result.mismatches() if m.target == case.target]
     assert not found, found[0].line()
