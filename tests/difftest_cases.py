@@ -437,7 +437,7 @@ CASES: tuple[Case, ...] = (
         message="not PVH: taken by the multiboot-binary loader as xen-3.0-x86_64",
         ours="accept",
     ),
-    # From the long runs: long.out
+    # From the long run seed 20261127 (1740 mutants in 30 min)
     Case(
         Recipe("gzip-elf32-mb1", (truncate("file.length", 0x10),)),
         target="linux",
@@ -875,5 +875,258 @@ CASES: tuple[Case, ...] = (
         real="reject",
         message="xc_dom_do_gunzip: inflate failed (rc=-5)",
         ours="accept",
+    ),
+    # From the long run seed 4242 (1980 mutants in 30 min)
+    Case(
+        Recipe("debian-cloud", (set_field("setup.init_size", 0x260, 4, 0x1),)),
+        target="linux",
+        real="reject",
+        message="grub-file yes; GRUB linux: crash",
+        ours="accept",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-elf64",
+            (
+                set_field("e_phoff", 0x20, 8, 0x298),
+                set_field("mb1.flags", 0x84, 4, 0xB3A4FE3A),
+                set_field("mb1.checksum(fixed)", 0x88, 4, 0x30AD51C4),
+            ),
+        ),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: unsupported flag: 0xb3a4fe3a",
+        ours="error: program header 0 at 0x298 runs past the end of the data",
+    ),
+    Case(
+        Recipe("pvh32-mb1", (set_field("phdr[0].p_memsz", 0x48, 4, 0x14),)),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: crash",
+        ours="accept",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-elf64",
+            (truncate("file.length", 0x2A7), set_field("phdr[0].p_paddr", 0x58, 8, 0x80000)),
+        ),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: premature end of file (hd0)/k",
+        ours="accept",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-elf32-entry-outside",
+            (
+                set_field("e_ident[EI_CLASS]", 0x4, 1, 0xFF),
+                set_field("mb1.flags", 0x64, 4, 0x10000),
+                set_field("mb1.checksum(fixed)", 0x68, 4, 0xE4514FFE),
+            ),
+        ),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: attempt to seek outside of the file",
+        ours="error: ELF class 255 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("debian-xen", (truncate("file.length", 0x15462),)),
+        target="multiboot2",
+        real="accept",
+        message="grub-file yes; GRUB multiboot2: loaded",
+        ours="reject [mb2-elf-loader]",
+    ),
+    Case(
+        Recipe(
+            "boot/mb2-rela-section", (set_field("phdr[1].p_paddr", 0x60, 4, 0xFFFFFFFF), wrap("xz"))
+        ),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: address is out of range",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with fd 37 7a 58 5a 00 00 01)",
+    ),
+    Case(
+        Recipe("boot/mb2-elf64", (set_field("e_phnum", 0x38, 2, 0xFFFF),)),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: program header at a too high offset",
+        ours="error: program header 11 at 0x2a8 runs past the end of the data",
+    ),
+    Case(
+        Recipe("pvh32-notes-palign0", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x4),)),
+        target="qemu",
+        real="reject",
+        message="crash (SIGFPE)",
+        ours="error: ELF class 4 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-elf32-entry-outside",
+            (
+                set_field("e_ident[EI_CLASS]", 0x4, 1, 0xFF),
+                set_field("mb1.flags", 0x64, 4, 0x10000),
+                set_field("mb1.checksum(fixed)", 0x68, 4, 0xE4514FFE),
+            ),
+        ),
+        target="qemu",
+        real="reject",
+        message="invalid header_addr address",
+        ours="error: ELF class 255 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe(
+            "elf64-note-bad-alignment",
+            (
+                set_field("phdr[0].p_paddr", 0x58, 8, 0xFFFC0000),
+                set_field("phdr[0].p_vaddr", 0x50, 8, 0xFFFC0000),
+            ),
+        ),
+        target="qemu",
+        real="reject",
+        message="Some ROM regions are overlapping\nThese ROM regions might have been loaded by direct user request or by default.\nThey could be BIOS/firmware images, a guest kernel, initrd or some other file loaded into guest memory.\nCheck whether you intended to load all this guest code, and whether it has been built to load to the correct addresses.\nThe following two regions overlap (in the memory address space):\n  bios-256k.bin (addresses 0x00000000fffc0000 - 0x0000000100000000)\n  /tmp/pvhlint-difftest-63uvnf4a/mutant-973641a9b9faff2035c7.bin ELF program header segment 0 (addresses 0x00000000fffc0000 - 0x00000000fffc2100)",
+        ours="accept (pvh)",
+    ),
+    Case(
+        Recipe(
+            "elf32-pvh",
+            (
+                set_field("phdr[0].p_paddr", 0x40, 4, 0xFFFC0000),
+                set_field("phdr[0].p_vaddr", 0x3C, 4, 0xFFFC0000),
+            ),
+        ),
+        target="qemu",
+        real="reject",
+        message="Some ROM regions are overlapping\nThese ROM regions might have been loaded by direct user request or by default.\nThey could be BIOS/firmware images, a guest kernel, initrd or some other file loaded into guest memory.\nCheck whether you intended to load all this guest code, and whether it has been built to load to the correct addresses.\nThe following two regions overlap (in the memory address space):\n  bios-256k.bin (addresses 0x00000000fffc0000 - 0x0000000100000000)\n  /tmp/pvhlint-difftest-63uvnf4a/mutant-6de550d6fce57ee56ed8.bin ELF program header segment 0 (addresses 0x00000000fffc0000 - 0x00000000fffc2100)",
+        ours="accept (pvh)",
+    ),
+    Case(
+        Recipe("flat-mb1-inside", (truncate("file.length", 0x100C),)),
+        target="qemu",
+        real="reject",
+        message="invalid load_addr address",
+        ours="accept (multiboot)",
+    ),
+    Case(
+        Recipe(
+            "boot/bz-elf64-no-xlf64",
+            (set_field("payload.size_trailer", 0x1520, 4, 0x10000001), wrap("gzip")),
+        ),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel unable to XZ decompress kernel",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("pvh32-features-not-dom0", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x7F),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_parse_elf_kernel: Kernel does not support unprivileged (DomU) operation",
+        ours="error: ELF class 127 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("boot/bz-payload-past-eof", (wrap("gzip"),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel: payload length overflow",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe(
+            "bzimage-bad-crc",
+            (wrap("gzip"), set_field("payload.size_trailer", 0x1528, 4, 0x80000000)),
+        ),
+        target="xen-pv",
+        real="reject",
+        message="kernel image too large",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe(
+            "pvh32-eflags-10000",
+            (set_field("e_machine", 0x12, 2, 0x1), set_field("e_ident[EI_CLASS]", 0x4, 1, 0x7F)),
+        ),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_guest_type: unknown image type 1",
+        ours="error: ELF class 127 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("pvh32-phys32-descsz3", (set_field("e_machine", 0x12, 2, 0x3E),)),
+        target="xen-pv",
+        real="accept",
+        message="xc_dom_parse_elf_kernel: xen-3.0-x86_64: 0x100000 -> 0x100024",
+        ours="reject [xen-pv-parse]",
+    ),
+    Case(
+        Recipe("debian-cloud", (set_field("payload.size_trailer", 0xD6E994, 4, 0x7FFFFFFF),)),
+        target="xen-pv",
+        real="reject",
+        message="kernel image too large",
+        ours="accept",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-elf32-arm",
+            (set_field("e_machine", 0x12, 2, 0x6), set_field("e_ident[EI_CLASS]", 0x4, 1, 0xFF)),
+        ),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_guest_type: unknown image type 6",
+        ours="error: ELF class 255 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("bzimage-bzip2", (wrap("gzip"),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_try_bzip2_decode: BZIP2 decompress support unavailable",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe(
+            "boot/bz-elf64-no-xlf64",
+            (set_field("payload.size_trailer", 0x1520, 4, 0x10000001), wrap("gzip")),
+        ),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel unable to XZ decompress kernel",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("boot/bz-payload-past-eof", (wrap("gzip"),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel: payload length overflow",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe(
+            "bzimage-bad-crc",
+            (wrap("gzip"), set_field("payload.size_trailer", 0x1528, 4, 0x80000000)),
+        ),
+        target="xen-pvh",
+        real="reject",
+        message="kernel image too large",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("pvh32-features-not-dom0", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x7F),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_parse_elf_kernel: Kernel does not support unprivileged (DomU) operation",
+        ours="error: ELF class 127 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("debian-cloud", (set_field("payload.size_trailer", 0xD6E994, 4, 0x7FFFFFFF),)),
+        target="xen-pvh",
+        real="reject",
+        message="kernel image too large",
+        ours="accept",
+    ),
+    Case(
+        Recipe("bzimage-bzip2", (wrap("gzip"),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_try_bzip2_decode: BZIP2 decompress support unavailable",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
     ),
 )
