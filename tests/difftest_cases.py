@@ -1,0 +1,1132 @@
+# ruff: noqa: E501  (recorded loader and pvhlint messages are kept whole, one per line)
+"""Mismatches the differential test found (tests/difftest.py), each minimised and kept as a
+recipe (a parent fixture plus field edits), with the real loader's verdict and message as
+recorded by `python -m tests.difftest`. tests/test_difftest.py checks that the real loader
+still says so, and marks pvhlint's side xfail until the model agrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tests.difftest import Recipe, class_key, recompress, set_field, splice, truncate, wrap
+
+__all__ = ["CASES", "Case", "recompress", "set_field", "splice", "truncate", "wrap"]
+
+
+@dataclass(frozen=True)
+class Case:
+    recipe: Recipe
+    target: str
+    real: str  # the real loader's word: "accept", "accept (linux)", "reject"
+    message: str  # the real loader's message when recorded
+    ours: str  # pvhlint's verdict when recorded (for the reader; not compared)
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return class_key(self.target, self.ours, self.real, self.message)
+
+
+# From `python -m tests.difftest --count 300 --seed 12 --no-debian` (the CI batch).
+CASES: tuple[Case, ...] = (
+    Case(
+        Recipe("boot/mb1-straddle-8176", (wrap("bzip2"),)),
+        target="linux",
+        real="reject",
+        message="grub-file --is-x86-linux32: no",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 42 5a 68 39 31 41 59 26)",
+    ),
+    Case(
+        Recipe("boot/bz-truncated", (wrap("gzip"),)),
+        target="linux",
+        real="reject",
+        message="grub-file yes; GRUB linux: attempt to seek outside of the file",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("bzimage-gzip", (wrap("gzip"),)),
+        target="linux",
+        real="accept",
+        message="grub-file yes; GRUB linux: loaded",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("bzimage-bzip2", (set_field("setup.init_size", 0x260, 4, 0x80000000),)),
+        target="linux",
+        real="reject",
+        message="grub-file yes; GRUB linux: out of memory",
+        ours="accept",
+    ),
+    Case(
+        Recipe("boot/mb1-straddle-8176", (wrap("bzip2"),)),
+        target="multiboot1",
+        real="reject",
+        message="grub-file --is-x86-multiboot: no",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 42 5a 68 39 31 41 59 26)",
+    ),
+    Case(
+        Recipe("boot/mb1-aout-below-4g", (truncate("file.length", 0x10C),)),
+        target="multiboot1",
+        real="accept",
+        message="grub-file yes; GRUB multiboot: loaded",
+        ours="reject [mb1-outside-window]",
+    ),
+    Case(
+        Recipe("boot/mb1-elf64", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x4),)),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: invalid arch-dependent ELF magic",
+        ours="error: ELF class 4 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-video-mode2", (wrap("xz"), set_field("mb1.load_addr", 0x110, 4, 0x7FFFFFFF))
+        ),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: address is out of range",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with fd 37 7a 58 5a 00 00 01)",
+    ),
+    Case(
+        Recipe("boot/mb1-straddle-8176", (wrap("bzip2"),)),
+        target="multiboot2",
+        real="reject",
+        message="grub-file --is-x86-multiboot2: no",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 42 5a 68 39 31 41 59 26)",
+    ),
+    Case(
+        Recipe("elf32-mb2", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x7F),)),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: invalid arch-dependent ELF magic",
+        ours="error: ELF class 127 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("boot/mb1-straddle-8176", (wrap("bzip2"),)),
+        target="qemu",
+        real="reject",
+        message="qemu: invalid kernel header",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 42 5a 68 39 31 41 59 26)",
+    ),
+    Case(
+        Recipe("boot/mb1-aout-ok", (set_field("mb1.checksum", 0x108, 4, 0xE4514FFC),)),
+        target="qemu",
+        real="accept (linux)",
+        message="linux",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 00 00 00 00 00 00 00 00)",
+    ),
+    Case(
+        Recipe("elf32-machine-arm", (set_field("e_phentsize", 0x2A, 2, 0x1F),)),
+        target="qemu",
+        real="reject",
+        message="Error while loading elf kernel",
+        ours="error: e_phentsize 31 is smaller than 32",
+    ),
+    Case(
+        Recipe("elf32-no-xen-notes", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x3),)),
+        target="qemu",
+        real="reject",
+        message="Error loading uncompressed kernel without PVH ELF Note",
+        ours="error: ELF class 3 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("boot/mb2-misaligned", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x2),)),
+        target="qemu",
+        real="reject",
+        message="elfboot unsupported flags = 30004",
+        ours="error: e_phentsize 0 is smaller than 56",
+    ),
+    Case(
+        Recipe("pvh32-phys32-descsz3", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x4),)),
+        target="qemu",
+        real="accept (pvh)",
+        message="pvh",
+        ours="error: ELF class 4 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("pvh32-features-not-dom0", (set_field("phdr[0].p_memsz", 0x48, 4, 0x14),)),
+        target="qemu",
+        real="reject",
+        message="hang (no answer within the harness timeout, twice)",
+        ours="accept (pvh)",
+    ),
+    Case(
+        Recipe("boot/mb1-elf32-rel", (set_field("e_phnum", 0x2C, 2, 0x0),)),
+        target="qemu",
+        real="reject",
+        message="Error while loading elf kernel",
+        ours="accept (multiboot)",
+    ),
+    Case(
+        Recipe("boot/mb1-elf32", (set_field("phdr[0].p_memsz", 0x48, 4, 0x8),)),
+        target="qemu",
+        real="reject",
+        message="Error while fetching elf kernel from rom",
+        ours="accept (multiboot)",
+    ),
+    Case(
+        Recipe("boot/mb1-elf64", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x4),)),
+        target="qemu",
+        real="reject",
+        message="Cannot load x86-64 image, give a 32bit one.",
+        ours="error: ELF class 4 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("boot/mb1-straddle-8176", (wrap("bzip2"),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_find_loader: no loader found",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 42 5a 68 39 31 41 59 26)",
+    ),
+    Case(
+        Recipe(
+            "bzimage-lzma",
+            (
+                splice(
+                    "bin.table",
+                    0x1190,
+                    bytes.fromhex(
+                        "78c56e330080010088ba8fcc9011100000001000000000000000000000001000"
+                    ),
+                ),
+            ),
+        ),
+        target="xen-pv",
+        real="accept",
+        message="xc_dom_parse_bin_kernel: multiboot header fields",
+        ours="reject [xen-pv-parse]",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-aout-ok",
+            (
+                set_field("mb1.checksum", 0x108, 4, 0xE4514FFC),
+                splice(
+                    "bin.table",
+                    0x930,
+                    bytes.fromhex(
+                        "78c56e330080010088ba8fcc3009100000001000000000000000000000001000"
+                    ),
+                ),
+            ),
+        ),
+        target="xen-pv",
+        real="accept",
+        message="xc_dom_parse_bin_kernel: multiboot header fields",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 00 00 00 00 00 00 00 00)",
+    ),
+    Case(
+        Recipe("pvh32-phys32-descsz3", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x4),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_compat_check: guest type xen-3.0-x86_32 not supported by xen kernel, sorry",
+        ours="error: ELF class 4 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("bin/flat-x86_64-bss", (set_field("bin.load_addr", 0x110, 4, 0x200000),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_parse_bin_kernel: Invalid header_addr.",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 00 00 00 00 00 00 00 00)",
+    ),
+    Case(
+        Recipe("boot/bz-truncated", (wrap("gzip"),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel: payload offset overflow",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("bin/flat-pae2-align", (set_field("bin.load_end_addr", 0x114, 4, 0xFFFFFFFF),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_parse_bin_kernel: Invalid load_end_addr.",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 00 00 00 00 00 00 00 00)",
+    ),
+    Case(
+        Recipe(
+            "pvh64-gnu-property-decoy",
+            (
+                splice(
+                    "bin.table",
+                    0x940,
+                    bytes.fromhex(
+                        "78c56e3300c00100887a8fcc4009100000001000000000000000000000001000"
+                    ),
+                ),
+            ),
+        ),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_compat_check: guest type xen-3.0-x86_32 not supported by xen kernel, sorry",
+        ours="accept",
+    ),
+    Case(
+        Recipe("bin/flat-pae2-align", (set_field("bin.bss_end_addr", 0x118, 4, 0xFFFFC),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_parse_bin_kernel: Invalid bss_end_addr.",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 00 00 00 00 00 00 00 00)",
+    ),
+    Case(
+        Recipe(
+            "bin/flat",
+            (
+                set_field("bin.flags", 0x104, 4, 0x9139C936),
+                set_field("bin.checksum(fixed)", 0x108, 4, 0x3B577152),
+            ),
+        ),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_parse_bin_kernel: xen_bin_image_table flags required 0x00010000 found 0x91390936",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 00 00 00 00 00 00 00 00)",
+    ),
+    Case(
+        Recipe("boot/mb1-straddle-8176", (wrap("bzip2"),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_find_loader: no loader found",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 42 5a 68 39 31 41 59 26)",
+    ),
+    Case(
+        Recipe("elf32-no-xen-notes", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x3),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_parse_hvm_kernel: ELF image is not 32bit",
+        ours="error: ELF class 3 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe(
+            "elf64-machine-aarch64",
+            (
+                splice(
+                    "bin.table",
+                    0x184,
+                    bytes.fromhex(
+                        "78c56e3300c00100887a8fcc8401100000001000000000000000000000001000"
+                    ),
+                ),
+            ),
+        ),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_compat_check: guest type xen-3.0-x86_32 not supported by xen kernel, sorry",
+        ours="accept",
+    ),
+    Case(
+        Recipe("boot/bz-loaded-low", (wrap("gzip"),)),
+        target="xen-pvh",
+        real="accept",
+        message="Found PVH image",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-aout-ok",
+            (
+                set_field("mb1.checksum", 0x108, 4, 0xE4514FFC),
+                splice(
+                    "bin.table",
+                    0x930,
+                    bytes.fromhex(
+                        "78c56e330080010088ba8fcc3009100000001000000000000000000000001000"
+                    ),
+                ),
+            ),
+        ),
+        target="xen-pvh",
+        real="reject",
+        message="not PVH: taken by the multiboot-binary loader as xen-3.0-x86_64",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 00 00 00 00 00 00 00 00)",
+    ),
+    Case(
+        Recipe(
+            "boot/bz-loaded-low",
+            (
+                splice(
+                    "bin.table",
+                    0xD10,
+                    bytes.fromhex(
+                        "78c56e3303000100853a90cc100d100000001000000000000000000000001000"
+                    ),
+                ),
+            ),
+        ),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_parse_bin_kernel: xen_bin_image_table flags required 0x00010000 found 0x00010002",
+        ours="accept",
+    ),
+    Case(
+        Recipe("bin/flat-x86_64-bss", (set_field("bin.load_addr", 0x110, 4, 0x200000),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_parse_bin_kernel: Invalid header_addr.",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 00 00 00 00 00 00 00 00)",
+    ),
+    Case(
+        Recipe("boot/bz-truncated", (wrap("gzip"),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel: payload offset overflow",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("bin/flat-small", ()),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_compat_check: guest type xen-3.0-x86_32 not supported by xen kernel, sorry",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 78 c5 6e 33 00 00 01 00)",
+    ),
+    Case(
+        Recipe("elf32-machine-arm", (set_field("e_phentsize", 0x2A, 2, 0x1F),)),
+        target="xen-pvh",
+        real="accept",
+        message="xc_dom_parse_elf_kernel: hvm-3.0-x86_32: 0x1000000 -> 0x1002100 (no 'Found PVH image': libelf skipped its checks)",
+        ours="error: e_phentsize 31 is smaller than 32",
+    ),
+    Case(
+        Recipe("boot/bz-gzip-corrupt-tail", ()),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_do_gunzip: inflate failed (rc=-3)",
+        ours="accept",
+    ),
+    Case(
+        Recipe("bin/flat-pae2-align", (set_field("bin.load_end_addr", 0x114, 4, 0xFFFFFFFF),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_parse_bin_kernel: Invalid load_end_addr.",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 00 00 00 00 00 00 00 00)",
+    ),
+    Case(
+        Recipe("bin/flat-pae2-align", (set_field("bin.bss_end_addr", 0x118, 4, 0xFFFFC),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_parse_bin_kernel: Invalid bss_end_addr.",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 00 00 00 00 00 00 00 00)",
+    ),
+    Case(
+        Recipe(
+            "bin/flat",
+            (
+                set_field("bin.flags", 0x104, 4, 0x9139C936),
+                set_field("bin.checksum(fixed)", 0x108, 4, 0x3B577152),
+            ),
+        ),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_parse_bin_kernel: xen_bin_image_table flags required 0x00010000 found 0x91390936",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 00 00 00 00 00 00 00 00)",
+    ),
+    Case(
+        Recipe(
+            "bzimage-xz-signed",
+            (
+                splice(
+                    "bin.table",
+                    0x9BC,
+                    bytes.fromhex(
+                        "78c56e330080010088ba8fccbc09100000001000000000000000000000001000"
+                    ),
+                ),
+            ),
+        ),
+        target="xen-pvh",
+        real="reject",
+        message="not PVH: taken by the multiboot-binary loader as xen-3.0-x86_64",
+        ours="accept",
+    ),
+    # From the long run seed 20261127 (1740 mutants in 30 min)
+    Case(
+        Recipe("gzip-elf32-mb1", (truncate("file.length", 0x10),)),
+        target="linux",
+        real="reject",
+        message="grub-file failed (26): error: premature end of compressed.",
+        ours="error: gzip data cannot be decoded: gzip stream ends early",
+    ),
+    Case(
+        Recipe("flat-mb1-inside", (wrap("xz"),)),
+        target="multiboot1",
+        real="accept",
+        message="grub-file yes; GRUB multiboot: loaded",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with fd 37 7a 58 5a 00 00 01)",
+    ),
+    Case(
+        Recipe("elf64-mb1", (wrap("xz"), set_field("phdr[0].p_vaddr", 0x50, 8, 0x80000000))),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: entry point isn't in a segment",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with fd 37 7a 58 5a 00 00 01)",
+    ),
+    Case(
+        Recipe("boot/mb1-elf32-rel", (set_field("e_phnum", 0x2C, 2, 0xFFFF),)),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: this ELF file is not of the right type",
+        ours="error: program header 15 at 0x214 runs past the end of the data",
+    ),
+    Case(
+        Recipe("boot/mb1-elf64-big-endian", (wrap("xz"),)),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: invalid arch-independent ELF magic",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with fd 37 7a 58 5a 00 00 01)",
+    ),
+    Case(
+        Recipe("debian-gnumach-gunzipped", (set_field("phdr[2].p_paddr", 0xC8, 8, 0x1000010),)),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: overlap detected",
+        ours="accept",
+    ),
+    Case(
+        Recipe("gzip-elf32-mb1", (truncate("file.length", 0x10),)),
+        target="multiboot1",
+        real="reject",
+        message="grub-file failed (26): error: premature end of compressed.",
+        ours="error: gzip data cannot be decoded: gzip stream ends early",
+    ),
+    Case(
+        Recipe("gzip-elf32-mb1", (truncate("file.length", 0x9A),)),
+        target="multiboot1",
+        real="reject",
+        message="grub-file failed (26): error: premature end of compressed.",
+        ours="accept",
+    ),
+    Case(
+        Recipe("boot/mb1-elf32-truncated", (set_field("e_phnum", 0x2C, 2, 0xFFFF),)),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: program header at a too high offset",
+        ours="error: program header 18 at 0x274 runs past the end of the data",
+    ),
+    Case(
+        Recipe("boot/mb1-elf32-truncated", (set_field("e_phnum", 0x2C, 2, 0x1),)),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: attempt to seek outside of the file",
+        ours="accept",
+    ),
+    Case(
+        Recipe("boot/mb1-straddle-8176", (wrap("xz"),)),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: out of memory",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with fd 37 7a 58 5a 00 00 01)",
+    ),
+    Case(
+        Recipe("boot/mb2-info22", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0xFF),)),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: unsupported information tag: 0x16",
+        ours="error: ELF class 255 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("boot/mb2-tag-size4", (wrap("xz"),)),
+        target="multiboot2",
+        real="accept",
+        message="grub-file yes; GRUB multiboot2: loaded",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with fd 37 7a 58 5a 00 00 01)",
+    ),
+    Case(
+        Recipe("boot/mb2-address-no-entry", (set_field("e_phnum", 0x2C, 2, 0xFFFF),)),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: load address tag without entry address tag",
+        ours="error: program header 16 at 0x234 runs past the end of the data",
+    ),
+    Case(
+        Recipe("boot/mb2-arch4", (wrap("xz"),)),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: no multiboot header found",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with fd 37 7a 58 5a 00 00 01)",
+    ),
+    Case(
+        Recipe("boot/mb2-tag11", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x0),)),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: unsupported tag: 0xb",
+        ours="error: ELF class 0 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe(
+            "boot/mb2-tag8-optional",
+            (set_field("e_phnum", 0x2C, 2, 0xFFFF), set_field("e_type", 0x10, 2, 0x4)),
+        ),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: this ELF file is not of the right type",
+        ours="error: program header 16 at 0x234 runs past the end of the data",
+    ),
+    Case(
+        Recipe(
+            "boot/mb2-elf64",
+            (
+                wrap("xz"),
+                set_field("phdr[0].p_memsz", 0x68, 8, 0x8),
+                set_field("phdr[0].p_filesz", 0x60, 8, 0x3),
+            ),
+        ),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: entry point isn't in a segment",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with fd 37 7a 58 5a 00 00 01)",
+    ),
+    Case(
+        Recipe("gzip-elf32-mb1", (truncate("file.length", 0x10),)),
+        target="multiboot2",
+        real="reject",
+        message="grub-file failed (26): error: premature end of compressed.",
+        ours="error: gzip data cannot be decoded: gzip stream ends early",
+    ),
+    Case(
+        Recipe("boot/mb2-tag8-optional", (truncate("file.length", 0x188),)),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: attempt to seek outside of the file",
+        ours="accept",
+    ),
+    Case(
+        Recipe("elf32-mb2", (set_field("mb2.tag@0x70.size", 0xD4, 4, 0x2),)),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: unsupported tag: 0x40",
+        ours="accept",
+    ),
+    Case(
+        Recipe(
+            "boot/mb2-no-end-tag",
+            (
+                set_field("phdr[0].p_filesz", 0x44, 4, 0x298),
+                set_field("e_phentsize", 0x2A, 2, 0x1F),
+            ),
+        ),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: premature end of file (hd0)/k",
+        ours="error: e_phentsize 31 is smaller than 32",
+    ),
+    Case(
+        Recipe(
+            "boot/mb2-entry-size8",
+            (
+                set_field("phdr[0].p_memsz", 0x48, 4, 0x110),
+                set_field("phdr[0].p_offset", 0x38, 4, 0x61),
+            ),
+        ),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: crash",
+        ours="accept",
+    ),
+    Case(
+        Recipe("boot/mb2-no-end-tag", (truncate("file.length", 0x297),)),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: premature end of file (hd0)/k",
+        ours="accept",
+    ),
+    Case(
+        Recipe("pvh32-paddr-offset-no-virt-base", (set_field("phdr[0].p_memsz", 0x48, 4, 0x8),)),
+        target="qemu",
+        real="reject",
+        message="hang (no answer within the harness timeout, twice)",
+        ours="accept (pvh)",
+    ),
+    Case(
+        Recipe("boot/mb1-elf32-rel", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x0),)),
+        target="qemu",
+        real="accept (multiboot)",
+        message="multiboot",
+        ours="error: ELF class 0 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("pvh64-notes-pad8", (set_field("e_phentsize", 0x36, 2, 0x70),)),
+        target="qemu",
+        real="accept (pvh)",
+        message="pvh",
+        ours="reject [qemu-pvh-note]",
+    ),
+    Case(
+        Recipe("boot/mb1-elf32-phdrs-8192", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x2),)),
+        target="qemu",
+        real="reject",
+        message="Error while fetching elf kernel from rom",
+        ours="error: e_phentsize 0 is smaller than 56",
+    ),
+    Case(
+        Recipe("debian-grub-i386-xen", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x4),)),
+        target="qemu",
+        real="reject",
+        message="crash (SIGSEGV)",
+        ours="error: ELF class 4 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe(
+            "pvh32-features-not-dom0",
+            (
+                set_field("phdr[0].p_paddr", 0x40, 4, 0xFFFC0000),
+                set_field("phdr[0].p_vaddr", 0x3C, 4, 0xFFFC0000),
+                set_field("note[1].type", 0x94, 4, 0x8),
+            ),
+        ),
+        target="qemu",
+        real="reject",
+        message="Some ROM regions are overlapping\nThese ROM regions might have been loaded by direct user request or by default.\nThey could be BIOS/firmware images, a guest kernel, initrd or some other file loaded into guest memory.\nCheck whether you intended to load all this guest code, and whether it has been built to load to the correct addresses.\nThe following two regions overlap (in the memory address space):\n  bios-256k.bin (addresses 0x00000000fffc0000 - 0x0000000100000000)\n  /tmp/pvhlint-difftest-1v_dz1m5/mutant-4c096635565e257d1555.bin ELF program header segment 0 (addresses 0x00000000fffc0000 - 0x00000000fffc0024)",
+        ours="accept (pvh)",
+    ),
+    Case(
+        Recipe(
+            "elf32-pvh",
+            (
+                set_field("phdr[0].p_memsz", 0x48, 4, 0xF0),
+                set_field("e_ident[EI_CLASS]", 0x4, 1, 0x0),
+            ),
+        ),
+        target="qemu",
+        real="reject",
+        message="hang (no answer within the harness timeout, twice)",
+        ours="error: ELF class 0 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe(
+            "elf64-notes-sections-only",
+            (set_field("e_phentsize", 0x36, 2, 0x1), set_field("e_flags", 0x30, 4, 0x4)),
+        ),
+        target="qemu",
+        real="reject",
+        message="elfboot unsupported flags = 4",
+        ours="error: e_phentsize 1 is smaller than 56",
+    ),
+    Case(
+        Recipe("elf64-notes-two-segments", (truncate("file.length", 0x22C),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_find_loader: no loader found",
+        ours="accept",
+    ),
+    Case(
+        Recipe("debian-grub-i386-xen", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x4),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_compat_check: guest type xen-3.0-x86_32p not supported by xen kernel, sorry",
+        ours="error: ELF class 4 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("bzimage-unknown-codec", (wrap("gzip"),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel: unknown compression format",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("boot/mb1-elf32-arm", (set_field("e_phentsize", 0x2A, 2, 0x8),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_guest_type: unknown image type 40",
+        ours="error: e_phentsize 8 is smaller than 32",
+    ),
+    Case(
+        Recipe("debian-amd64", (set_field("payload.size_trailer", 0x7C4338, 4, 0x3EDA7B5),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel unable to XZ decompress kernel",
+        ours="accept",
+    ),
+    Case(
+        Recipe(
+            "pvh64-mb1",
+            (
+                splice(
+                    "bin.table",
+                    0xC2C,
+                    bytes.fromhex(
+                        "78c56e3303000100853a90cc2c0c100000001000000000000000000000001000"
+                    ),
+                ),
+            ),
+        ),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_parse_bin_kernel: xen_bin_image_table flags required 0x00010000 found 0x00010002",
+        ours="accept",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-elf64-em-386",
+            (set_field("e_phentsize", 0x36, 2, 0x0), set_field("e_machine", 0x12, 2, 0x4)),
+        ),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_guest_type: unknown image type 4",
+        ours="error: e_phentsize 0 is smaller than 56",
+    ),
+    Case(
+        Recipe("pvh64-gnu-property-palign8", (set_field("e_phentsize", 0x36, 2, 0x0),)),
+        target="xen-pv",
+        real="accept",
+        message="xc_dom_parse_elf_kernel: xen-3.0-x86_64: 0x100000 -> 0x100024",
+        ours="error: e_phentsize 0 is smaller than 56",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-elf32",
+            (set_field("e_machine", 0x12, 2, 0x0), set_field("e_ident[EI_CLASS]", 0x4, 1, 0x7F)),
+        ),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_guest_type: unknown image type 0",
+        ours="error: ELF class 127 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe(
+            "bzimage-gzip-elf32-no-pe",
+            (wrap("gzip"), set_field("payload.size_trailer", 0x14FD, 4, 0x660)),
+        ),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_do_gunzip: inflate failed (rc=-3)",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("boot/bz-v0207", (wrap("gzip"),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel: boot protocol too old (0207)",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("boot/mb1-elf32-arm", (set_field("e_phentsize", 0x2A, 2, 0x8),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_guest_type: image not capable of booting inside a HVM container",
+        ours="error: e_phentsize 8 is smaller than 32",
+    ),
+    Case(
+        Recipe("pvh32-phys32-descsz3", (set_field("e_phentsize", 0x2A, 2, 0x1F),)),
+        target="xen-pvh",
+        real="reject",
+        message="not PVH: taken by the hvm-generic loader as hvm-3.0-x86_32",
+        ours="error: e_phentsize 31 is smaller than 32",
+    ),
+    Case(
+        Recipe("elf64-note-bad-alignment", (truncate("file.length", 0x42F),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_find_loader: no loader found",
+        ours="accept",
+    ),
+    Case(
+        Recipe("boot/bz-trailer-big", (recompress("raw"),)),
+        target="xen-pvh",
+        real="accept",
+        message="Found PVH image",
+        ours="reject [bzimage-unknown-codec]",
+    ),
+    Case(
+        Recipe("bzimage-unknown-codec", (wrap("gzip"),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel: unknown compression format",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("debian-amd64", (set_field("payload.size_trailer", 0x7C4338, 4, 0x3EDA7B5),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel unable to XZ decompress kernel",
+        ours="accept",
+    ),
+    Case(
+        Recipe(
+            "bin/flat-pae2-align",
+            (
+                set_field("bin.flags", 0x104, 4, 0x14000),
+                set_field("bin.checksum(fixed)", 0x108, 4, 0xCC8FFA88),
+            ),
+        ),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_compat_check: guest type xen-3.0-x86_32p not supported by xen kernel, sorry",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with 00 00 00 00 00 00 00 00)",
+    ),
+    Case(
+        Recipe(
+            "bzimage-gzip-elf32-no-pe",
+            (wrap("gzip"), set_field("payload.size_trailer", 0x14FD, 4, 0x660)),
+        ),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_do_gunzip: inflate failed (rc=-3)",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("boot/bz-v0207", (wrap("gzip"),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel: boot protocol too old (0207)",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("boot/bz-gzip-corrupt-tail", (set_field("payload.size_trailer", 0x4159E, 4, 0x4),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_do_gunzip: inflate failed (rc=-5)",
+        ours="accept",
+    ),
+    # From the long run seed 4242 (1980 mutants in 30 min)
+    Case(
+        Recipe("debian-cloud", (set_field("setup.init_size", 0x260, 4, 0x1),)),
+        target="linux",
+        real="reject",
+        message="grub-file yes; GRUB linux: crash",
+        ours="accept",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-elf64",
+            (
+                set_field("e_phoff", 0x20, 8, 0x298),
+                set_field("mb1.flags", 0x84, 4, 0xB3A4FE3A),
+                set_field("mb1.checksum(fixed)", 0x88, 4, 0x30AD51C4),
+            ),
+        ),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: unsupported flag: 0xb3a4fe3a",
+        ours="error: program header 0 at 0x298 runs past the end of the data",
+    ),
+    Case(
+        Recipe("pvh32-mb1", (set_field("phdr[0].p_memsz", 0x48, 4, 0x14),)),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: crash",
+        ours="accept",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-elf64",
+            (truncate("file.length", 0x2A7), set_field("phdr[0].p_paddr", 0x58, 8, 0x80000)),
+        ),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: premature end of file (hd0)/k",
+        ours="accept",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-elf32-entry-outside",
+            (
+                set_field("e_ident[EI_CLASS]", 0x4, 1, 0xFF),
+                set_field("mb1.flags", 0x64, 4, 0x10000),
+                set_field("mb1.checksum(fixed)", 0x68, 4, 0xE4514FFE),
+            ),
+        ),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: attempt to seek outside of the file",
+        ours="error: ELF class 255 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("debian-xen", (truncate("file.length", 0x15462),)),
+        target="multiboot2",
+        real="accept",
+        message="grub-file yes; GRUB multiboot2: loaded",
+        ours="reject [mb2-elf-loader]",
+    ),
+    Case(
+        Recipe(
+            "boot/mb2-rela-section", (set_field("phdr[1].p_paddr", 0x60, 4, 0xFFFFFFFF), wrap("xz"))
+        ),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: address is out of range",
+        ours="error: unknown format: not ELF, gzip, a Linux bzImage, PE/EFI or a flat binary with a multiboot header (starts with fd 37 7a 58 5a 00 00 01)",
+    ),
+    Case(
+        Recipe("boot/mb2-elf64", (set_field("e_phnum", 0x38, 2, 0xFFFF),)),
+        target="multiboot2",
+        real="reject",
+        message="grub-file yes; GRUB multiboot2: program header at a too high offset",
+        ours="error: program header 11 at 0x2a8 runs past the end of the data",
+    ),
+    Case(
+        Recipe("pvh32-notes-palign0", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x4),)),
+        target="qemu",
+        real="reject",
+        message="crash (SIGFPE)",
+        ours="error: ELF class 4 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-elf32-entry-outside",
+            (
+                set_field("e_ident[EI_CLASS]", 0x4, 1, 0xFF),
+                set_field("mb1.flags", 0x64, 4, 0x10000),
+                set_field("mb1.checksum(fixed)", 0x68, 4, 0xE4514FFE),
+            ),
+        ),
+        target="qemu",
+        real="reject",
+        message="invalid header_addr address",
+        ours="error: ELF class 255 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe(
+            "elf64-note-bad-alignment",
+            (
+                set_field("phdr[0].p_paddr", 0x58, 8, 0xFFFC0000),
+                set_field("phdr[0].p_vaddr", 0x50, 8, 0xFFFC0000),
+            ),
+        ),
+        target="qemu",
+        real="reject",
+        message="Some ROM regions are overlapping\nThese ROM regions might have been loaded by direct user request or by default.\nThey could be BIOS/firmware images, a guest kernel, initrd or some other file loaded into guest memory.\nCheck whether you intended to load all this guest code, and whether it has been built to load to the correct addresses.\nThe following two regions overlap (in the memory address space):\n  bios-256k.bin (addresses 0x00000000fffc0000 - 0x0000000100000000)\n  /tmp/pvhlint-difftest-63uvnf4a/mutant-973641a9b9faff2035c7.bin ELF program header segment 0 (addresses 0x00000000fffc0000 - 0x00000000fffc2100)",
+        ours="accept (pvh)",
+    ),
+    Case(
+        Recipe(
+            "elf32-pvh",
+            (
+                set_field("phdr[0].p_paddr", 0x40, 4, 0xFFFC0000),
+                set_field("phdr[0].p_vaddr", 0x3C, 4, 0xFFFC0000),
+            ),
+        ),
+        target="qemu",
+        real="reject",
+        message="Some ROM regions are overlapping\nThese ROM regions might have been loaded by direct user request or by default.\nThey could be BIOS/firmware images, a guest kernel, initrd or some other file loaded into guest memory.\nCheck whether you intended to load all this guest code, and whether it has been built to load to the correct addresses.\nThe following two regions overlap (in the memory address space):\n  bios-256k.bin (addresses 0x00000000fffc0000 - 0x0000000100000000)\n  /tmp/pvhlint-difftest-63uvnf4a/mutant-6de550d6fce57ee56ed8.bin ELF program header segment 0 (addresses 0x00000000fffc0000 - 0x00000000fffc2100)",
+        ours="accept (pvh)",
+    ),
+    Case(
+        Recipe("flat-mb1-inside", (truncate("file.length", 0x100C),)),
+        target="qemu",
+        real="reject",
+        message="invalid load_addr address",
+        ours="accept (multiboot)",
+    ),
+    Case(
+        Recipe(
+            "boot/bz-elf64-no-xlf64",
+            (set_field("payload.size_trailer", 0x1520, 4, 0x10000001), wrap("gzip")),
+        ),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel unable to XZ decompress kernel",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("pvh32-features-not-dom0", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x7F),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_parse_elf_kernel: Kernel does not support unprivileged (DomU) operation",
+        ours="error: ELF class 127 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("boot/bz-payload-past-eof", (wrap("gzip"),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel: payload length overflow",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe(
+            "bzimage-bad-crc",
+            (wrap("gzip"), set_field("payload.size_trailer", 0x1528, 4, 0x80000000)),
+        ),
+        target="xen-pv",
+        real="reject",
+        message="kernel image too large",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe(
+            "pvh32-eflags-10000",
+            (set_field("e_machine", 0x12, 2, 0x1), set_field("e_ident[EI_CLASS]", 0x4, 1, 0x7F)),
+        ),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_guest_type: unknown image type 1",
+        ours="error: ELF class 127 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("pvh32-phys32-descsz3", (set_field("e_machine", 0x12, 2, 0x3E),)),
+        target="xen-pv",
+        real="accept",
+        message="xc_dom_parse_elf_kernel: xen-3.0-x86_64: 0x100000 -> 0x100024",
+        ours="reject [xen-pv-parse]",
+    ),
+    Case(
+        Recipe("debian-cloud", (set_field("payload.size_trailer", 0xD6E994, 4, 0x7FFFFFFF),)),
+        target="xen-pv",
+        real="reject",
+        message="kernel image too large",
+        ours="accept",
+    ),
+    Case(
+        Recipe(
+            "boot/mb1-elf32-arm",
+            (set_field("e_machine", 0x12, 2, 0x6), set_field("e_ident[EI_CLASS]", 0x4, 1, 0xFF)),
+        ),
+        target="xen-pv",
+        real="reject",
+        message="xc_dom_guest_type: unknown image type 6",
+        ours="error: ELF class 255 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("bzimage-bzip2", (wrap("gzip"),)),
+        target="xen-pv",
+        real="reject",
+        message="xc_try_bzip2_decode: BZIP2 decompress support unavailable",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe(
+            "boot/bz-elf64-no-xlf64",
+            (set_field("payload.size_trailer", 0x1520, 4, 0x10000001), wrap("gzip")),
+        ),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel unable to XZ decompress kernel",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("boot/bz-payload-past-eof", (wrap("gzip"),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_probe_bzimage_kernel: payload length overflow",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe(
+            "bzimage-bad-crc",
+            (wrap("gzip"), set_field("payload.size_trailer", 0x1528, 4, 0x80000000)),
+        ),
+        target="xen-pvh",
+        real="reject",
+        message="kernel image too large",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+    Case(
+        Recipe("pvh32-features-not-dom0", (set_field("e_ident[EI_CLASS]", 0x4, 1, 0x7F),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_dom_parse_elf_kernel: Kernel does not support unprivileged (DomU) operation",
+        ours="error: ELF class 127 is neither ELF32 nor ELF64",
+    ),
+    Case(
+        Recipe("debian-cloud", (set_field("payload.size_trailer", 0xD6E994, 4, 0x7FFFFFFF),)),
+        target="xen-pvh",
+        real="reject",
+        message="kernel image too large",
+        ours="accept",
+    ),
+    Case(
+        Recipe("bzimage-bzip2", (wrap("gzip"),)),
+        target="xen-pvh",
+        real="reject",
+        message="xc_try_bzip2_decode: BZIP2 decompress support unavailable",
+        ours="error: AttributeError: 'DecodedStream' object has no attribute 'data'",
+    ),
+)
