@@ -12,6 +12,8 @@ WALL_CLOCK = re.compile(r"\b(?:time\.(?:perf_counter|time|monotonic)(?:_ns)?|per
 # Where the wall clock is a deadline or a printout, never an assertion.
 ALLOWED = {
     "fuzz.py": "the long fuzz run's own duration (--minutes) and its rate printout",
+    "difftest.py": "the long differential run's own duration (--minutes) and its printout",
+    "loaders/trixie_root.py": "prints how long building the Debian 13 chroot took",
     "loaders/qemu.py": "a boot's hang limit",
     "test_precommit.py": "prints how long the pre-commit environment took to build",
 }
