@@ -25,6 +25,10 @@ UNSET_ADDR32 = 0xFFFFFFFF
 GRUB_FILTERS = ("gzip", "xz", "lzo")  # whole-file streams GRUB reads through (gzip first)
 # Debian 12's libxenguest links zlib, liblzma and libzstd only (linux-boot.md §9).
 XEN_DEBIAN12_CODECS = frozenset({"gzip", "xz", "lzma", "zstd", "lz4"})
+# libxenguest's max_kernel_size (XC_DOM_DECOMPRESS_MAX, xenguest.h): a payload whose size
+# trailer says more is refused before decoding ("kernel image too large"), or for gzip not
+# inflated at all (xc_dom_check_gzip: "looks insane, skip gunzip").
+XEN_DECOMPRESS_MAX = 1 << 30
 # Debian 12's hypervisor capabilities (xl info xen_caps): built without CONFIG_PV32.
 XEN_DEBIAN12_CAPS = "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64"
 

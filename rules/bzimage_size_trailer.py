@@ -11,7 +11,8 @@ Why:
   of a mismatch (verified with an xz payload: a larger trailer gives `unable to XZ
   decompress kernel`, a smaller one a truncated ELF and `no loader found`); a
   corrupt stream gives `xc_dom_probe_bzimage_kernel unable to <CODEC> decompress
-  kernel`. The kernel's own decompressor was built with the trailer's value
+  kernel`. A trailer above 1 GiB is refused before any decoding ("kernel image
+  too large"). The kernel's own decompressor was built with the trailer's value
   (mkpiggy's z_output_len, used for init_size and the in-place layout), so under
   GRUB or QEMU it overruns or fails at boot ("Decompression error"). Both mean the
   payload was replaced or damaged after the build.
@@ -29,10 +30,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pvhlint.loaders import XEN_DECOMPRESS_MAX
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 
 XEN = ("xen-pvh", "xen-pv")
+# Codecs whose libxenguest decoder sizes its output by the trailer (LZO adds up its blocks).
+TRAILER_SIZED = ("gzip", "bzip2", "lzma", "xz", "zstd", "lz4")
 
 
 def _xen_says(image: Image) -> str:
@@ -44,6 +48,16 @@ def _xen_says(image: Image) -> str:
 
 
 def check(image: Image) -> Iterator[Hit]:
+    payload = next((layer for layer in image.layers if layer.kind == "payload"), None)
+    trailer = payload.size_trailer if payload is not None else None
+    sized = payload is not None and payload.codec in TRAILER_SIZED
+    if sized and trailer is not None and trailer > XEN_DECOMPRESS_MAX:
+        # xg_dom_bzimageloader.c: every decoder sizes its buffer by the trailer and first
+        # asks xc_dom_kernel_check_size (1 GiB) before reading a byte of the stream.
+        yield Hit(f"the size trailer says {trailer:#x} bytes, more than libxenguest's 1 GiB "
+                  f'limit ("kernel image too large"; {_xen_says(image)})', payload.parent or 0,
+                  (payload.offset or 0) + (payload.size or 4) - 4, 4, rejects=XEN)  # fmt: skip
+        return
     corrupt = any(problem.code == "payload-corrupt" for problem in image.problems)
     for problem in image.problems:
         if problem.code == "size-trailer-mismatch" and not corrupt:  # else a consequence

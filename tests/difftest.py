@@ -54,6 +54,7 @@ from pvhlint.errors import ImageError
 from pvhlint.image import open_image
 from tests import verdict_table as vt
 from tests.loaders.grub_boot import grub_boot_available, grub_load_verdict
+from tests.loaders.releases import Release
 
 M32 = 0xFFFFFFFF
 BINLOADER_MAGIC = 0x336EC578  # xg_dom_binloader.c XEN_MULTIBOOT_MAGIC3
@@ -865,9 +866,9 @@ def _ask_twice(target: str, path: Path) -> vt.Real:
     """QEMU 7.2 really hangs on some images (p_filesz > p_memsz); a loaded machine can also
     stall one call past the harness's timeout, so a timeout counts only when it repeats."""
     try:
-        return vt._PROBES[target](path)
+        return vt._PROBES[target](path, Release.DEBIAN12)
     except subprocess.TimeoutExpired:
-        return vt._PROBES[target](path)
+        return vt._PROBES[target](path, Release.DEBIAN12)
 
 
 _GRUB_CACHE: dict[tuple[str, str], vt.Real | None] = {}
