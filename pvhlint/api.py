@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from .checker import Options, Report, check_paths, validate
+from .profiles import DEFAULT_PROFILE, Profile
 
 if TYPE_CHECKING:
     from .fixer import FixResult
@@ -47,6 +48,7 @@ def check(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
     max_output: int | None = None,
+    loaders: str = DEFAULT_PROFILE,
 ) -> Report:
     """Run every rule on each image (directories are walked) and predict each target's verdict.
 
@@ -57,9 +59,19 @@ def check(
     many processes, keeping the order; `progress(done, total)` is called as images finish.
     `max_output`: the cap in bytes on a decompressed payload (None: $PVHLINT_MAX_DECOMPRESSED,
     else `max-decompressed` in the configuration found from the current directory, else
-    512 MiB). Unreadable images do not raise: they are results with `error` set (exit code 2)."""
+    512 MiB). `loaders`: the loader versions modelled, "debian12", "debian13" (the default)
+    or "all" (pvhlint/profiles.py); a required target given as "xen-pvh@4.17" is modelled at
+    that version whatever the profile. Unreadable images do not raise: they are results
+    with `error` set (exit code 2)."""
+    try:
+        profile = Profile(loaders)
+    except ValueError:
+        raise OptionsError(
+            f"unknown loader profile {loaders!r}; profiles are {', '.join(Profile)}"
+        ) from None
     options = Options(
         require=_names(require),
+        loaders=profile,
         select=_names(select),
         ignore=_names(ignore),
         severity=tuple(sorted((severity or {}).items())),

@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import prefetch
+from . import prefetch, profiles
 from .errors import ImageError
 from .image import open_image
 from .loaders import grub_layer, grub_mb1, grub_mb2, qemu_path, xen_first_loader, xen_parse
 from .model import Image
+from .profiles import DEFAULT_PROFILE, Profile
 from .rule import SEVERITIES, TARGETS, Finding, Rule, discover_rules
 from .rulekit import XEN_TARGETS
 from .xennotes import NOTE_NUMBERS
@@ -28,7 +29,8 @@ FAIL_ON = ("info", "warning", "error", "never")
 class Options:
     """What a check was asked (`pvhlint.check`'s arguments, after the configuration)."""
 
-    require: tuple[str, ...] = ()
+    require: tuple[str, ...] = ()  # targets, each optionally at a version: "xen-pvh@4.17"
+    loaders: Profile = DEFAULT_PROFILE  # the loader versions verdicts are computed for
     select: tuple[str, ...] = ()  # rule ids or id prefixes to show (empty: all)
     ignore: tuple[str, ...] = ()
     severity: tuple[tuple[str, str], ...] = ()  # (rule id, severity) overrides
@@ -42,19 +44,41 @@ class Verdict:
 
     `accept`; `rules`: the ids of the rules whose findings make it reject (shown or not);
     `required`: the target is required (`*` in the console table); `path`: for qemu
-    only, the `-kernel` loader that takes the image (linux, multiboot or pvh)."""
+    only, the `-kernel` loader that takes the image (linux, multiboot or pvh); `versions`:
+    the same per version of the target's loader in force (`accept` holds only when every
+    one of them accepts, `rules` is their union)."""
 
     accept: bool
     rules: list[str]
     required: bool
     path: str | None = None  # qemu only: linux | multiboot | pvh
+    versions: dict[str, VersionVerdict] = field(default_factory=dict)
+
+    @property
+    def split(self) -> bool:
+        """The versions in force disagree."""
+        return len({v.accept for v in self.versions.values()}) > 1
 
     def to_dict(self) -> dict[str, object]:
-        data: dict[str, object] = {"verdict": "accept" if self.accept else "reject",
+        data: dict[str, object] = {"verdict": _word(self.accept),
                                    "rules": self.rules, "required": self.required}  # fmt: skip
         if self.path is not None:
             data["path"] = self.path
+        data["versions"] = {version: {"verdict": _word(v.accept), "rules": v.rules}
+                            for version, v in self.versions.items()}  # fmt: skip
         return data
+
+
+@dataclass(frozen=True)
+class VersionVerdict:
+    """One version's verdict: accept, and the ids of the rules that make it reject."""
+
+    accept: bool
+    rules: list[str]
+
+
+def _word(accept: bool) -> str:
+    return "accept" if accept else "reject"
 
 
 @dataclass
@@ -71,6 +95,7 @@ class ImageResult:
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     required_from: str = "claimed"  # "option" (--require or config) | "claimed"
+    versions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # target -> in force
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report's IMAGE object (docs/check-json.md)."""
@@ -142,11 +167,19 @@ def _matches(rule_id: str, patterns: tuple[str, ...]) -> bool:
                (p.endswith("*") and rule_id.startswith(p[:-1])) for p in patterns)  # fmt: skip
 
 
+def required_names(require: tuple[str, ...]) -> tuple[str, ...]:
+    """The targets of --require, without their versions, in order."""
+    names = [profiles.parse_target(text).target for text in require]
+    return tuple(dict.fromkeys(names))
+
+
 def check_image(image: Image, options: Options) -> ImageResult:
-    required = options.require or claimed_targets(image)
+    required = required_names(options.require) or claimed_targets(image)
     required_set = frozenset(required)
+    versions = profiles.versions_in_force(options.loaders, options.require)
     result = ImageResult(image.path, image, required=tuple(required),
-                         required_from="option" if options.require else "claimed")  # fmt: skip
+                         required_from="option" if options.require else "claimed",
+                         versions=versions)  # fmt: skip
     overrides = dict(options.severity)
     every: list[Finding] = []
     xen_loader = xen_first_loader(image)
@@ -155,14 +188,14 @@ def check_image(image: Image, options: Options) -> ImageResult:
             continue
         found = rule.run(image)
         every.extend(found if rule.xen_loader == xen_loader else _not_for_xen(rule, found))
-    result.verdicts = _verdicts(image, every, required_set)
+    result.verdicts = _verdicts(image, every, required_set, versions)
     targets_of = {rule.id: rule.targets for rule in discover_rules()}
     for finding in every:
         if options.select and not _matches(finding.rule, options.select):
             continue
         if _matches(finding.rule, options.ignore):
             continue
-        shown = _shown(finding, targets_of[finding.rule], required_set, overrides)
+        shown = _shown(finding, targets_of[finding.rule], required_set, versions, overrides)
         if shown is not None:
             result.findings.append(shown)
     result.findings.sort(key=lambda f: (f.layer, f.offset if f.offset is not None else -1))
@@ -174,15 +207,18 @@ def _not_for_xen(rule: Rule, findings: list[Finding]) -> list[Finding]:
     whose probe succeeds) says nothing about Xen: its other targets keep its findings."""
     if not set(rule.targets) - set(XEN_TARGETS):
         return []
-    return [replace(f, rejects=tuple(t for t in f.rejects if t not in XEN_TARGETS))
+    kept = [(f, tuple(t for t in f.rejects if profiles.parse_target(t).target not in XEN_TARGETS))
             for f in findings]  # fmt: skip
+    return [replace(f, rejects=rejects) for f, rejects in kept]
 
 
 def _shown(finding: Finding, targets: tuple[str, ...], required: frozenset[str],
+           versions: dict[str, tuple[str, ...]],
            overrides: dict[str, str]) -> Finding | None:  # fmt: skip
-    """A reject of a required target is an error; findings for targets nobody requires
-    are hidden (they still drive the verdicts)."""
-    if set(finding.rejects) & required:
+    """A reject of a required target at a version in force is an error; findings for
+    targets nobody requires are hidden (they still drive the verdicts)."""
+    if any(profiles.rejects_at(finding.rejects, target, version)
+           for target in required for version in versions[target]):  # fmt: skip
         severity = "error"
     elif set(targets) & required:
         severity = overrides.get(finding.rule, finding.severity)
@@ -192,13 +228,17 @@ def _shown(finding: Finding, targets: tuple[str, ...], required: frozenset[str],
                    finding.length, finding.rejects)  # fmt: skip
 
 
-def _verdicts(
-    image: Image, findings: list[Finding], required: frozenset[str]
-) -> dict[str, Verdict]:
+def _verdicts(image: Image, findings: list[Finding], required: frozenset[str],
+              versions: dict[str, tuple[str, ...]]) -> dict[str, Verdict]:  # fmt: skip
     verdicts = {}
     for target in TARGETS:
-        rules = sorted({f.rule for f in findings if target in f.rejects})
-        verdicts[target] = Verdict(not rules, rules, target in required)
+        per_version = {}
+        for version in versions[target]:
+            found = sorted({f.rule for f in findings
+                            if profiles.rejects_at(f.rejects, target, version)})  # fmt: skip
+            per_version[version] = VersionVerdict(not found, found)
+        rules = sorted({rule for v in per_version.values() for rule in v.rules})
+        verdicts[target] = Verdict(not rules, rules, target in required, versions=per_version)
     verdicts["qemu"].path = qemu_path(image).replace("zimage", "linux")
     return verdicts
 
@@ -299,8 +339,10 @@ def _collect(outcomes: Iterable[ImageResult | None], total: int,
 def validate(options: Options) -> str | None:
     """An error message for options no command could run with."""
     for target in options.require:
-        if target not in TARGETS:
-            return f"unknown target {target!r}; targets are {', '.join(TARGETS)}"
+        try:
+            profiles.parse_target(target)
+        except ValueError as exc:
+            return str(exc)
     if options.fail_on not in FAIL_ON:
         return f"--fail-on takes one of {', '.join(FAIL_ON)}"
     if options.max_output is not None and options.max_output <= 0:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .errors import ImageError
+from .profiles import DEFAULT_PROFILE, Profile
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -124,6 +125,7 @@ def _options(
     fail_on: str | None,
     config: Path | None,
     max_output: int | None,
+    loaders: str | None = None,
 ) -> Options:
     from .checker import Options, validate
     from .config import ConfigError, find_config, read_config
@@ -165,7 +167,25 @@ def _options(
         severity=tuple(sorted(overrides.items())),
         fail_on=fail_on or str(settings.get("fail-on", "error")),
         max_output=max_output,
+        loaders=_profile(loaders, None) if loaders else _configured_profile(settings, source),
     )
+
+
+def _configured_profile(settings: dict[str, object], source: Path | None) -> Profile:
+    return _profile(str(settings.get("loaders", DEFAULT_PROFILE)), source)
+
+
+def _profile(name: str, source: Path | None) -> Profile:
+    """--loaders, else the configuration's `loaders` (named in the message when wrong)."""
+    from .config import ConfigError
+
+    try:
+        return Profile(name)
+    except ValueError:
+        where = f"{source}: " if source is not None else "--loaders: "
+        raise ConfigError(
+            f"{where}unknown loader profile {name!r}; profiles are {', '.join(Profile)}"
+        ) from None
 
 
 @app.command()
@@ -177,7 +197,15 @@ def check(
             "--require",
             "-r",
             help="A boot target that must accept (repeatable): xen-pvh, xen-pv, "
-            "qemu, multiboot1, multiboot2, linux, rust-vmm.",
+            "qemu, multiboot1, multiboot2, linux, rust-vmm; TARGET@VERSION (xen-pvh@4.17) "
+            "models that version of its loader.",
+        ),
+    ] = None,
+    loaders: Annotated[
+        str | None,
+        typer.Option(
+            help="Loader versions modelled: debian13 (default: Xen 4.20, QEMU 10.0, GRUB "
+            "2.12), debian12 (Xen 4.17, QEMU 7.2, GRUB 2.06) or all (a verdict per version)."
         ),
     ] = None,
     select: Annotated[
@@ -218,7 +246,7 @@ def check(
 
     try:
         options = _options(require, select, ignore, severity, fail_on, config,
-                           _cap(max_decompressed))  # fmt: skip
+                           _cap(max_decompressed), loaders)  # fmt: skip
     except ConfigError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -251,7 +279,7 @@ def _run_check(paths: list[str], options: Options, workers: int,
     return api.check(paths, require=options.require, select=options.select,
                      ignore=options.ignore, severity=dict(options.severity),
                      fail_on=options.fail_on, jobs=workers, progress=progress,
-                     max_output=options.max_output)  # fmt: skip
+                     max_output=options.max_output, loaders=options.loaders)  # fmt: skip
 
 
 def _check_with_progress(paths: list[str], options: Options, workers: int) -> Report:

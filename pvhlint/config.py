@@ -7,6 +7,7 @@ current directory upwards (the first file that has pvhlint settings wins).
     ignore = ["xen-note-string-unterminated"]
     fail-on = "warning"                # info | warning | error | never
     max-decompressed = "512MiB"        # cap on a decompressed payload (a bomb stops here)
+    loaders = "debian13"               # loader versions: debian12 | debian13 | all
     [tool.pvhlint.severity]
     bzimage-crc = "error"
 
@@ -24,7 +25,7 @@ from typing import Any
 
 from .codecs import parse_size
 
-KEYS = ("require", "select", "ignore", "severity", "fail-on", "max-decompressed")
+KEYS = ("require", "select", "ignore", "severity", "fail-on", "max-decompressed", "loaders")
 
 
 class ConfigError(Exception):
@@ -62,8 +63,9 @@ def read_config(path: Path) -> dict[str, Any] | None:
     severity = settings.get("severity", {})
     if not isinstance(severity, dict):
         raise ConfigError(f"{path}: severity must be a table of rule = level")
-    if "fail-on" in settings and not isinstance(settings["fail-on"], str):
-        raise ConfigError(f"{path}: fail-on must be a string")
+    for key in ("fail-on", "loaders"):
+        if key in settings and not isinstance(settings[key], str):
+            raise ConfigError(f"{path}: {key} must be a string")
     if "max-decompressed" in settings:
         try:
             parse_size(settings["max-decompressed"])
