@@ -63,12 +63,7 @@ def check(
     or "all" (pvhlint/profiles.py); a required target given as "xen-pvh@4.17" is modelled at
     that version whatever the profile. Unreadable images do not raise: they are results
     with `error` set (exit code 2)."""
-    try:
-        profile = Profile(loaders)
-    except ValueError:
-        raise OptionsError(
-            f"unknown loader profile {loaders!r}; profiles are {', '.join(Profile)}"
-        ) from None
+    profile = _profile(loaders)
     options = Options(
         require=_names(require),
         loaders=profile,
@@ -96,22 +91,25 @@ def fix(
     backup: bool = False,
     break_signature: bool = False,
     max_output: int | None = None,
+    loaders: str = DEFAULT_PROFILE,
 ) -> FixResult:
     """Edit the Xen notes of an ELF kernel or a bzImage byte-minimally, re-check the result,
     and write it (to `output`, else over `path`) unless a required target would stop accepting.
 
     `drop_obsolete_notes`: drop the five notes obsolete for a PVH-only kernel (and
-    PADDR_OFFSET, unless VIRT_BASE is set). `drop_notes`: note names or numbers to drop
-    ("PHYS32_ENTRY", "XEN_ELFNOTE_VIRT_BASE", "18"). `set_notes`: name or number -> value
-    (an int, or the text `--set-note` takes). `require`: targets that must still accept
-    (default for `drop_obsolete_notes`: xen-pvh, plus qemu and rust-vmm where they accepted
-    before). `max_output`: as for `check`. A refusal is not an exception:
-    `FixResult.refused` says why, nothing written."""
+    PADDR_OFFSET, unless VIRT_BASE is set, when xen-pvh is required at Xen 4.17: `loaders`
+    "debian12" or `require` "xen-pvh@4.17"). `loaders`: as for `check`. `drop_notes`:
+    note names or numbers to drop ("PHYS32_ENTRY", "XEN_ELFNOTE_VIRT_BASE", "18").
+    `set_notes`: name or number -> value (an int, or the text `--set-note` takes).
+    `require`: targets that must still accept (default for `drop_obsolete_notes`: xen-pvh,
+    plus qemu and rust-vmm where they accepted before). `max_output`: as for `check`. A
+    refusal is not an exception: `FixResult.refused` says why, nothing written."""
     from .fixer import FixRequest
     from .fixer import fix as run_fix
 
     required = _names(require)
-    problem = validate(Options(require=required, max_output=max_output))
+    profile = _profile(loaders)
+    problem = validate(Options(require=required, max_output=max_output, loaders=profile))
     if problem:
         raise OptionsError(problem)
     request = FixRequest(
@@ -125,8 +123,18 @@ def fix(
         backup,
         break_signature,
         max_output,
+        profile,
     )
     return run_fix(request)
+
+
+def _profile(name: str) -> Profile:
+    try:
+        return Profile(name)
+    except ValueError:
+        raise OptionsError(
+            f"unknown loader profile {name!r}; profiles are {', '.join(Profile)}"
+        ) from None
 
 
 def _names(value: Names) -> tuple[str, ...]:

@@ -351,6 +351,14 @@ def fix_command(
             help="Patch a signed bzImage anyway (its Authenticode signature will not match)."
         ),
     ] = False,
+    loaders: Annotated[
+        str,
+        typer.Option(
+            help="Loader versions the re-check models: debian13 (default), debian12 or all. "
+            "With Xen 4.17 (debian12, or --require xen-pvh@4.17) --drop-obsolete-notes also "
+            "drops PADDR_OFFSET."
+        ),
+    ] = DEFAULT_PROFILE,
     max_decompressed: MaxDecompressed = None,
 ) -> None:
     """Edit the Xen notes of a kernel in place, byte-minimally, and re-check it: an ELF
@@ -362,7 +370,7 @@ def fix_command(
         result = api.fix(image, output=output, drop_obsolete_notes=drop_obsolete_notes,
                          drop_notes=_split(drop_note), set_notes=_note_values(image, set_note),
                          require=_split(require), dry_run=dry_run, backup=backup,
-                         break_signature=break_signature,
+                         break_signature=break_signature, loaders=loaders,
                          max_output=_cap(max_decompressed))  # fmt: skip
     except api.OptionsError as exc:
         fail(str(exc))
