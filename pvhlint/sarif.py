@@ -140,6 +140,7 @@ class _Run:
                 "select": list(options.select),
                 "ignore": list(options.ignore),
                 "failOn": options.fail_on,
+                "loaders": str(options.loaders),
             },
         }
         overrides = [
