@@ -241,8 +241,8 @@ def fix(request: FixRequest) -> FixResult:
         result.repacked = new_file[1]
         if image.pe is not None and image.pe.signed:
             result.notes.append("the Authenticode signature no longer matches: re-sign the image")
-    asked = {_note_type(name) for name in request.drop}
-    if PADDR_OFFSET in drop and PADDR_OFFSET not in asked:
+    named = {_note_type(name) for name in request.drop}
+    if PADDR_OFFSET in drop and PADDR_OFFSET not in named:
         result.notes.append(PADDR_OFFSET_TOO)
     elif _orphans_paddr_offset(image.elf, drop, values):
         result.notes.append(PADDR_OFFSET_KEPT)
