@@ -516,3 +516,16 @@ def test_loader_options_are_checked(tmp_path):
     (tmp_path / "pvhlint.toml").write_text('loaders = "debian9"\n')
     done = pvhlint("check", kernel, cwd=tmp_path)
     one_line_error(done, "pvhlint.toml", "debian9")
+
+
+def test_loaders_from_the_configuration(tmp_path):
+    from fixtures.variants import variants
+
+    kernel = tmp_path / "paddr"
+    kernel.write_bytes(variants()["pvh64-paddr-offset-no-virt-base"].data)
+    (tmp_path / "pvhlint.toml").write_text('loaders = "debian12"\n')
+    code, report = check_json(kernel, cwd=tmp_path)
+    pvh = report["images"][0]["verdicts"]["xen-pvh"]
+    assert list(pvh["versions"]) == ["4.17"] and pvh["verdict"] == "reject" and code == 1
+    code, report = check_json("--loaders", "debian13", kernel, cwd=tmp_path)  # the flag wins
+    assert report["images"][0]["verdicts"]["xen-pvh"]["verdict"] == "accept" and code == 0
