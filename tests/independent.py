@@ -12,6 +12,7 @@ EXTRACTORS = {
     "xz": (b"\xfd7zXZ\x00", ["xz", "-dc", "--single-stream"]),
     "lz4": (b"\x02\x21\x4c\x18", ["lz4", "-dc"]),
     "gzip": (b"\x1f\x8b\x08", ["gzip", "-dc"]),
+    "zstd": (b"\x28\xb5\x2f\xfd", ["zstd", "-dc"]),
 }
 
 

@@ -18,11 +18,9 @@ def required() -> bool:
 
 
 def real_image(name: str, release: str = "debian12") -> Path:
-    """Path of a real image by its fixtures.debian name, fetched on first use (Debian 13's
-    through the chroot, which is built when missing)."""
+    """Path of a real image by its fixtures.debian name (with release "debian13", Debian 12's
+    short name for the Debian 13 image), fetched on first use."""
     try:
-        if release != "debian12":
-            debian13_root()
         return debian.image(name, release)
     except debian.FetchError as exc:
         if required():

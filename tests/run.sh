@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES="qemu-system-x86 grub-common grub-pc-bin libxen-dev libxenmisc4.17 gcc libc6-dev pkg-config
-  binutils xz-utils lz4 lzop zstd bzip2 gzip openssl file make git systemd-boot-efi debootstrap"
+  binutils xz-utils lz4 lzop zstd bzip2 gzip openssl file make git debootstrap"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 # The index is refreshed every run: the real-world tier follows Debian's current kernel.

@@ -1,8 +1,9 @@
 """PE/EFI executables and Unified Kernel Images as a format of their own (issue 14): xen.efi,
-systemd-boot's stub and a UKI built here with objcopy, read as PE, their section tables
-checked against objdump, their seven verdicts against the real loaders. A UKI's verdicts are
-those of the kernel in its .linux section, compared with the real loaders run on that
-section cut out by objcopy."""
+systemd-boot's stub and a UKI (fixtures.uki), read as PE, their section tables checked
+against objdump, their seven verdicts against the real loaders. A UKI's verdicts are those of
+the kernel in its .linux section, compared with the real loaders run on that section cut out
+by objcopy. (GRUB's own loaders on xen.efi: tests/test_realworld.py; every Debian image, EFI
+ones included, against the real loaders: tests/test_verdicts_real.py.)"""
 
 from __future__ import annotations
 
@@ -12,12 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.uki import build_uki
 from pvhlint.checker import Options, check_image
 from pvhlint.image import open_image
-from tests import verdict_table as vt
-from tests.loaders.grub_boot import grub_boot_available, grub_load_verdict
-
-STUB = Path("/usr/lib/systemd/boot/efi/linuxx64.efi.stub")  # Debian: systemd-boot-efi
 
 
 def objdump_sections(path: Path) -> list[str]:
@@ -34,34 +32,23 @@ def pvhlint(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def stub() -> Path:
-    if not STUB.is_file():
-        pytest.skip("systemd-boot-efi is not installed (tests/run.sh installs it)")
-    return STUB
+def stub(debian_image) -> Path:
+    """systemd-boot's linuxx64.efi.stub, Debian 12's (systemd-boot-efi)."""
+    return debian_image("linuxx64-stub")
 
 
 @pytest.fixture(scope="module")
 def uki(debian_image, stub, tmp_path_factory) -> tuple[Path, Path]:
-    """(a UKI of Debian's amd64 kernel made the way systemd documents it with objcopy,
+    """(a UKI of Debian 12's systemd stub and amd64 kernel, built by fixtures.uki with objcopy;
     the kernel as objcopy cuts it back out of the .linux section)."""
     work = tmp_path_factory.mktemp("uki")
-    (work / "osrel").write_text("NAME=Debian\nID=debian\n")
-    (work / "cmdline").write_text("console=ttyS0\n")
-    (work / "initrd").write_bytes(bytes(4096))
-    kernel, uki = debian_image("amd64"), work / "uki.efi"
-    sections = {".osrel": work / "osrel", ".cmdline": work / "cmdline", ".linux": kernel,
-                ".initrd": work / "initrd"}  # fmt: skip
-    vma = {".osrel": 0x20000, ".cmdline": 0x30000, ".linux": 0x2000000, ".initrd": 0x3000000}
-    args = ["objcopy"]
-    for name, source in sections.items():
-        args += ["--add-section", f"{name}={source}", "--change-section-vma",
-                 f"{name}={vma[name]:#x}"]  # fmt: skip
-    subprocess.run([*args, str(stub), str(uki)], check=True, capture_output=True)
+    kernel = debian_image("amd64")
+    path = build_uki(stub, kernel, work / "uki.efi")
     inner = work / "linux.bin"
-    subprocess.run(["objcopy", "-O", "binary", "--only-section=.linux", str(uki), str(inner)],
+    subprocess.run(["objcopy", "-O", "binary", "--only-section=.linux", str(path), str(inner)],
                    check=True, capture_output=True)  # fmt: skip
     assert inner.read_bytes() == kernel.read_bytes()  # the section holds the kernel whole
-    return uki, inner
+    return path, inner
 
 
 @pytest.mark.realworld
@@ -73,45 +60,11 @@ def test_xen_efi_is_pe_with_its_sections(debian_image):
     assert image.multiboot, "xen.efi still carries its multiboot headers"
 
 
+@pytest.mark.realworld
 def test_stub_is_pe_with_its_sections(stub):
     image = open_image(stub)
     assert image.format == "pe" and image.uki_kernel is None
     assert [s.name for s in image.pe.section_table] == objdump_sections(stub)
-
-
-def _assert_matches_real(name: str, path: Path, real_from: Path | None = None) -> None:
-    row = vt.row(name, path, real_from)
-    assert row.error is None, row.error
-    for target in vt.COMPARED:
-        outcome = row.outcome(target)
-        assert outcome.status != "mismatch", row.explain(target)
-
-
-def test_stub_verdicts_match_the_real_loaders(stub):
-    _assert_matches_real("systemd-stub", stub)
-    result = check_image(open_image(stub), Options())
-    assert result.verdicts["qemu"].accept and result.verdicts["qemu"].path == "linux"
-
-
-@pytest.mark.realworld
-def test_xen_efi_verdicts_match_the_real_loaders(debian_image):
-    """QEMU finds xen.efi's multiboot 1 header and fails it as an ELF; libxenguest finds no
-    loader; grub-file detects both multiboot headers, and GRUB's own loaders then refuse
-    the file, which is not an ELF (booted below)."""
-    path = debian_image("xen-efi")
-    _assert_matches_real("debian-xen-efi", path)
-    row = vt.row("debian-xen-efi", path)
-    assert not row.ours["multiboot1"].accept and not row.ours["multiboot2"].accept
-    assert row.detected == {"multiboot1": True, "multiboot2": True}
-
-
-@pytest.mark.realworld
-@pytest.mark.parametrize("command", ["multiboot", "multiboot2"])
-def test_grub_loaders_refuse_xen_efi(debian_image, command):
-    if not grub_boot_available():
-        pytest.skip("GRUB's i386-pc modules or QEMU are missing")
-    verdict = grub_load_verdict(debian_image("xen-efi"), command)
-    assert not verdict.accept and verdict.message == "invalid arch-dependent ELF magic"
 
 
 @pytest.mark.realworld
@@ -130,12 +83,6 @@ def test_uki_is_read_into_its_kernel(uki):
     assert uki_result.verdicts == alone_result.verdicts
     assert [(f.rule, f.offset) for f in uki_result.findings] == [
         (f.rule, f.offset) for f in alone_result.findings]  # fmt: skip
-
-
-@pytest.mark.realworld
-def test_uki_verdicts_are_the_real_loaders_on_its_kernel(uki):
-    path, inner = uki
-    _assert_matches_real("uki-amd64", path, real_from=inner)
 
 
 @pytest.mark.realworld

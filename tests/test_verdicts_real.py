@@ -13,10 +13,12 @@ whenever a rule lands or Debian updates a kernel.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
 
+from fixtures import debian, uki
 from fixtures.compressors import missing_tools
 from pvhlint.checker import Options, check_image
 from pvhlint.image import open_image
@@ -84,7 +86,36 @@ def test_verdict_matches_real_loader(name: str, target: str, release, synthetic_
     _check(vt.row(name, synthetic_paths[name], release=release), target)
 
 
+def _debian_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.getbasetemp() / "verdict-debian"
+
+
+@pytest.fixture(scope="session")
+def debian_prefetched(tmp_path_factory: pytest.TempPathFactory, request) -> None:
+    """Fetch the Debian images this session compares and ask the real loaders about them all
+    at once (a missing image is left to its test, which skips or fails as realimages says)."""
+    here = Path(__file__)
+    wanted = {
+        item.callspec.params["name"]
+        for item in request.session.items
+        if item.path == here
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("name") in vt.DEBIAN_ROWS
+    }
+    paths = []
+    for name in sorted(wanted):
+        with contextlib.suppress(debian.FetchError, uki.BuildError):
+            paths.append(vt.debian_path(name, debian.image, _debian_directory(tmp_path_factory)))
+            kernel = vt.real_loaders_file(name, debian.image)
+            if kernel is not None:
+                paths.append(kernel)
+    for release in vt.RELEASES:
+        if available(release):
+            vt.prefetch(paths, release=release)
+
+
 @pytest.mark.realworld
+@pytest.mark.usefixtures("debian_prefetched")
 @pytest.mark.parametrize("release", RELEASES)
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("name", vt.DEBIAN_ROWS)
@@ -92,8 +123,8 @@ def test_debian_verdict_matches_real_loader(
     name, target, release, debian_image, tmp_path_factory
 ) -> None:
     _release_available(release)
-    directory = tmp_path_factory.getbasetemp() / "verdict-debian"
-    _check(vt.row(name, vt.debian_path(name, debian_image, directory), release=release), target)
+    path = vt.debian_path(name, debian_image, _debian_directory(tmp_path_factory))
+    _check(vt.row(name, path, vt.real_loaders_file(name, debian_image), release), target)
 
 
 GRUB_COMMANDS = {"multiboot1": "multiboot", "multiboot2": "multiboot2"}

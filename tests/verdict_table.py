@@ -65,6 +65,8 @@ from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
+from fixtures import debian
+from fixtures.uki import BuildError, build_uki
 from pvhlint.checker import Options, check_image
 from pvhlint.errors import ImageError
 from pvhlint.image import open_image
@@ -91,20 +93,18 @@ COMPARED = ("xen-pvh", "xen-pv", "qemu", "multiboot1", "multiboot2", "linux")
 NOT_COMPARED = {"rust-vmm": "no real loader on Debian 12 (no linux-loader / Cloud Hypervisor)"}
 PVH_LOADERS = ("elf", "bzimage")  # libxenguest loaders that boot an HVM container as PVH
 GRUB_KINDS = {"multiboot1": "x86-multiboot", "multiboot2": "x86-multiboot2", "linux": "x86-linux32"}
+_XEN_EFI = (
+    "a PE file with Xen's multiboot headers: GRUB's loader refuses it, \"invalid "
+    'arch-dependent ELF magic" (test_realworld.py boots GRUB on it)'
+)
 GRUB_LOADER_ONLY: dict[tuple[str, str], str] = {
     ("elf32-mb2-no-end-tag", "multiboot2"): (
         "no end tag: GRUB's loader walks on into the code bytes after the header (optional "
         "tag, size 0xcccccccc), an answer grub-file cannot give"
     ),
-    # tests/test_pe_images.py boots GRUB's own loaders on it: both refuse.
-    **{
-        ("debian-xen-efi", target): (
-            "a PE file with multiboot headers that ask for no a.out kludge: GRUB's loader then "
-            'wants an ELF ("invalid arch-dependent ELF magic"), which grub-file does not check'
-        )
-        for target in ("multiboot1", "multiboot2")
-    },
-}
+    **{(f"debian-{name}", target): _XEN_EFI
+       for name in ("xen-efi", "trixie-xen-efi") for target in ("multiboot1", "multiboot2")},
+}  # fmt: skip
 # GRUB 2.12's multiboot ELF loader checks the section header count (grub-elf-shnum), which
 # grub-file never parses: on these, with Debian 13's GRUB, the detection level is compared,
 # and tests/test_verdicts_real.py boots both releases' GRUB loaders on them.
@@ -123,26 +123,22 @@ GRUB_212_LOADER_ONLY: dict[tuple[str, str], str] = {
         ("mb2-elf-no-section-headers", "multiboot2"),
     )
 }
-# Real Debian 12 images (fixtures.debian names); "-gunzipped" ones are the .gz file inflated.
-DEBIAN = (
-    "amd64",
-    "cloud",
-    "xen",
-    "grub-i386-xen",
-    "grub-i386-xen_pvh",
-    "grub-x86_64-xen",
-    "gnumach",
-    "gnumach-xen",
+# Real Debian images (fixtures.debian names): every one of them, Debian 12's as the machine's
+# sources give them, 13's, unstable's and the backports' through fixtures.debian's private apt
+# configuration. "-gunzipped" rows are the .gz file inflated (QEMU does not gunzip a -kernel).
+DEBIAN = tuple(debian.IMAGES)
+GUNZIPPED = tuple(
+    name for name, image in debian.IMAGES.items() if image.patterns[0].endswith(".gz")
 )
-GUNZIPPED = ("xen", "gnumach")
-# Debian 13's images, rows named "debian13-...": its 6.12 kernels (zstd, PHYS32_RELOC).
-DEBIAN13 = ("amd64", "cloud", "xen", "grub-i386-xen", "grub-i386-xen_pvh", "grub-x86_64-xen")
-DEBIAN13_GUNZIPPED = ("xen",)
+# Unified Kernel Images that fixtures.uki builds: name -> (stub image, kernel image).
+UKIS = {
+    "uki-amd64": ("linuxx64-stub", "amd64"),
+    "uki-sid-amd64": ("trixie-linuxx64-stub", "sid-amd64"),
+}
 DEBIAN_ROWS = (
     tuple(f"debian-{name}" for name in DEBIAN)
     + tuple(f"debian-{name}-gunzipped" for name in GUNZIPPED)
-    + tuple(f"debian13-{name}" for name in DEBIAN13)
-    + tuple(f"debian13-{name}-gunzipped" for name in DEBIAN13_GUNZIPPED)
+    + tuple(f"debian-{name}" for name in UKIS)
 )
 
 
@@ -407,33 +403,50 @@ def write_synthetic(directory: Path) -> dict[str, Path]:
 _DEBIAN_PATHS: dict[str, Path] = {}
 
 
-def debian_path(row_name: str, fetch: Callable[[str, str], Path], directory: Path) -> Path:
-    """The file for a DEBIAN_ROWS name: fetch(name, release) as shipped, or inflated into
-    directory ("debian-" rows are Debian 12's images, "debian13-" Debian 13's). Remembered
-    per name (fixtures.debian asks apt-cache on every call, ~0.7 s)."""
+def debian_path(row_name: str, fetch: Callable[[str], Path], directory: Path) -> Path:
+    """The file for a DEBIAN_ROWS name: fetch(name) as shipped, inflated into directory, or
+    a UKI built there. Remembered per name."""
     if row_name in _DEBIAN_PATHS:
         return _DEBIAN_PATHS[row_name]
-    source_release = "debian13" if row_name.startswith("debian13-") else "debian12"
-    name = row_name.removeprefix("debian13-").removeprefix("debian-")
-    if name.endswith("-gunzipped"):
-        source = fetch(name.removesuffix("-gunzipped"), source_release)
+    name = row_name.removeprefix("debian-")
+    if name in UKIS:
+        stub, kernel = UKIS[name]
+        directory.mkdir(parents=True, exist_ok=True)
+        path = build_uki(fetch(stub), fetch(kernel), directory / f"{row_name}.efi")
+    elif name.endswith("-gunzipped"):
+        source = fetch(name.removesuffix("-gunzipped"))
         path = directory / f"{row_name}.bin"
         directory.mkdir(parents=True, exist_ok=True)
         path.write_bytes(gzip.decompress(source.read_bytes()))
     else:
-        path = fetch(name, source_release)
+        path = fetch(name)
     _DEBIAN_PATHS[row_name] = path
     return path
+
+
+def real_loaders_file(row_name: str, fetch: Callable[[str], Path]) -> Path | None:
+    """The file the real loaders are asked about instead of the row's own: for a UKI, the
+    kernel that is its .linux section byte for byte (pvhlint's verdicts on a UKI are for the
+    kernel its stub boots; given the UKI file itself, Xen and GRUB find no kernel and QEMU
+    takes it as an old zImage). None: the row's own file."""
+    short = row_name.removeprefix("debian-")
+    return fetch(UKIS[short][1]) if short in UKIS else None
 
 
 def describe(name: str, path: Path | None = None) -> str:
     if name in synthetic_images():
         return synthetic_images()[name][0]
-    release = "13" if name.startswith("debian13-") else "12"
-    short = name.removeprefix("debian13-").removeprefix("debian-")
+    short = name.removeprefix("debian-")
+    if short in UKIS:
+        stub, kernel = UKIS[short]
+        return (f"a UKI from fixtures.uki: {debian.IMAGES[stub].release}'s systemd stub, "
+                f"{debian.IMAGES[kernel].release}'s {kernel} kernel as .linux (the real "
+                "loaders are given that kernel)")  # fmt: skip
     if short.endswith("-gunzipped"):
-        return f"Debian {release}'s {short.removesuffix('-gunzipped')} image, gunzipped"
-    return f"Debian {release}'s {short} image, as shipped" + (f" ({path.name})" if path else "")
+        short = short.removesuffix("-gunzipped")
+        return f"{debian.IMAGES[short].release}'s {short} image, gunzipped"
+    shipped = f"{debian.IMAGES[short].release}'s {short} image, as shipped"
+    return shipped + (f" ({path.name})" if path else "")
 
 
 # --- the table ----------------------------------------------------------------------------------
@@ -546,12 +559,15 @@ Regenerate: `python -m tests.verdict_table > docs/verdicts.md`."""
 def table(
     images: Iterable[tuple[str, Path]],
     mismatches_only: bool = False,
+    real_from: dict[str, Path] | None = None,
     releases: Iterable[Release] = RELEASES,
 ) -> str:
     """The Markdown document for (name, path) pairs, each through every release's loaders:
-    legend, matrix, long-form details."""
+    legend, matrix, long-form details. `real_from`: per name, the file the real loaders are
+    asked about instead (a UKI's kernel)."""
     wanted = list(releases)
-    rows = [row(name, path, release=release) for name, path in images for release in wanted]
+    rows = [row(name, path, (real_from or {}).get(name), release)
+            for name, path in images for release in wanted]  # fmt: skip
     return render(rows, mismatches_only)
 
 
@@ -615,19 +631,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     releases = [Release(r) for r in args.release] if args.release else _installed_releases()
-    from fixtures import debian
 
     with tempfile.TemporaryDirectory(prefix="pvhlint-verdicts-") as tmp:
         images = list(write_synthetic(Path(tmp) / "synthetic").items())
+        real_from: dict[str, Path] = {}
         if not args.no_debian:
             for name in DEBIAN_ROWS:
                 try:
                     images.append((name, debian_path(name, debian.image, Path(tmp) / "debian")))
-                except debian.FetchError as exc:
+                    kernel = real_loaders_file(name, debian.image)
+                    if kernel is not None:
+                        real_from[name] = kernel
+                except (debian.FetchError, BuildError) as exc:
                     print(f"skipping {name}: {exc}", file=sys.stderr)
         for release in releases:
-            prefetch((path for _, path in images), release=release)
-        sys.stdout.write(table(images, args.mismatches, releases))
+            prefetch([*(path for _, path in images), *real_from.values()], release=release)
+        sys.stdout.write(table(images, args.mismatches, real_from, releases))
     return 0
 
 
