@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 # (tests/test_prefetch.py keeps this in step with the command's definition).
 VALUE_OPTIONS = frozenset({
     "--require", "-r", "--select", "--ignore", "--severity", "--fail-on", "--format", "-f",
-    "--jobs", "-j", "--config", "--max-decompressed",
+    "--jobs", "-j", "--config", "--max-decompressed", "--loaders",
 })  # fmt: skip
 
 
