@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from .checker import Options, Report, check_paths, validate
+from .profiles import DEFAULT_PROFILE, Profile
 
 if TYPE_CHECKING:
     from .fixer import FixResult
@@ -49,6 +50,7 @@ def check(
     max_output: int | None = None,
     pvh_only: bool = False,
     per_path_ignores: Mapping[str, Names] | None = None,
+    loaders: str = DEFAULT_PROFILE,
 ) -> Report:
     """Run every rule on each image (directories are walked) and predict each target's verdict.
 
@@ -62,10 +64,14 @@ def check(
     512 MiB). `pvh_only`: the image must boot as PVH (xen-pvh is required) and be PVH-only,
     so notes only Xen PV reads are errors. `per_path_ignores`: glob -> rule ids or prefixes
     hidden in the images whose path matches (never a reject of a required target).
-    Unreadable images do not raise: they are results
-    with `error` set (exit code 2)."""
+    `loaders`: the loader versions modelled, "debian12", "debian13" (the default) or "all"
+    (pvhlint/profiles.py); a required target given as "xen-pvh@4.17" is modelled at that
+    version whatever the profile. Unreadable images do not raise: they are results with
+    `error` set (exit code 2)."""
+    profile = _profile(loaders)
     options = Options(
         require=_names(require),
+        loaders=profile,
         select=_names(select),
         ignore=_names(ignore),
         severity=tuple(sorted((severity or {}).items())),
@@ -95,23 +101,27 @@ def fix(
     break_signature: bool = False,
     max_output: int | None = None,
     force: bool = False,
+    loaders: str = DEFAULT_PROFILE,
 ) -> FixResult:
     """Edit the Xen notes of an ELF kernel or a bzImage byte-minimally, re-check the result,
     and write it (to `output`, else over `path`) unless a required target would stop accepting.
 
     `drop_obsolete_notes`: drop the five notes obsolete for a PVH-only kernel (and
-    PADDR_OFFSET, unless VIRT_BASE is set). `drop_notes`: note names or numbers to drop
-    ("PHYS32_ENTRY", "XEN_ELFNOTE_VIRT_BASE", "18"). `set_notes`: name or number -> value
-    (an int, or the text `--set-note` takes). `require`: targets that must still accept
-    (default for `drop_obsolete_notes`: xen-pvh, plus qemu and rust-vmm where they accepted
-    before). `max_output`: as for `check`. `force`: write a result that no boot target
-    accepts although one accepted before (refused otherwise). A refusal is not an exception:
-    `FixResult.refused` says why, nothing written."""
+    PADDR_OFFSET, unless VIRT_BASE is set, when xen-pvh is required at Xen 4.17: `loaders`
+    "debian12" or `require` "xen-pvh@4.17"). `loaders`: as for `check`. `drop_notes`:
+    note names or numbers to drop ("PHYS32_ENTRY", "XEN_ELFNOTE_VIRT_BASE", "18").
+    `set_notes`: name or number -> value (an int, or the text `--set-note` takes).
+    `require`: targets that must still accept (default for `drop_obsolete_notes`: xen-pvh,
+    plus qemu and rust-vmm where they accepted before). `max_output`: as for `check`.
+    `force`: write a result that no boot target accepts although one accepted before
+    (refused otherwise). A refusal is not an exception: `FixResult.refused` says why,
+    nothing written."""
     from .fixer import FixRequest
     from .fixer import fix as run_fix
 
     required = _names(require)
-    problem = validate(Options(require=required, max_output=max_output))
+    profile = _profile(loaders)
+    problem = validate(Options(require=required, max_output=max_output, loaders=profile))
     if problem:
         raise OptionsError(problem)
     request = FixRequest(
@@ -126,8 +136,18 @@ def fix(
         break_signature,
         max_output,
         force,
+        profile,
     )
     return run_fix(request)
+
+
+def _profile(name: str) -> Profile:
+    try:
+        return Profile(name)
+    except ValueError:
+        raise OptionsError(
+            f"unknown loader profile {name!r}; profiles are {', '.join(Profile)}"
+        ) from None
 
 
 def _names(value: Names) -> tuple[str, ...]:

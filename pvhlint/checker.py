@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import prefetch
+from . import prefetch, profiles
 from .errors import ImageError
 from .image import open_image
 from .loaders import grub_layer, grub_mb1, grub_mb2, qemu_path, xen_first_loader, xen_parse
 from .model import Image
+from .profiles import DEFAULT_PROFILE, Profile
 from .rule import SEVERITIES, TARGETS, Finding, Rule, Scope, discover_rules
 from .rulekit import XEN_TARGETS
 from .xennotes import NOTE_NUMBERS
@@ -32,7 +33,8 @@ NO_TARGET = ("claims no boot target (no Xen note, multiboot header or Linux setu
 class Options:
     """What a check was asked (`pvhlint.check`'s arguments, after the configuration)."""
 
-    require: tuple[str, ...] = ()
+    require: tuple[str, ...] = ()  # targets, each optionally at a version: "xen-pvh@4.17"
+    loaders: Profile = DEFAULT_PROFILE  # the loader versions verdicts are computed for
     select: tuple[str, ...] = ()  # rule ids or id prefixes to show (empty: all)
     ignore: tuple[str, ...] = ()
     severity: tuple[tuple[str, str], ...] = ()  # (rule id, severity) overrides
@@ -49,19 +51,41 @@ class Verdict:
 
     `accept`; `rules`: the ids of the rules whose findings make it reject (shown or not);
     `required`: the target is required (`*` in the console table); `path`: for qemu
-    only, the `-kernel` loader that takes the image (linux, multiboot or pvh)."""
+    only, the `-kernel` loader that takes the image (linux, multiboot or pvh); `versions`:
+    the same per version of the target's loader in force (`accept` holds only when every
+    one of them accepts, `rules` is their union)."""
 
     accept: bool
     rules: list[str]
     required: bool
     path: str | None = None  # qemu only: linux | multiboot | pvh
+    versions: dict[str, VersionVerdict] = field(default_factory=dict)
+
+    @property
+    def split(self) -> bool:
+        """The versions in force disagree."""
+        return len({v.accept for v in self.versions.values()}) > 1
 
     def to_dict(self) -> dict[str, object]:
-        data: dict[str, object] = {"verdict": "accept" if self.accept else "reject",
+        data: dict[str, object] = {"verdict": _word(self.accept),
                                    "rules": self.rules, "required": self.required}  # fmt: skip
         if self.path is not None:
             data["path"] = self.path
+        data["versions"] = {version: {"verdict": _word(v.accept), "rules": v.rules}
+                            for version, v in self.versions.items()}  # fmt: skip
         return data
+
+
+@dataclass(frozen=True)
+class VersionVerdict:
+    """One version's verdict: accept, and the ids of the rules that make it reject."""
+
+    accept: bool
+    rules: list[str]
+
+
+def _word(accept: bool) -> str:
+    return "accept" if accept else "reject"
 
 
 @dataclass
@@ -79,6 +103,7 @@ class ImageResult:
     required: tuple[str, ...] = ()
     required_from: str = "claimed"  # "option" (--require or config) | "claimed"
     pvh_only: bool = False  # --pvh-only: notes only Xen PV reads are errors
+    versions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # target -> in force
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report's IMAGE object (docs/check-json.md)."""
@@ -151,10 +176,16 @@ def _matches(rule_id: str, patterns: tuple[str, ...]) -> bool:
                (p.endswith("*") and rule_id.startswith(p[:-1])) for p in patterns)  # fmt: skip
 
 
+def required_names(require: tuple[str, ...]) -> tuple[str, ...]:
+    """The targets of --require, without their versions, in order."""
+    names = [profiles.parse_target(text).target for text in require]
+    return tuple(dict.fromkeys(names))
+
+
 def required_targets(options: Options, image: Image) -> tuple[str, ...]:
     """--require (or the configuration), else what the image claims; --pvh-only requires
     xen-pvh and never xen-pv."""
-    required = set(options.require or claimed_targets(image))
+    required = set(required_names(options.require) or claimed_targets(image))
     if options.pvh_only:
         required = (required | {"xen-pvh"}) - {"xen-pv"}
     return tuple(target for target in TARGETS if target in required)
@@ -163,9 +194,10 @@ def required_targets(options: Options, image: Image) -> tuple[str, ...]:
 def check_image(image: Image, options: Options) -> ImageResult:
     required = required_targets(options, image)
     required_set = frozenset(required)
+    versions = profiles.versions_in_force(options.loaders, options.require)
     result = ImageResult(image.path, image, required=required,
                          required_from="option" if options.require else "claimed",
-                         pvh_only=options.pvh_only)  # fmt: skip
+                         pvh_only=options.pvh_only, versions=versions)  # fmt: skip
     overrides = dict(options.severity)
     every: list[Finding] = []
     xen_loader = xen_first_loader(image)
@@ -175,13 +207,14 @@ def check_image(image: Image, options: Options) -> ImageResult:
             continue
         found = rule.run(image)
         every.extend(found if rule.xen_loader == xen_loader else _not_for_xen(rule, found))
-    result.verdicts = _verdicts(image, every, required_set)
+    result.verdicts = _verdicts(image, every, required_set, versions)
     targets_of = {rule.id: rule.targets for rule in discover_rules()}
     for finding in every:
         # A reject of a required target fails the run whatever --select/--ignore say.
-        if not set(finding.rejects) & required_set and _hidden(finding.rule, options, image.path):
+        required_reject = profiles.targets_of(finding.rejects) & required_set
+        if not required_reject and _hidden(finding.rule, options, image.path):
             continue
-        shown = _shown(finding, targets_of[finding.rule], required_set, overrides)
+        shown = _shown(finding, targets_of[finding.rule], required_set, versions, overrides)
         if shown is not None:
             result.findings.append(shown)
     result.findings.sort(key=lambda f: (f.layer, f.offset if f.offset is not None else -1))
@@ -193,8 +226,9 @@ def _not_for_xen(rule: Rule, findings: list[Finding]) -> list[Finding]:
     whose probe succeeds) says nothing about Xen: its other targets keep its findings."""
     if not set(rule.targets) - set(XEN_TARGETS):
         return []
-    return [replace(f, rejects=tuple(t for t in f.rejects if t not in XEN_TARGETS))
+    kept = [(f, tuple(t for t in f.rejects if profiles.parse_target(t).target not in XEN_TARGETS))
             for f in findings]  # fmt: skip
+    return [replace(f, rejects=rejects) for f, rejects in kept]
 
 
 def _hidden(rule_id: str, options: Options, path: str) -> bool:
@@ -218,10 +252,12 @@ def path_matches(path: str, glob: str) -> bool:
 
 
 def _shown(finding: Finding, targets: tuple[str, ...], required: frozenset[str],
+           versions: dict[str, tuple[str, ...]],
            overrides: dict[str, str]) -> Finding | None:  # fmt: skip
-    """A reject of a required target is an error; findings for targets nobody requires
-    are hidden (they still drive the verdicts)."""
-    if set(finding.rejects) & required:
+    """A reject of a required target at a version in force is an error; findings for
+    targets nobody requires are hidden (they still drive the verdicts)."""
+    if any(profiles.rejects_at(finding.rejects, target, version)
+           for target in required for version in versions[target]):  # fmt: skip
         severity = "error"
     elif set(targets) & required:
         severity = overrides.get(finding.rule, finding.severity)
@@ -231,13 +267,17 @@ def _shown(finding: Finding, targets: tuple[str, ...], required: frozenset[str],
                    finding.length, finding.rejects)  # fmt: skip
 
 
-def _verdicts(
-    image: Image, findings: list[Finding], required: frozenset[str]
-) -> dict[str, Verdict]:
+def _verdicts(image: Image, findings: list[Finding], required: frozenset[str],
+              versions: dict[str, tuple[str, ...]]) -> dict[str, Verdict]:  # fmt: skip
     verdicts = {}
     for target in TARGETS:
-        rules = sorted({f.rule for f in findings if target in f.rejects})
-        verdicts[target] = Verdict(not rules, rules, target in required)
+        per_version = {}
+        for version in versions[target]:
+            found = sorted({f.rule for f in findings
+                            if profiles.rejects_at(f.rejects, target, version)})  # fmt: skip
+            per_version[version] = VersionVerdict(not found, found)
+        rules = sorted({rule for v in per_version.values() for rule in v.rules})
+        verdicts[target] = Verdict(not rules, rules, target in required, versions=per_version)
     verdicts["qemu"].path = qemu_path(image).replace("zimage", "linux")
     return verdicts
 
@@ -394,8 +434,10 @@ def _collect(outcomes: Iterable[ImageResult | None], total: int,
 def validate(options: Options) -> str | None:
     """An error message for options no command could run with."""
     for target in options.require:
-        if target not in TARGETS:
-            return f"unknown target {target!r}; targets are {', '.join(TARGETS)}"
+        try:
+            profiles.parse_target(target)
+        except ValueError as exc:
+            return str(exc)
     if options.fail_on not in FAIL_ON:
         return f"--fail-on takes one of {', '.join(FAIL_ON)}"
     if options.max_output is not None and options.max_output <= 0:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .errors import ImageError
+from .profiles import DEFAULT_PROFILE, Profile
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -182,6 +183,7 @@ def _options(
     config: Path | None,
     max_output: int | None,
     pvh_only: bool = False,
+    loaders: str | None = None,
 ) -> tuple[Options, Path | None]:
     """The options after the configuration, and the configuration file read (if any)."""
     from .checker import Options, validate
@@ -233,8 +235,26 @@ def _options(
         max_output=max_output,
         pvh_only=pvh_only or from_file.pvh_only,
         per_path_ignores=from_file.per_path_ignores,
+        loaders=_profile(loaders, None) if loaders else _configured_profile(settings, source),
     )
     return options, source
+
+
+def _configured_profile(settings: dict[str, object], source: Path | None) -> Profile:
+    return _profile(str(settings.get("loaders", DEFAULT_PROFILE)), source)
+
+
+def _profile(name: str, source: Path | None) -> Profile:
+    """--loaders, else the configuration's `loaders` (named in the message when wrong)."""
+    from .config import ConfigError
+
+    try:
+        return Profile(name)
+    except ValueError:
+        where = f"{source}: " if source is not None else "--loaders: "
+        raise ConfigError(
+            f"{where}unknown loader profile {name!r}; profiles are {', '.join(Profile)}"
+        ) from None
 
 
 @app.command()
@@ -253,7 +273,15 @@ def check(
             "--require",
             "-r",
             help="A boot target that must accept (repeatable): xen-pvh, xen-pv, "
-            "qemu, multiboot1, multiboot2, linux, rust-vmm.",
+            "qemu, multiboot1, multiboot2, linux, rust-vmm; TARGET@VERSION (xen-pvh@4.17) "
+            "models that version of its loader.",
+        ),
+    ] = None,
+    loaders: Annotated[
+        str | None,
+        typer.Option(
+            help="Loader versions modelled: debian13 (default: Xen 4.20, QEMU 10.0, GRUB "
+            "2.12), debian12 (Xen 4.17, QEMU 7.2, GRUB 2.06) or all (a verdict per version)."
         ),
     ] = None,
     pvh_only: Annotated[
@@ -347,7 +375,7 @@ def check(
 
     try:
         options, source = _options(require, select, ignore, severity, fail_on, config,
-                                   _cap(max_decompressed), pvh_only)  # fmt: skip
+                                   _cap(max_decompressed), pvh_only, loaders)  # fmt: skip
     except ConfigError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -457,7 +485,8 @@ def _run_check(paths: list[str], options: Options, workers: int,
                      ignore=options.ignore, severity=dict(options.severity),
                      fail_on=options.fail_on, jobs=workers, progress=progress,
                      max_output=options.max_output, pvh_only=options.pvh_only,
-                     per_path_ignores=dict(options.per_path_ignores))  # fmt: skip
+                     per_path_ignores=dict(options.per_path_ignores),
+                     loaders=options.loaders)  # fmt: skip
 
 
 def _check_with_progress(paths: list[str], options: Options, workers: int) -> Report:
@@ -539,6 +568,14 @@ def fix_command(
             help="Patch a signed bzImage anyway (its Authenticode signature will not match)."
         ),
     ] = False,
+    loaders: Annotated[
+        str,
+        typer.Option(
+            help="Loader versions the re-check models: debian13 (default), debian12 or all. "
+            "With Xen 4.17 (debian12, or --require xen-pvh@4.17) --drop-obsolete-notes also "
+            "drops PADDR_OFFSET."
+        ),
+    ] = DEFAULT_PROFILE,
     max_decompressed: MaxDecompressed = None,
     force: Annotated[
         bool,
@@ -554,7 +591,7 @@ def fix_command(
         result = api.fix(image, output=output, drop_obsolete_notes=drop_obsolete_notes,
                          drop_notes=_split(drop_note), set_notes=_note_values(image, set_note),
                          require=_split(require), dry_run=dry_run, backup=backup,
-                         break_signature=break_signature,
+                         break_signature=break_signature, loaders=loaders,
                          max_output=_cap(max_decompressed), force=force)  # fmt: skip
     except api.OptionsError as exc:
         fail(str(exc))

@@ -13,6 +13,7 @@ write to, nor the folder an image is in.
     "old/vmlinuz-4.*" = ["xen-note-string"]
     fail-on = "warning"                # info | warning | error | never
     max-decompressed = "512MiB"        # cap on a decompressed payload (a bomb stops here)
+    loaders = "debian13"               # loader versions: debian12 | debian13 | all
     [tool.pvhlint.severity]
     bzimage-crc = "error"
 
@@ -41,6 +42,7 @@ KEYS = (
     "severity",
     "fail-on",
     "max-decompressed",
+    "loaders",
 )
 
 
@@ -106,8 +108,9 @@ def read_config(path: Path) -> dict[str, Any] | None:
         raise ConfigError(f"{path}: severity must be a table of rule = level")
     if "pvh-only" in settings and not isinstance(settings["pvh-only"], bool):
         raise ConfigError(f"{path}: pvh-only must be true or false")
-    if "fail-on" in settings and not isinstance(settings["fail-on"], str):
-        raise ConfigError(f"{path}: fail-on must be a string")
+    for key in ("fail-on", "loaders"):
+        if key in settings and not isinstance(settings[key], str):
+            raise ConfigError(f"{path}: {key} must be a string")
     if "max-decompressed" in settings:
         try:
             parse_size(settings["max-decompressed"])

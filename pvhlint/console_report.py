@@ -9,8 +9,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .checker import Report
+from .checker import Report, Verdict
 from .output import where
+from .profiles import describe
 from .rule import FIXABLE, TARGETS, fix_of
 from .text import printable
 
@@ -47,12 +48,13 @@ def print_console(report: Report, console: Any, quiet: bool = False) -> None:
             console.print(lines)
         if quiet:
             continue
+        console.print(f"  loaders: {describe(result.versions)}")
         table = Table("target", "verdict", "path", "rejected by", box=None, pad_edge=False)
         for target in TARGETS:
             verdict = result.verdicts[target]
             name = f"{target}*" if verdict.required else target
-            state = "[green]accept[/]" if verdict.accept else "[red]reject[/]"
-            table.add_row(name, state, verdict.path or "", ", ".join(verdict.rules))
+            table.add_row(name, _state(verdict), verdict.path or "",
+                          ", ".join(verdict.rules))  # fmt: skip
         console.print(table)
     if not quiet:
         _summary(report, console)
@@ -64,6 +66,18 @@ def _fixable(report: Report, console: Any) -> None:
 
     for line in fixable_lines(report):
         console.print(escape(line))
+
+
+def _word(accept: bool) -> str:
+    return "[green]accept[/]" if accept else "[red]reject[/]"
+
+
+def _state(verdict: Verdict) -> str:
+    """One word, or where the versions in force disagree, one per version:
+    "4.17 reject, 4.20 accept"."""
+    if not verdict.split:
+        return _word(verdict.accept)
+    return ", ".join(f"{version} {_word(v.accept)}" for version, v in verdict.versions.items())
 
 
 def _summary_table(report: Report, console: Any) -> None:

@@ -26,11 +26,12 @@ from .atomic import (
     write_new,
 )
 from .blob import BytesBlob
-from .checker import ImageResult, Options, check_image
+from .checker import ImageResult, Options, check_image, required_names
 from .errors import ImageError
 from .image import open_image_bytes
 from .model import PT_NOTE, SHT_NOTE, CrcTrailer, ElfInfo, Image, Section, Segment, SetupHeader
 from .notes_edit import EditError, Plan, plan_edit
+from .profiles import DEFAULT_PROFILE, Profile, TargetVersion, parse_target, versions_in_force
 from .xennotes import NOTE_KINDS, OBSOLETE_FOR_PVH, XENFEAT_NAMES, note_label, parse_note_name
 
 
@@ -51,6 +52,7 @@ class FixRequest:
     break_signature: bool = False
     max_output: int | None = None  # decompression cap; None: pvhlint.image.resolve_max_output
     force: bool = False  # write a result no boot target accepts
+    loaders: Profile = DEFAULT_PROFILE  # the loader versions the checks model
 
 
 @dataclass
@@ -133,12 +135,28 @@ def _note_type(text: str) -> int:
 
 PADDR_OFFSET, VIRT_BASE = 4, 3
 PADDR_OFFSET_TOO = (
-    "PADDR_OFFSET dropped too: without VIRT_BASE it makes Xen 4.17 refuse even a "
-    'PVH kernel ("ELF_PADDR_OFFSET set, VIRT_BASE unset"), and PVH ignores it'
+    "PADDR_OFFSET dropped too: xen-pvh is required at Xen 4.17, which refuses a PVH kernel "
+    'with PADDR_OFFSET and no VIRT_BASE ("ELF_PADDR_OFFSET set, VIRT_BASE unset"); PVH '
+    "ignores it"
 )
+PADDR_OFFSET_KEPT = (
+    "PADDR_OFFSET kept: Xen 4.18 and later (xen.git b77ed96fce) boot a PVH kernel with it and "
+    "no VIRT_BASE; for Xen 4.17 give --loaders debian12 or --require xen-pvh@4.17 to drop it"
+)
+PADDR_OFFSET_REFUSED_BY = TargetVersion("xen-pvh", "4.17")  # see rules/xen_paddr_offset.py
 
 
-def _edits(image: Image, request: FixRequest) -> tuple[set[int], dict[int, bytes]]:
+def _paddr_offset_refused(request: FixRequest, required: tuple[str, ...]) -> bool:
+    """Whether a required target's version refuses PADDR_OFFSET without VIRT_BASE."""
+    wanted = PADDR_OFFSET_REFUSED_BY
+    versions = versions_in_force(request.loaders, request.require)
+    names = {parse_target(text).target for text in required}
+    return wanted.target in names and wanted.version in versions[wanted.target]
+
+
+def _edits(
+    image: Image, request: FixRequest, required: tuple[str, ...]
+) -> tuple[set[int], dict[int, bytes]]:
     drop = {_note_type(name) for name in request.drop}
     if request.drop_obsolete:
         drop |= set(OBSOLETE_FOR_PVH)
@@ -152,11 +170,19 @@ def _edits(image: Image, request: FixRequest) -> tuple[set[int], dict[int, bytes
         raise UsageError("a note cannot be both dropped and set in one run")
     assert image.elf is not None
     present = {n.type for n in image.elf.xen_notes}
-    if request.drop_obsolete and PADDR_OFFSET in present and VIRT_BASE not in values:
+    orphaned = request.drop_obsolete and PADDR_OFFSET in present and VIRT_BASE not in values
+    if orphaned and _paddr_offset_refused(request, required):
         drop.add(PADDR_OFFSET)
     if not drop and not values:
         raise UsageError("nothing to do: give --drop-obsolete-notes, --drop-note or --set-note")
     return drop, values
+
+
+def _orphans_paddr_offset(elf: ElfInfo, drop: set[int], values: dict[int, bytes]) -> bool:
+    """The edit leaves PADDR_OFFSET without VIRT_BASE where VIRT_BASE was."""
+    present = {n.type for n in elf.xen_notes}
+    kept_paddr = PADDR_OFFSET in present and PADDR_OFFSET not in drop
+    return kept_paddr and VIRT_BASE in present and VIRT_BASE in drop and VIRT_BASE not in values
 
 
 def _open_whole(data: bytes, name: str, max_output: int | None) -> Image:
@@ -253,11 +279,12 @@ def _plan_and_verify(request: FixRequest,
                      original: bytes) -> tuple[FixResult, bytes | bytearray | None]:  # fmt: skip
     """The result (refused, or planned and verified) and the bytes to write (None: none)."""
     image = _open_for_fix(original, str(request.path), request.max_output)
-    drop, values = _edits(image, request)
     assert image.elf is not None
-    probe = check_image(image, Options(require=request.require))
-    required = _required(request, probe)
-    before = check_image(image, Options(require=required))
+    probe = check_image(image, Options(require=request.require, loaders=request.loaders))
+    asked = _required(request, probe)  # targets, some perhaps at a version (xen-pvh@4.17)
+    required = required_names(asked)
+    drop, values = _edits(image, request, required)
+    before = check_image(image, Options(require=asked, loaders=request.loaders))
     if image.pe is not None and image.pe.signed and not request.break_signature:
         refused = (
             "the image carries an Authenticode signature that any change invalidates; "
@@ -277,10 +304,11 @@ def _plan_and_verify(request: FixRequest,
         result.repacked = new_file[1]
         if image.pe is not None and image.pe.signed:
             result.notes.append("the Authenticode signature no longer matches: re-sign the image")
-    if any(c.type == PADDR_OFFSET for c in plan.changes) and PADDR_OFFSET not in {
-        _note_type(name) for name in request.drop
-    }:
+    named = {_note_type(name) for name in request.drop}
+    if PADDR_OFFSET in drop and PADDR_OFFSET not in named:
         result.notes.append(PADDR_OFFSET_TOO)
+    elif _orphans_paddr_offset(image.elf, drop, values):
+        result.notes.append(PADDR_OFFSET_KEPT)
     if plan.data == raw:
         result.notes.append("nothing to change: the notes are already as asked")
         return result, None
@@ -297,7 +325,7 @@ def _plan_and_verify(request: FixRequest,
     except EditError as exc:
         result.refused = str(exc)
         return result, None
-    result.after = check_image(after_image, Options(require=required))
+    result.after = check_image(after_image, Options(require=asked, loaders=request.loaders))
     lost, still = _lost_targets(result.before, result.after, required)
     result.notes.extend(f"{t} still rejects, as before the fix ({', '.join(rules)})"
                         for t, rules in still.items())  # fmt: skip

@@ -263,6 +263,48 @@ def grub_text(text: str) -> str:
     return f'GRUB: "error: {text}."'
 
 
+SHN_LORESERVE = 0xFF00
+
+
+def grub_shnum_error(image: Image, header: MultibootHeader) -> GrubElfError | None:
+    """GRUB 2.12's grub_elfXX_get_shnum (kern/elfXX.c), which multiboot_elfxx.c calls right
+    after the e_type check: e_shnum 0 means "the count is in section 0's sh_size", so an
+    ELF without section headers (e_shoff 0) is refused; a count of SHN_LORESERVE or more in
+    e_shnum too. Added by grub.git 27a14a8ae ("elf: Validate number of elf section header
+    table entries", in 2.12); GRUB 2.06 reads e_shnum as it is. None when GRUB stops earlier
+    (not an ELF, wrong class, machine or type: grub_elf_error reports those) or passes."""
+    elf = elf_of_layer(image, header.layer)
+    if elf is None or is_big_endian(image, elf) or not x86_machine(elf):
+        return None
+    if _class_machine(image, elf) is not None or _file_type(image, elf) is not None:
+        return None
+    where = 48 if elf.elf_class == 32 else 60  # e_shnum
+    if elf.shnum == 0 and elf.shoff == 0:
+        return GrubElfError(
+            "invalid section header table offset in e_shoff",
+            "e_shnum 0 and e_shoff 0 (no section header table): GRUB 2.12 then looks for "
+            "the count in section 0's sh_size and refuses the missing table",
+            elf.layer, where, 2,
+        )  # fmt: skip
+    if elf.shnum == 0:
+        # GRUB reads sh_size of the header at e_shoff and wants >= SHN_LORESERVE: a kernel
+        # never has 65280 sections, so e_shnum 0 with a table is refused as well.
+        return GrubElfError(
+            "invalid number of section header table entries in sh_size",
+            "e_shnum 0 with e_shoff set: GRUB 2.12 takes the count from section 0's "
+            "sh_size, which must then be 0xff00 or more",
+            elf.layer, where, 2,
+        )  # fmt: skip
+    if elf.shnum >= SHN_LORESERVE:
+        return GrubElfError(
+            f"invalid number of section header table entries in e_shnum: {elf.shnum}",
+            f"e_shnum {elf.shnum:#x} is SHN_LORESERVE (0xff00) or more, which GRUB 2.12 "
+            "refuses in e_shnum",
+            elf.layer, where, 2,
+        )  # fmt: skip
+    return None
+
+
 __all__ = [
     "AOUT_KLUDGE",
     "GrubElfError",
@@ -271,6 +313,7 @@ __all__ = [
     "grub_layer",
     "grub_mb1_elf_header",
     "grub_mb2_elf_header",
+    "grub_shnum_error",
     "grub_text",
     "is_big_endian",
     "qemu_elf_layer",

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 VALUE_OPTIONS = frozenset({
     "--require", "-r", "--select", "--ignore", "--severity", "--fail-on", "--format", "-f",
     "--output-format", "--output-file", "-o", "--baseline", "--jobs", "-j", "--config",
-    "--max-decompressed",
+    "--max-decompressed", "--loaders",
 })  # fmt: skip
 # Options that choose the decompression cap: the thread would decode with another one.
 CAP_OPTIONS = frozenset({"--max-decompressed", "--config"})

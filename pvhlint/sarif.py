@@ -147,6 +147,7 @@ class _Run:
                 "failOn": options.fail_on,
                 "pvhOnly": options.pvh_only,
                 "config": self.report.config,
+                "loaders": str(options.loaders),
             },
         }
         overrides = [

@@ -20,7 +20,6 @@ the unstable ones.
 from __future__ import annotations
 
 import argparse
-import gzip
 import struct
 import sys
 import tempfile
@@ -72,9 +71,6 @@ GRUB_LOADER_GATE = {
 }
 TARGETS = (*COMPARED, *GRUB_LOADERS)
 REPEATS = 4
-# Debian 13's images: fixtures.debian names; "-gunzipped": the .gz file inflated.
-DEBIAN13 = ("amd64", "cloud", "xen", "grub-i386-xen", "grub-i386-xen_pvh", "grub-x86_64-xen")
-DEBIAN13_GUNZIPPED = ("xen",)
 
 ENTRY = 0x100000
 
@@ -196,23 +192,11 @@ def compare_image(name: str, path: Path, repeats: int = REPEATS) -> list[Differe
 def debian_images(directory: Path) -> list[tuple[str, Path]]:
     """Debian 12's rows as in verdict_table, then Debian 13's (fetched through the chroot)."""
     found = []
-    for name in DEBIAN_ROWS:
+    for name in DEBIAN_ROWS:  # Debian 12's images, then Debian 13's
         try:
-            found.append((name, debian_path(name, debian.image, directory / "12")))
+            found.append((name, debian_path(name, debian.image, directory)))
         except debian.FetchError as exc:
             print(f"skipping {name}: {exc}", file=sys.stderr)
-    for name in (*DEBIAN13, *(f"{n}-gunzipped" for n in DEBIAN13_GUNZIPPED)):
-        try:
-            source = debian.image(name.removesuffix("-gunzipped"), "debian13")
-        except debian.FetchError as exc:
-            print(f"skipping debian13-{name}: {exc}", file=sys.stderr)
-            continue
-        if name.endswith("-gunzipped"):
-            path = directory / "13" / f"debian13-{name}.bin"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(gzip.decompress(source.read_bytes()))
-            source = path
-        found.append((f"debian13-{name}", source))
     return found
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from fixtures.catalogue import catalogue
 from pvhlint.github import command, escape_data, escape_property
+from pvhlint.profiles import LOADER_OF, PROFILES, Profile
 from pvhlint.rule import TARGETS, discover_rules
 from pvhlint.sarif import artifact_uri
 
@@ -344,9 +345,14 @@ def test_github_output_parses_and_is_escaped(images, probe, tmp_path):
 
 
 def _keys(value: object, found: set[str]) -> set[str]:
+    """Every key, except the version numbers keying a VERDICT's `versions` (checked apart)."""
     if isinstance(value, dict):
         for key, item in value.items():
             found.add(key)
+            if key == "versions":
+                for per_version in item.values():
+                    _keys(per_version, found)
+                continue
             _keys(item, found)
     elif isinstance(value, list):
         for item in value:
@@ -371,8 +377,12 @@ def test_json_keys_are_documented(images):
                               "required_from", "pvh_only", "findings", "verdicts"}  # fmt: skip
         assert list(image["verdicts"]) == list(TARGETS)
         for target, verdict in image["verdicts"].items():
-            expected = {"verdict", "rules", "required"} | ({"path"} if target == "qemu" else set())
+            expected = {"verdict", "rules", "required", "versions"} | (
+                {"path"} if target == "qemu" else set()
+            )
             assert set(verdict) == expected
+            # The default profile, debian13: one version of each target's loader.
+            assert list(verdict["versions"]) == [PROFILES[Profile.DEBIAN13][LOADER_OF[target]]]
             assert verdict["verdict"] in ("accept", "reject")
             assert (verdict["verdict"] == "accept") == (not verdict["rules"])
             assert verdict["required"] == (target in image["required"])
@@ -471,3 +481,59 @@ def test_console_prints_file_names_as_they_are(tmp_path: Path):
     image.write_bytes(catalogue()["bzimage-xz"].data)
     done = pvhlint("check", image, cwd=tmp_path)
     assert f"{image}  bzimage" in done.stdout, done.stdout
+
+
+def test_loaders_all_splits_xen_417_and_420(tmp_path, sarif_validator):
+    """PADDR_OFFSET without VIRT_BASE: Xen 4.17 refuses the PVH kernel, 4.20 boots it
+    (xen.git b77ed96fce); --loaders all shows both, in every format."""
+    from fixtures.variants import variants
+
+    kernel = tmp_path / "paddr"
+    kernel.write_bytes(variants()["pvh64-paddr-offset-no-virt-base"].data)
+    done = pvhlint("check", "--loaders", "all", kernel, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    text = " ".join(done.stdout.split())
+    assert "loaders: Xen 4.17/4.20, QEMU 7.2/10.0, GRUB 2.06/2.12, linux-loader 0.14" in text
+    assert "xen-pvh* 4.17 reject, 4.20 accept xen-paddr-offset" in text
+    assert "ELF image is not 32bit" in text and 'Found PVH image"' in text
+    code, report = check_json("--loaders", "all", kernel, cwd=tmp_path)
+    pvh = report["images"][0]["verdicts"]["xen-pvh"]
+    assert pvh["versions"] == {"4.17": {"verdict": "reject", "rules": ["xen-paddr-offset"]},
+                               "4.20": {"verdict": "accept", "rules": []}}  # fmt: skip
+    assert pvh["verdict"] == "reject" and code == 1
+    finding = next(f for f in report["images"][0]["findings"] if f["rule"] == "xen-paddr-offset")
+    assert finding["rejects"] == ["xen-pvh@4.17"] and finding["severity"] == "error"
+    # The default profile, debian13 (Xen 4.20): accepted, the finding a warning.
+    code, report = check_json(kernel, cwd=tmp_path)
+    assert report["images"][0]["verdicts"]["xen-pvh"]["verdict"] == "accept" and code == 0
+    done, log = sarif("--loaders", "all", kernel, cwd=tmp_path)
+    sarif_validator.validate(log)
+    run = log["runs"][0]
+    assert run["invocations"][0]["properties"]["loaders"] == "all"
+    props = run["artifacts"][0]["properties"]["verdicts"]["xen-pvh"]
+    assert props["versions"]["4.17"]["verdict"] == "reject"
+
+
+def test_loader_options_are_checked(tmp_path):
+    kernel = tmp_path / "k"
+    kernel.write_bytes(b"\x7fELF" + bytes(60))
+    done = pvhlint("check", "--loaders", "debian11", kernel, cwd=tmp_path)
+    one_line_error(done, "debian11", "debian12, debian13, all")
+    done = pvhlint("check", "--require", "xen-pvh@4.18", kernel, cwd=tmp_path)
+    one_line_error(done, "4.18", "4.17, 4.20")
+    (tmp_path / "pvhlint.toml").write_text('loaders = "debian9"\n')
+    done = pvhlint("check", kernel, cwd=tmp_path)
+    one_line_error(done, "pvhlint.toml", "debian9")
+
+
+def test_loaders_from_the_configuration(tmp_path):
+    from fixtures.variants import variants
+
+    kernel = tmp_path / "paddr"
+    kernel.write_bytes(variants()["pvh64-paddr-offset-no-virt-base"].data)
+    (tmp_path / "pvhlint.toml").write_text('loaders = "debian12"\n')
+    code, report = check_json(kernel, cwd=tmp_path)
+    pvh = report["images"][0]["verdicts"]["xen-pvh"]
+    assert list(pvh["versions"]) == ["4.17"] and pvh["verdict"] == "reject" and code == 1
+    code, report = check_json("--loaders", "debian13", kernel, cwd=tmp_path)  # the flag wins
+    assert report["images"][0]["verdicts"]["xen-pvh"]["verdict"] == "accept" and code == 0

@@ -111,7 +111,8 @@ def test_debian_bzimage_fixed_and_booted(debian_image, tmp_path, name, codec):
 
     original = debian_image(name)
     fixed = tmp_path / "vmlinuz.fixed"
-    done = pvhlint("fix", "--drop-obsolete-notes", "-o", fixed, original)
+    # Booted below with Debian 12's Xen 4.17, which needs PADDR_OFFSET gone too.
+    done = pvhlint("fix", "--drop-obsolete-notes", "--loaders", "debian12", "-o", fixed, original)
     assert done.returncode == 0, done.stdout + done.stderr
     after = fixed.read_bytes()
     assert crc_holds(after) and len(after) == original.stat().st_size
@@ -126,6 +127,26 @@ def test_debian_bzimage_fixed_and_booted(debian_image, tmp_path, name, codec):
     assert entry and entry == [line for line in old.detail.splitlines() if "PHYS32_ENTRY =" in line]
     booted = qemu_boot(fixed, expect=b"Linux version", append="console=ttyS0", timeout=90)
     assert booted.expect_seen, booted.serial[-400:]
+
+
+@pytest.mark.realworld
+def test_debian_kernel_fixed_for_xen_420_keeps_paddr_offset(debian_image, tmp_path):
+    """The default profile (Debian 13: Xen 4.20) keeps PADDR_OFFSET without VIRT_BASE, which
+    Xen 4.18+ (b77ed96fce) boots as PVH and 4.17 does not: both real libxenguests agree."""
+    from tests.loaders import Release, found_pvh, xen_verdict
+    from tests.realimages import debian13_root
+
+    debian13_root()
+    # The vmlinux: with PADDR_OFFSET kept the re-compressed xz payload no longer fits
+    # Debian 12's bzImage slot (fix refuses), so the ELF is edited instead.
+    vmlinux, fixed = tmp_path / "vmlinux", tmp_path / "vmlinux.fixed"
+    assert pvhlint("extract", debian_image("amd64"), "-o", vmlinux).returncode == 0
+    done = pvhlint("fix", "--drop-obsolete-notes", "-o", fixed, vmlinux)
+    assert done.returncode == 0 and "PADDR_OFFSET kept" in done.stdout, done.stdout
+    assert found_pvh(xen_verdict(fixed, mode="pvh", release=Release.DEBIAN13))
+    assert not found_pvh(xen_verdict(fixed, mode="pvh", release=Release.DEBIAN12))
+    report = pvhlint("check", "--require", "xen-pvh@4.17", "--format", "json", fixed)
+    assert report.returncode == 1 and '"xen-pvh@4.17"' in report.stdout
 
 
 @pytest.mark.realworld

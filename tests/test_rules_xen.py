@@ -15,6 +15,7 @@ import pytest
 from fixtures.elfgen import Load, Note, NoteArea, build_elf, linux_pvh_notes, xen_num, xen_str
 from pvhlint.checker import Options, check_image
 from pvhlint.image import open_image
+from pvhlint.profiles import Profile
 
 TEXT_VADDR, TEXT_PADDR = 0xFFFFFFFF81000000, 0x1000000
 ENTRY = TEXT_PADDR + 0x40
@@ -145,11 +146,23 @@ def test_features(tmp_path, features, rejects, text):
     assert (not result.verdicts["xen-pv"].accept) is rejects
 
 
-def test_paddr_offset_without_virt_base_fails_pvh_on_417(tmp_path):
-    notes = [n for n in notes64() if n.type != 3] + [xen_num(4, 0, 8)]
-    result = run(build(tmp_path, notes), "xen-pvh", "xen-pv")
-    assert rejected_by(result, "xen-pvh") == ["xen-paddr-offset"]
-    assert "xen-pv-parse" in rejected_by(result, "xen-pv")
+def test_paddr_offset_without_virt_base_fails_pvh_on_417_only(tmp_path):
+    """Xen 4.17 refuses it as PVH; 4.18+ (b77ed96fce) only as PV; PV fails on both."""
+    path = build(tmp_path, [n for n in notes64() if n.type != 3] + [xen_num(4, 0, 8)])
+    old = check_image(open_image(path), Options(("xen-pvh", "xen-pv"), loaders=Profile.DEBIAN12))
+    assert rejected_by(old, "xen-pvh") == ["xen-paddr-offset"]
+    assert "xen-pv-parse" in rejected_by(old, "xen-pv")
+    new = run(path, "xen-pvh", "xen-pv")  # the default profile: Debian 13, Xen 4.20
+    assert new.verdicts["xen-pvh"].accept and "xen-pv-parse" in rejected_by(new, "xen-pv")
+    shown = [f for f in new.findings if f.rule == "xen-paddr-offset"]
+    assert [f.severity for f in shown] == ["warning"]  # true on 4.20, refuses nothing there
+    both = check_image(open_image(path), Options(("xen-pvh",), loaders=Profile.ALL))
+    pvh = both.verdicts["xen-pvh"]
+    assert pvh.split and not pvh.accept
+    assert {v: pvh.versions[v].accept for v in pvh.versions} == {"4.17": False, "4.20": True}
+    pinned = check_image(open_image(path), Options(("xen-pvh@4.17",)))
+    assert list(pinned.verdicts["xen-pvh"].versions) == ["4.17"]
+    assert [f.severity for f in pinned.findings if f.rule == "xen-paddr-offset"] == ["error"]
 
 
 def test_duplicate_note(tmp_path):

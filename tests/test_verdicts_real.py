@@ -1,5 +1,7 @@
 """pvhlint's verdict per boot target equals the real loader's, on every fixture, every variant
-and Debian's own images. What is compared to what: tests/verdict_table.py.
+and Debian 12's and 13's own images, through both releases' loaders (Debian 12's against the
+debian12 profile, Debian 13's against debian13). What is compared to what:
+tests/verdict_table.py.
 
 A test per (image, target), so a failure names the rule that is missing or wrong. The real
 loaders run once per image content per session, concurrently (~3 s for the synthetic images).
@@ -18,14 +20,33 @@ import pytest
 
 from fixtures import debian, uki
 from fixtures.compressors import missing_tools
+from pvhlint.checker import Options, check_image
+from pvhlint.image import open_image
 from tests import verdict_table as vt
-from tests.loaders import found_pvh, qemu_available, qemu_boot, xen_verdict, xenguest_available
+from tests.loaders import (
+    Release,
+    found_pvh,
+    qemu_available,
+    qemu_boot,
+    xen_verdict,
+    xenguest_available,
+)
+from tests.loaders.grub_boot import grub_load_verdict
+from tests.loaders.releases import available
+from tests.realimages import debian13_root
 
 if missing_tools():  # the catalogue's bzImages are built with the kernel compressors
     pytest.skip(f"compressor CLI missing: {', '.join(missing_tools())}", allow_module_level=True)
 
 SYNTHETIC = list(vt.synthetic_images())
 TARGETS = vt.COMPARED
+RELEASES = [pytest.param(release, id=str(release)) for release in vt.RELEASES]
+
+
+def _release_available(release: Release) -> None:
+    """Debian 13's chroot is built when missing; without it the test skips (fails under CI)."""
+    if release is Release.DEBIAN13:
+        debian13_root()
 
 
 @pytest.fixture(scope="session")
@@ -37,14 +58,15 @@ def synthetic_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
 def prefetched(synthetic_paths: dict[str, Path], request: pytest.FixtureRequest) -> None:
     """Ask the real loaders about every synthetic image this session compares, all at once."""
     here = Path(__file__)
-    wanted = {
-        item.callspec.params["name"]
-        for item in request.session.items
-        if item.path == here
-        and getattr(item, "callspec", None) is not None
-        and item.callspec.params.get("name") in synthetic_paths
-    }
-    vt.prefetch(synthetic_paths[name] for name in sorted(wanted))
+    wanted: dict[Release, set[str]] = {}
+    for item in request.session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.path == here and params.get("name") in synthetic_paths:
+            release = params.get("release", Release.DEBIAN12)
+            wanted.setdefault(release, set()).add(params["name"])
+    for release, names in wanted.items():
+        if available(release):
+            vt.prefetch((synthetic_paths[name] for name in sorted(names)), release=release)
 
 
 def _check(row: vt.Row, target: str) -> None:
@@ -56,10 +78,12 @@ def _check(row: vt.Row, target: str) -> None:
 
 
 @pytest.mark.usefixtures("prefetched")
+@pytest.mark.parametrize("release", RELEASES)
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("name", SYNTHETIC)
-def test_verdict_matches_real_loader(name: str, target: str, synthetic_paths) -> None:
-    _check(vt.row(name, synthetic_paths[name]), target)
+def test_verdict_matches_real_loader(name: str, target: str, release, synthetic_paths) -> None:
+    _release_available(release)
+    _check(vt.row(name, synthetic_paths[name], release=release), target)
 
 
 def _debian_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -82,16 +106,45 @@ def debian_prefetched(tmp_path_factory: pytest.TempPathFactory, request) -> None
     for name in sorted(wanted):
         with contextlib.suppress(debian.FetchError, uki.BuildError):
             paths.append(vt.debian_path(name, debian.image, _debian_directory(tmp_path_factory)))
-    vt.prefetch(paths)
+            kernel = vt.real_loaders_file(name, debian.image)
+            if kernel is not None:
+                paths.append(kernel)
+    for release in vt.RELEASES:
+        if available(release):
+            vt.prefetch(paths, release=release)
 
 
 @pytest.mark.realworld
 @pytest.mark.usefixtures("debian_prefetched")
+@pytest.mark.parametrize("release", RELEASES)
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("name", vt.DEBIAN_ROWS)
-def test_debian_verdict_matches_real_loader(name, target, debian_image, tmp_path_factory) -> None:
+def test_debian_verdict_matches_real_loader(
+    name, target, release, debian_image, tmp_path_factory
+) -> None:
+    _release_available(release)
     path = vt.debian_path(name, debian_image, _debian_directory(tmp_path_factory))
-    _check(vt.row(name, path, vt.real_loaders_file(name, debian_image)), target)
+    _check(vt.row(name, path, vt.real_loaders_file(name, debian_image), release), target)
+
+
+GRUB_COMMANDS = {"multiboot1": "multiboot", "multiboot2": "multiboot2"}
+# The booted GRUB loads gzio and xzio as grub-mkconfig does, not lzopio: it finds no header in
+# an lzop file (grub-file, which reads through lzopio, does).
+BOOTED = sorted(pair for pair in vt.GRUB_212_LOADER_ONLY if pair[0] != "mb-elf-lzop")
+
+
+@pytest.mark.parametrize("release", RELEASES)
+@pytest.mark.parametrize(("name", "target"), BOOTED)
+def test_grub_loader_section_header_check(name, target, release, synthetic_paths) -> None:
+    """Where grub-file cannot tell (GRUB_212_LOADER_ONLY), GRUB's own loader, booted in QEMU,
+    answers as pvhlint's profile for the release says: 2.06 loads, 2.12 refuses."""
+    _release_available(release)
+    path = synthetic_paths[name]
+    real = grub_load_verdict(path, GRUB_COMMANDS[target], release=release)
+    result = check_image(open_image(path), Options(loaders=vt.PROFILE_OF[release]))
+    assert result.verdicts[target].accept == real.accept, (real.message, result.verdicts[target])
+    if not real.accept:
+        assert "section header table" in (real.message or ""), real.message
 
 
 # --- the harness itself ---------------------------------------------------------------------
@@ -122,6 +175,12 @@ def test_compare_rules() -> None:
     grub_yes = vt.Real(True, "grub-file --is-x86-multiboot2: yes")
     outcome = vt.compare(*pair, vt.Ours(False), grub_yes, {pair[1]: True})
     assert outcome.status == "match" and outcome.note
+    # GRUB 2.12's section header check: detection level with Debian 13's GRUB only.
+    pair = next(iter(vt.GRUB_212_LOADER_ONLY))
+    new = vt.compare(*pair, vt.Ours(False), grub_yes, {pair[1]: True}, Release.DEBIAN13)
+    assert new.status == "match" and new.note
+    old = vt.compare(*pair, vt.Ours(False), grub_yes, {pair[1]: True}, Release.DEBIAN12)
+    assert old.status == "mismatch"
 
 
 def test_variants_are_deterministic() -> None:

@@ -1,4 +1,11 @@
-"""pvhlint's verdicts next to the real loaders' answers, per image and boot target.
+"""pvhlint's verdicts next to the real loaders' answers, per image, boot target and release.
+
+Every image goes through both Debian releases' real programs (tests/loaders/releases.py:
+Debian 12's on this machine, Debian 13's in its chroot) and is compared with the pvhlint
+profile that models that release (``PROFILE_OF``: debian12 = Xen 4.17, QEMU 7.2, GRUB 2.06;
+debian13 = Xen 4.20, QEMU 10.0, GRUB 2.12). Below, the versions named are Debian 12's; Debian
+13's programs are asked the same way. GRUB 2.12's loader refuses ELFs without a section
+header count, which grub-file cannot tell: ``GRUB_212_LOADER_ONLY``.
 
 What is compared to what (``compare``):
 
@@ -64,6 +71,7 @@ from pvhlint.checker import Options, check_image
 from pvhlint.errors import ImageError
 from pvhlint.image import open_image
 from pvhlint.loaders import grub_mb1, grub_mb2
+from pvhlint.profiles import LOADER_OF, PROFILES, Profile
 from tests.loaders import (
     Release,
     found_pvh,
@@ -75,6 +83,12 @@ from tests.loaders import (
     xenguest_available,
 )
 
+# Each release's loaders are compared with the profile that models them.
+PROFILE_OF: dict[Release, Profile] = {
+    Release.DEBIAN12: Profile.DEBIAN12,
+    Release.DEBIAN13: Profile.DEBIAN13,
+}
+RELEASES = tuple(PROFILE_OF)
 COMPARED = ("xen-pvh", "xen-pv", "qemu", "multiboot1", "multiboot2", "linux")
 NOT_COMPARED = {"rust-vmm": "no real loader on Debian 12 (no linux-loader / Cloud Hypervisor)"}
 PVH_LOADERS = ("elf", "bzimage")  # libxenguest loaders that boot an HVM container as PVH
@@ -91,6 +105,24 @@ GRUB_LOADER_ONLY: dict[tuple[str, str], str] = {
     **{(f"debian-{name}", target): _XEN_EFI
        for name in ("xen-efi", "trixie-xen-efi") for target in ("multiboot1", "multiboot2")},
 }  # fmt: skip
+# GRUB 2.12's multiboot ELF loader checks the section header count (grub-elf-shnum), which
+# grub-file never parses: on these, with Debian 13's GRUB, the detection level is compared,
+# and tests/test_verdicts_real.py boots both releases' GRUB loaders on them.
+GRUB_212_LOADER_ONLY: dict[tuple[str, str], str] = {
+    (name, target): (
+        "no section header count: GRUB 2.12's ELF loader refuses it "
+        '("invalid section header table offset in e_shoff" or "... in sh_size"), an answer '
+        "grub-file cannot give"
+    )
+    for name, target in (
+        ("pvh32-mb1", "multiboot1"),
+        ("pvh64-mb1", "multiboot1"),
+        ("mb-elf-xz", "multiboot1"),
+        ("mb-elf-lzop", "multiboot1"),
+        ("mb1-elf-shnum0-with-table", "multiboot1"),
+        ("mb2-elf-no-section-headers", "multiboot2"),
+    )
+}
 # Real Debian images (fixtures.debian names): every one of them, Debian 12's as the machine's
 # sources give them, 13's, unstable's and the backports' through fixtures.debian's private apt
 # configuration. "-gunzipped" rows are the .gz file inflated (QEMU does not gunzip a -kernel).
@@ -142,6 +174,7 @@ class Row:
     real: dict[str, Real]
     detected: dict[str, bool]  # pvhlint's GRUB detection-level facts (grub-file's question)
     error: str | None = None
+    release: Release = Release.DEBIAN12  # whose loaders, against the profile modelling them
 
     def explain(self, target: str) -> str:
         """One line for a failed comparison: both sides and the real loader's message."""
@@ -154,12 +187,29 @@ class Row:
 
     def outcome(self, target: str) -> Outcome:
         return compare(
-            self.name, target, self.ours.get(target), self.real.get(target), self.detected
+            self.name,
+            target,
+            self.ours.get(target),
+            self.real.get(target),
+            self.detected,
+            self.release,
         )
 
 
+def loader_only(release: Release) -> dict[tuple[str, str], str]:
+    """(image, target) pairs whose GRUB loader has a check grub-file cannot answer."""
+    if release is Release.DEBIAN13:
+        return {**GRUB_LOADER_ONLY, **GRUB_212_LOADER_ONLY}
+    return GRUB_LOADER_ONLY
+
+
 def compare(
-    name: str, target: str, ours: Ours | None, real: Real | None, detected: dict[str, bool]
+    name: str,
+    target: str,
+    ours: Ours | None,
+    real: Real | None,
+    detected: dict[str, bool],
+    release: Release = Release.DEBIAN12,
 ) -> Outcome:
     """See the module docstring for what each target is compared with. ``ours`` None: pvhlint
     could not read the image, which never matches a loader's answer."""
@@ -167,9 +217,10 @@ def compare(
         return Outcome("missing", f"no real loader for {target} here")
     if ours is None:
         return Outcome("mismatch", "pvhlint cannot read the image")
-    if (name, target) in GRUB_LOADER_ONLY:
+    only = loader_only(release)
+    if (name, target) in only:
         same = detected[target] == real.accept
-        note = f"grub-file vs pvhlint detection ({GRUB_LOADER_ONLY[name, target]})"
+        note = f"grub-file vs pvhlint detection ({only[name, target]})"
         return Outcome("match" if same else "mismatch", note)
     same = ours.accept == real.accept
     if same and target == "qemu" and real.accept and ours.path != real.path:
@@ -258,23 +309,33 @@ def real_verdicts(path: str | Path, release: Release = Release.DEBIAN12) -> dict
     return answers
 
 
-def prefetch(paths: Iterable[Path], workers: int | None = None) -> None:
+def prefetch(
+    paths: Iterable[Path], workers: int | None = None, release: Release = Release.DEBIAN12
+) -> None:
     """Fill the cache for many images at once (a few images at a time, each six probes)."""
     todo = list(paths)
     workers = workers or max(2, (os.cpu_count() or 2) // 2)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(real_verdicts, todo))
+        list(pool.map(lambda path: real_verdicts(path, release), todo))
+
+
+def _installed_releases() -> list[Release]:
+    from tests.loaders.releases import available
+
+    return [release for release in RELEASES if available(release)]
 
 
 # --- pvhlint ------------------------------------------------------------------------------------
 
 
-def _ours_and_detected(path: Path) -> tuple[dict[str, Ours], dict[str, bool], str | None]:
+def _ours_and_detected(
+    path: Path, release: Release = Release.DEBIAN12
+) -> tuple[dict[str, Ours], dict[str, bool], str | None]:
     try:
         image = open_image(str(path), lenient=True)  # as `pvhlint check` opens it
     except ImageError as exc:
         return {}, {}, exc.message
-    result = check_image(image, Options())
+    result = check_image(image, Options(loaders=PROFILE_OF[release]))
     ours = {target: Ours(v.accept, v.path, tuple(v.rules)) for target, v in result.verdicts.items()}
     detected = {
         "multiboot1": grub_mb1(image) is not None,
@@ -283,28 +344,34 @@ def _ours_and_detected(path: Path) -> tuple[dict[str, Ours], dict[str, bool], st
     return ours, detected, None
 
 
-def ours(path: str | Path) -> dict[str, Ours]:
-    """target -> (accept, path, rules) from pvhlint.check.check_image with default Options;
-    empty when pvhlint cannot read the image (open_image raises ImageError)."""
-    return _ours_and_detected(Path(path))[0]
+def ours(path: str | Path, release: Release = Release.DEBIAN12) -> dict[str, Ours]:
+    """target -> (accept, path, rules) from pvhlint.check.check_image with the profile that
+    models ``release``; empty when pvhlint cannot read the image (ImageError)."""
+    return _ours_and_detected(Path(path), release)[0]
 
 
-_ROWS: dict[tuple[str, str], Row] = {}
-RECORDED: dict[str, Row] = {}  # every row computed in this process, for the session summary
+_ROWS: dict[tuple[str, Release, str], Row] = {}
+# Every row computed in this process, for the session summary.
+RECORDED: dict[tuple[str, Release], Row] = {}
 
 
-def row(name: str, path: str | Path, real_from: str | Path | None = None) -> Row:
-    """Both sides for one image (cached by name and content); recorded for ``summary``.
-    `real_from`: the file the real loaders are given instead, for a UKI its .linux section
-    (pvhlint's verdicts on a UKI are for the kernel its stub boots)."""
+def row(
+    name: str,
+    path: str | Path,
+    real_from: str | Path | None = None,
+    release: Release = Release.DEBIAN12,
+) -> Row:
+    """Both sides for one image and release (cached by name and content); recorded for
+    ``summary``. `real_from`: the file the real loaders are given instead, for a UKI its
+    .linux section (pvhlint's verdicts on a UKI are for the kernel its stub boots)."""
     path = Path(path)
     real_path = Path(real_from) if real_from is not None else path
-    key = (name, _digest(path) + _digest(real_path))
+    key = (name, release, _digest(path) + _digest(real_path))
     if key not in _ROWS:
-        mine, detected, error = _ours_and_detected(path)
-        real = real_verdicts(real_path)
-        _ROWS[key] = Row(name, describe(name, path), mine, real, detected, error)
-    RECORDED[name] = _ROWS[key]
+        mine, detected, error = _ours_and_detected(path, release)
+        real = real_verdicts(real_path, release)
+        _ROWS[key] = Row(name, describe(name, path), mine, real, detected, error, release)
+    RECORDED[name, release] = _ROWS[key]
     return _ROWS[key]
 
 
@@ -416,15 +483,35 @@ def _cell(item: Row, target: str) -> str:
     return f"**✗ {_ours_word(item, target)} / {theirs}**"
 
 
+def version_of(target: str, release: Release) -> str:
+    """The version of ``target``'s loader that ``release`` ships: "4.17"."""
+    return PROFILES[PROFILE_OF[release]][LOADER_OF[target]]
+
+
 def matrix(rows: Iterable[Row], mismatches_only: bool = False) -> str:
-    """image × target; a cell is '✓ <both>' or '**✗ <ours> / <real>**'."""
-    heads = [*COMPARED, *(f"{t} (ours only)" for t in NOT_COMPARED)]
-    lines = ["| image | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
+    """image × (target, version): a column per version of each target's loader, the release
+    that ships it compared with the profile that models it; a cell is '✓ <both>' or
+    '**✗ <ours> / <real>**'."""
+    by_name: dict[str, dict[Release, Row]] = {}
     for item in rows:
-        if mismatches_only and not _mismatched(item):
+        by_name.setdefault(item.name, {})[item.release] = item
+    releases = [r for r in RELEASES if any(r in found for found in by_name.values())]
+    columns = [(t, r) for t in (*COMPARED, *NOT_COMPARED) for r in releases]
+    heads = [
+        f"{t} {version_of(t, r)}" + (" (ours only)" if t in NOT_COMPARED else "")
+        for t, r in columns
+        if t not in NOT_COMPARED or r is releases[0]
+    ]
+    lines = ["| image | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
+    for name, found in by_name.items():
+        if mismatches_only and not any(_mismatched(item) for item in found.values()):
             continue
-        cells = [_cell(item, target) for target in (*COMPARED, *NOT_COMPARED)]
-        lines.append(f"| {item.name} | " + " | ".join(cells) + " |")
+        cells = [
+            _cell(found[r], t) if r in found else ""
+            for t, r in columns
+            if t not in NOT_COMPARED or r is releases[0]
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -434,7 +521,8 @@ def _mismatched(item: Row) -> list[str]:
 
 def details(rows: Iterable[Row], mismatches_only: bool = False) -> str:
     """image × target, long form: both verdicts, pvhlint's rejecting rules, the real message."""
-    lines = ["| image | target | | ours | real | real loader's message |", "|---" * 6 + "|"]
+    lines = ["| image | target | version | | ours | real | real loader's message |"]
+    lines.append("|---" * 7 + "|")
     for item in rows:
         for target in COMPARED:
             real = item.real.get(target)
@@ -448,44 +536,56 @@ def details(rows: Iterable[Row], mismatches_only: bool = False) -> str:
                 f" — {outcome.note}" if outcome.note else ""
             )
             lines.append(
-                f"| {item.name} | {target} | {mark} | {_ours_text(item, target)}"
+                f"| {item.name} | {target} | {version_of(target, item.release)} | {mark}"
+                f" | {_ours_text(item, target)}"
                 f" | {_word(real.accept, real.path)} | {message} |"
             )
     return "\n".join(lines)
 
 
 LEGEND = """\
-pvhlint's verdict (`check_image(open_image(path, lenient=True), Options())`) against
-the real loaders:
-QEMU 7.2 `-kernel`, libxenguest 4.17 (PVH: a PVH parse, not the HVM-generic firmware
-fallback; PV), `grub-file --is-x86-multiboot`, `--is-x86-multiboot2`, `--is-x86-linux32`
-(GRUB 2.06). rust-vmm has no real program on Debian 12 and is not compared. What is
+Loader versions: Debian 12 (QEMU 7.2, Xen 4.17, GRUB 2.06) and Debian 13 (QEMU 10.0,
+Xen 4.20, GRUB 2.12), one column per version. pvhlint's verdict
+(`check_image(open_image(path, lenient=True), Options(loaders=PROFILE))`, the debian12
+profile for Debian 12's loaders, debian13 for Debian 13's) against the real loaders:
+QEMU `-kernel`, libxenguest (PVH: a PVH parse, not the HVM-generic firmware fallback; PV),
+`grub-file --is-x86-multiboot`, `--is-x86-multiboot2`, `--is-x86-linux32`. rust-vmm
+(linux-loader 0.14) has no real program in either release and is not compared. What is
 compared to what: tests/verdict_table.py. `✓ x`: both say x. `**✗ ours / real**`: they
 differ. `≈`: compared at detection level (GRUB's loader has a check grub-file lacks).
 Regenerate: `python -m tests.verdict_table > docs/verdicts.md`."""
 
 
-def table(images: Iterable[tuple[str, Path]], mismatches_only: bool = False,
-          real_from: dict[str, Path] | None = None) -> str:  # fmt: skip
-    """The Markdown document for (name, path) pairs: legend, matrix, long-form details.
-    `real_from`: per name, the file the real loaders are asked about instead (a UKI's kernel)."""
-    rows = [row(name, path, (real_from or {}).get(name)) for name, path in images]
+def table(
+    images: Iterable[tuple[str, Path]],
+    mismatches_only: bool = False,
+    real_from: dict[str, Path] | None = None,
+    releases: Iterable[Release] = RELEASES,
+) -> str:
+    """The Markdown document for (name, path) pairs, each through every release's loaders:
+    legend, matrix, long-form details. `real_from`: per name, the file the real loaders are
+    asked about instead (a UKI's kernel)."""
+    wanted = list(releases)
+    rows = [row(name, path, (real_from or {}).get(name), release)
+            for name, path in images for release in wanted]  # fmt: skip
     return render(rows, mismatches_only)
 
 
 def images(rows: Iterable[Row]) -> str:
     lines = ["| image | description |", "|---|---|"]
-    lines += [f"| {item.name} | {item.description.replace('|', '/')} |" for item in rows]
+    described = {item.name: item.description for item in rows}
+    lines += [f"| {name} | {text.replace('|', '/')} |" for name, text in described.items()]
     return "\n".join(lines)
 
 
 def render(rows: list[Row], mismatches_only: bool = False) -> str:
     count = sum(len(_mismatched(item)) for item in rows)
     compared = sum(len(item.real) for item in rows)
+    names = len({item.name for item in rows})
     parts = [
         "# pvhlint verdicts vs the real loaders",
         LEGEND,
-        f"{count} mismatches in {compared} comparisons over {len(rows)} images.",
+        f"{count} mismatches in {compared} comparisons over {names} images.",
         "## Verdicts",
         matrix(rows, mismatches_only),
         "## Details",
@@ -522,7 +622,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--mismatches", action="store_true", help="only rows that differ")
     parser.add_argument("--no-debian", action="store_true", help="synthetic images only")
+    parser.add_argument(
+        "--release",
+        choices=[str(r) for r in RELEASES],
+        action="append",
+        help="only this release's loaders (repeatable; default: every release whose "
+        "loaders are installed)",
+    )
     args = parser.parse_args(argv)
+    releases = [Release(r) for r in args.release] if args.release else _installed_releases()
 
     with tempfile.TemporaryDirectory(prefix="pvhlint-verdicts-") as tmp:
         images = list(write_synthetic(Path(tmp) / "synthetic").items())
@@ -536,8 +644,9 @@ def main(argv: list[str] | None = None) -> int:
                         real_from[name] = kernel
                 except (debian.FetchError, BuildError) as exc:
                     print(f"skipping {name}: {exc}", file=sys.stderr)
-        prefetch([*(path for _, path in images), *real_from.values()])
-        sys.stdout.write(table(images, args.mismatches, real_from))
+        for release in releases:
+            prefetch([*(path for _, path in images), *real_from.values()], release=release)
+        sys.stdout.write(table(images, args.mismatches, real_from, releases))
     return 0
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from pvhlint.profiles import PROFILES, Loader, Profile
+
 
 class Release(StrEnum):
     DEBIAN12 = "debian12"
@@ -25,10 +27,16 @@ class Release(StrEnum):
 
 
 DEFAULT_RELEASE = Release.DEBIAN12
-# Upstream versions of the loaders each release ships (checked: tests/test_loader_releases.py).
+# Upstream versions of the loaders each release ships: pvhlint's profile of the same name
+# (pvhlint/profiles.py), checked against the installed packages by
+# tests/test_loader_releases.py.
 LOADER_VERSIONS: dict[Release, dict[str, str]] = {
-    Release.DEBIAN12: {"qemu": "7.2", "xen": "4.17", "grub": "2.06"},
-    Release.DEBIAN13: {"qemu": "10.0", "xen": "4.20", "grub": "2.12"},
+    release: {
+        "qemu": PROFILES[Profile(release)][Loader.QEMU],
+        "xen": PROFILES[Profile(release)][Loader.XEN],
+        "grub": PROFILES[Profile(release)][Loader.GRUB],
+    }
+    for release in Release
 }
 
 

@@ -1,0 +1,66 @@
+"""GRUB 2.12's multiboot ELF loaders refuse an ELF without a section header count.
+
+What:
+  GRUB loads a Multiboot 1 image without the a.out kludge (flag bit 16), or a
+  Multiboot 2 image without an address tag, as an ELF. Since GRUB 2.12 its ELF
+  loader (multiboot_elfxx.c) asks grub_elfXX_get_shnum for the section count right
+  after checking e_type: e_shnum 0 means "the count is in section 0's sh_size", so
+  an ELF with e_shnum 0 and e_shoff 0 — no section header table, as objcopy and
+  some assemblers leave a kernel — is refused, as is e_shnum 0 with a table whose
+  first sh_size is below 0xff00, and an e_shnum of 0xff00 or more. GRUB 2.06 read
+  e_shnum as it was and loaded such a file.
+
+Why:
+  GRUB 2.12 (Debian 13) stops with `invalid section header table offset in e_shoff`
+  (grub.git 27a14a8ae, "elf: Validate number of elf section header table entries";
+  checked by booting Debian 13's GRUB in QEMU); Debian 12's GRUB 2.06 boots the same
+  file. `grub-file --is-x86-multiboot` does not parse the ELF and says yes in both.
+
+Fix:
+  Keep the section header table (a linker's default), or set flag bit 16 with
+  address fields (Multiboot 1) / an address tag (Multiboot 2) so GRUB ignores the
+  ELF headers.
+
+Example:
+  kernel.elf: grub-elf-shnum: Multiboot 1 ELF: e_shnum 0 and e_shoff 0 (no section
+  header table): GRUB 2.12 then looks for the count in section 0's sh_size and
+  refuses the missing table (GRUB: "error: invalid section header table offset in
+  e_shoff." from 2.12; 2.06 loads it)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pvhlint.grub_elf import (
+    grub_mb1_elf_header,
+    grub_mb2_elf_header,
+    grub_shnum_error,
+    grub_text,
+)
+from pvhlint.model import Image
+from pvhlint.rule import Hit, Rule
+
+# grub.git 27a14a8ae (GRUB 2.12) added grub_elfXX_get_shnum to the multiboot ELF loader.
+SINCE = "2.12"
+
+
+def check(image: Image) -> Iterator[Hit]:
+    for version, header in ((1, grub_mb1_elf_header(image)), (2, grub_mb2_elf_header(image))):
+        if header is None:
+            continue
+        error = grub_shnum_error(image, header)
+        if error is not None:
+            yield Hit(f"Multiboot {version} ELF: {error.explain} ({grub_text(error.text)} "
+                      f"from {SINCE}; 2.06 loads it)", error.layer, error.offset,
+                      error.length, rejects=(f"multiboot{version}@{SINCE}",))  # fmt: skip
+
+
+RULE = Rule(
+    id="grub-elf-shnum",
+    title="No section header count: GRUB 2.12's multiboot ELF loaders refuse it",
+    severity="warning",
+    targets=("multiboot1", "multiboot2"),
+    doc=__doc__ or "",
+    check=check,
+)
