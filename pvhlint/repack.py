@@ -56,12 +56,24 @@ def _lzma(data: bytes) -> bytes:
     return lzma.compress(data, format=lzma.FORMAT_ALONE, preset=9)
 
 
-def _xz(data: bytes) -> bytes:
+def _xz(data: bytes, preset: int = 6, **tuning: int) -> bytes:
     import lzma
 
-    filters = [{"id": lzma.FILTER_X86}, {"id": lzma.FILTER_LZMA2, "preset": 6,
-                                         "dict_size": 32 << 20}]  # fmt: skip
-    return lzma.compress(data, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32, filters=filters)
+    lzma2 = {"id": lzma.FILTER_LZMA2, "preset": preset, "dict_size": 32 << 20, **tuning}
+    return lzma.compress(data, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32,
+                         filters=[{"id": lzma.FILTER_X86}, lzma2])  # fmt: skip
+
+
+def _xz_extreme(data: bytes) -> bytes:
+    import lzma
+
+    return _xz(data, 6 | lzma.PRESET_EXTREME)
+
+
+def _xz_longest(data: bytes) -> bytes:
+    import lzma
+
+    return _xz(data, 9 | lzma.PRESET_EXTREME, nice_len=273, depth=512)
 
 
 def _lz4_block(chunk: bytes, level: int) -> bytes:
@@ -132,43 +144,65 @@ def _padding(codec: str, size: int) -> bytes | None:
     return bytes(size)
 
 
+# Tighter settings tried, in order, when the build's own options give a stream a few bytes
+# too long for the slot (another encoder version than the build's). The kernel's boot
+# decompressor reads any of them: the same filters and the build's 32 MiB dictionary.
+TIGHTER: dict[str, tuple[tuple[Callable[[bytes], bytes], str], ...]] = {
+    "xz": (
+        (_xz_extreme, "xz --check=crc32 --x86 --lzma2=preset=6e,dict=32MiB"),
+        (_xz_longest, "xz --check=crc32 --x86 --lzma2=preset=9e,dict=32MiB,nice=273,depth=512"),
+    ),
+}
+
+
 def repack(codec: str, decoded: bytes, slot: int) -> tuple[bytes, int, str]:
     """The new payload for a slot of `slot` bytes: stream, padding, decompressed size.
     Returns (payload, stream length, options used); EditError when it does not fit."""
-    compress, options = COMPRESSORS[codec]
     if codec == "lz4":
         fitted = _fit_lz4(decoded, slot)
         if fitted is not None:
             padded, stream, note = fitted
-            return padded + struct.pack("<I", len(decoded)), stream, options + note
-        stream_bytes = _lz4(decoded)
-    else:
+            return padded + struct.pack("<I", len(decoded)), stream, COMPRESSORS[codec][1] + note
+        raise _too_long(
+            codec,
+            len(_lz4(decoded)),
+            slot,
+            COMPRESSORS[codec][1] + " with HC levels 3-12 for the last block",
+        )
+    tried, sizes = [], []
+    for compress, options in (COMPRESSORS[codec], *TIGHTER.get(codec, ())):
         stream_bytes = compress(decoded)
         room = slot - 4 - len(stream_bytes)
         padding = _padding(codec, room) if room >= 0 else None
         if padding is not None:
             payload = stream_bytes + padding + struct.pack("<I", len(decoded))
             return payload, len(stream_bytes), options
-    raise EditError(
-        f"the re-compressed {codec} stream is {len(stream_bytes)} bytes (+4 for the size) and "
-        f"the payload slot holds {slot}; options tried: {options}"
-        + (" with HC levels 3-12 for the last block" if codec == "lz4" else "")
-    )
+        tried.append(options)
+        sizes.append(len(stream_bytes))
+    raise _too_long(codec, min(sizes), slot, "; ".join(tried))
+
+
+def _too_long(codec: str, stream: int, slot: int, tried: str) -> EditError:
+    return EditError(f"the re-compressed {codec} stream is {stream} bytes (+4 for the size) "
+                     f"and the payload slot holds {slot}; options tried: {tried}")  # fmt: skip
 
 
 def _fit_lz4(decoded: bytes, slot: int) -> tuple[bytes, int, str] | None:
     """magic, padding magic words, blocks: with the last block's HC level chosen so the
-    free space is a multiple of 4."""
-    blocks = _lz4_blocks(decoded)
-    last = len(decoded) - (len(blocks) - 1) * LZ4_BLOCK
-    for level in (9, 10, 11, 12, 8, 7, 6, 5, 4, 3):
-        if level != 9:
-            blocks[-1] = _lz4_block(decoded[-last:], level)
-        stream = 4 + sum(len(block) for block in blocks)
-        room = slot - 4 - stream
-        if room >= 0 and room % 4 == 0:
-            note = "" if level == 9 else f", last block at HC level {level}"
-            return _LZ4_MAGIC_BYTES * (1 + room // 4) + b"".join(blocks), stream, note
+    free space is a multiple of 4; the other blocks at the build's level 9, else (a stream
+    a few bytes too long for the slot) at level 12."""
+    for base in (9, 12):
+        blocks = _lz4_blocks(decoded, base)
+        last = len(decoded) - (len(blocks) - 1) * LZ4_BLOCK
+        for level in (base, *(lvl for lvl in (9, 10, 11, 12, 8, 7, 6, 5, 4, 3) if lvl != base)):
+            if level != base:
+                blocks[-1] = _lz4_block(decoded[-last:], level)
+            stream = 4 + sum(len(block) for block in blocks)
+            room = slot - 4 - stream
+            if room >= 0 and room % 4 == 0:
+                note = "" if base == 9 else ", blocks at HC level 12"
+                note += "" if level == base else f", last block at HC level {level}"
+                return _LZ4_MAGIC_BYTES * (1 + room // 4) + b"".join(blocks), stream, note
     return None
 
 

@@ -17,7 +17,8 @@ What is compared with what (per target; see tests/verdict_table.py for the fixtu
   fixture that passes GRUB's loader checks by construction, so GRUB's own ``multiboot``,
   ``multiboot2`` or ``linux`` command is then booted in QEMU (tests/loaders/grub_boot.py) and
   its answer is the real verdict.
-* pvhlint: ``check_image(open_image(path, lenient=True), Options())``; an ImageError (or any
+* pvhlint: ``check_image(open_image(path, lenient=True), Options(loaders=Profile.DEBIAN12))``
+  (the real loaders asked are Debian 12's); an ImageError (or any
   exception) is "no verdict", a mismatch wherever the loader decided.
 
 A mismatch's class is (target, pvhlint's word, the real word, the real message with numbers
@@ -52,6 +53,7 @@ from pathlib import Path
 from pvhlint.checker import Options, check_image
 from pvhlint.errors import ImageError
 from pvhlint.image import open_image
+from pvhlint.profiles import Profile
 from tests import verdict_table as vt
 from tests.loaders.grub_boot import grub_boot_available, grub_load_verdict
 from tests.loaders.releases import Release
@@ -854,7 +856,7 @@ def _real_probe(target: str, path: Path) -> vt.Real | None:
     try:
         answer = _ask_twice(target, path)
     except subprocess.TimeoutExpired:
-        return vt.Real(False, "hang (no answer within the harness timeout, twice)")
+        return vt.Real(False, "hang: no loader error and no monitor answer in 10 s")
     except RuntimeError as exc:  # grub-file cannot read it, or libxenguest died: a reject
         return vt.Real(False, str(exc).splitlines()[0])
     if target in GRUB_COMMANDS and answer.accept and grub_boot_available():
@@ -910,7 +912,8 @@ def ours(path: Path) -> tuple[dict[str, vt.Ours], str | None]:
     """pvhlint's verdicts, as `pvhlint check` computes them; an ImageError, or any other
     exception from pvhlint, is "no verdict" with its text."""
     try:
-        result = check_image(open_image(str(path), lenient=True), Options())
+        image = open_image(str(path), lenient=True)
+        result = check_image(image, Options(loaders=Profile.DEBIAN12))  # Debian 12's loaders
     except ImageError as exc:
         return {}, exc.message
     except Exception as exc:  # a crash is no verdict either; its type tells the lead where

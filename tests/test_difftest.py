@@ -16,7 +16,7 @@ import pytest
 from fixtures.compressors import missing_tools
 from tests import difftest as dt
 from tests import verdict_table as vt
-from tests.difftest_cases import CASES, Case
+from tests.difftest_cases import CASES, FIXED, Case
 
 if missing_tools():  # the catalogue's bzImages are built with the kernel compressors
     pytest.skip(f"compressor CLI missing: {', '.join(missing_tools())}", allow_module_level=True)
@@ -186,7 +186,9 @@ def test_recorded_case_real_loader_as_recorded(case: Case, case_results) -> None
     [
         pytest.param(
             case,
-            marks=[
+            marks=_marks(case)
+            if _case_id(case) in FIXED
+            else [
                 *_marks(case),
                 pytest.mark.xfail(
                     strict=False,
