@@ -199,8 +199,9 @@ def _open_for_fix(data: bytes, name: str, max_output: int | None) -> Image:
     image = _open_whole(data, name, max_output)
     if image.format == "bzimage" and (image.elf is None or len(image.layers) < 2):
         raise UsageError("is a bzImage whose payload holds no ELF kernel pvhlint can edit")
-    if image.format == "gzip":
-        raise UsageError("is gzip-compressed: gunzip it, fix the ELF, and compress it again")
+    if image.format in ("gzip", "xz", "lzo"):
+        raise UsageError(f"is {image.format}-compressed as a whole: decompress it, fix the ELF, "
+                         "and compress it again")  # fmt: skip
     if image.format == "pe":
         raise UsageError(
             "is a PE/EFI image: fix the kernel it was built from, then build "

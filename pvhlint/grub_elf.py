@@ -104,6 +104,11 @@ def grub_elf_error(
 
 
 def _class_machine(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
+    # grub_multiboot_is_elf32/64 test EI_CLASS for exactly 1 or 2 (libelf and QEMU read any
+    # other value as ELF32, GRUB refuses it).
+    if elf.ei_class not in (1, 2):
+        return GrubElfError(NOT_ELF, f"EI_CLASS {elf.ei_class} is neither ELFCLASS32 (1) nor "
+                            "ELFCLASS64 (2)", elf.layer, 4, 1)  # fmt: skip
     want = EM_386 if elf.elf_class == 32 else EM_X86_64
     if elf.machine == want:
         return None

@@ -148,9 +148,16 @@ def grub_mb2(image: Image, *, loader: bool = True) -> MultibootHeader | None:
                    and (h.architecture == 0 or not loader)])  # fmt: skip
 
 
+def qemu_sees_setup(image: Image) -> bool:
+    """A Linux setup header in the layer QEMU is handed (the file, or a UKI's kernel)."""
+    setup = image.setup
+    return setup is not None and setup.has_hdrs and setup.layer == boot_layer(image)
+
+
 def qemu_path(image: Image) -> str:
-    """QEMU -kernel dispatch: HdrS, then Multiboot 1, then a PVH ELF, else an old zImage."""
-    if image.setup is not None and image.setup.has_hdrs:
+    """QEMU -kernel dispatch: HdrS, then Multiboot 1, then a PVH ELF, else an old zImage.
+    QEMU reads the file as it is: a setup header inside a whole-file gzip or xz is not seen."""
+    if qemu_sees_setup(image):
         return "linux"
     if qemu_mb1(image) is not None:
         return "multiboot"

@@ -30,14 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import layer_size, qemu_path
+from pvhlint.loaders import boot_layer, layer_size, qemu_path
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 
 
 def check(image: Image) -> Iterator[Hit]:
     setup = image.setup
-    if setup is None:
+    if setup is None or setup.layer != boot_layer(image):  # none, or only inside gzip/xz
         yield from _zimage_fallback(image)
         return
     size = layer_size(image, setup.layer)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import QEMU_MB1_LIMIT, grub_mb1, qemu_mb1, qemu_path
+from pvhlint.loaders import QEMU_MB1_LIMIT, grub_mb1, qemu_mb1, qemu_path, qemu_sees_setup
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 
@@ -43,7 +43,7 @@ def check(image: Image) -> Iterator[Hit]:
     found = grub_mb1(image)
     if found is None or qemu_mb1(image) is not None:
         return
-    if image.setup is not None and image.setup.has_hdrs:
+    if qemu_sees_setup(image):
         return  # QEMU takes the Linux boot protocol first and never looks for Multiboot
     instead = INSTEAD[qemu_path(image)]
     if found.layer != 0:
