@@ -1135,7 +1135,6 @@ CASES: tuple[Case, ...] = (
 # agreement test is a regression test, not an expected failure.
 FIXED = frozenset(
     {
-        "linux-boot/bz-truncated-938291c7",
         "linux-boot/mb1-straddle-8176-f269eb8d",
         "multiboot1-boot/mb1-elf32-entry-outside-9640fb03",
         "multiboot1-boot/mb1-elf32-rel-a453c469",
