@@ -19,31 +19,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from tests.fuzzlib import big_lz4_kernel
+
 PVHLINT = [sys.executable, "-m", "pvhlint"]
-
-
-def payload_kernel(size: int) -> bytes:
-    from fixtures.catalogue import catalogue
-    from tests.fuzzlib import rewrap_payload
-
-    notes = (struct.pack("<III", 4, 8, 3) + b"Xen\0" + struct.pack("<Q", 0xFFFFFFFF80000000)
-             + struct.pack("<III", 4, 4, 18) + b"Xen\0" + struct.pack("<I", 0x1000000))  # fmt: skip
-    elf = bytearray(size)
-    elf[:64] = b"\x7fELF\x02\x01\x01" + bytes(9) + struct.pack(
-        "<HHIQQQIHHHHHH", 2, 62, 1, 0x1000000, 64, 0, 0, 64, 56, 2, 64, 0, 0)  # fmt: skip
-    elf[64:176] = struct.pack("<IIQQQQQQ", 1, 5, 0, 0x1000000, 0x1000000, size, size, 1 << 21) + (
-        struct.pack("<IIQQQQQQ", 4, 4, 0x1000, 0, 0, len(notes), len(notes), 4))  # fmt: skip
-    elf[0x1000 : 0x1000 + len(notes)] = notes
-    wrapped = rewrap_payload(catalogue()["bzimage-lz4"].data, bytes(elf))
-    assert wrapped is not None
-    return wrapped
 
 
 def run(command: list[str]) -> tuple[int, float, float]:
@@ -61,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     size = args.mib << 20
     if args.build:
-        args.build.write_bytes(payload_kernel(size))
+        args.build.write_bytes(big_lz4_kernel(size))
         return 0
     cap = ["--max-decompressed", f"{args.mib}MiB"]
     with tempfile.TemporaryDirectory(prefix="pvhlint-peak-") as tmp:

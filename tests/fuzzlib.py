@@ -418,6 +418,24 @@ def rewrap_payload(bz: bytes, inner: bytes) -> bytes | None:
     return set_field(out, 0x24C, 4, len(payload))
 
 
+def big_lz4_kernel(size: int) -> bytes:
+    """A bzImage whose lz4 payload inflates to `size` bytes: an ELF64 with its notes (VIRT_BASE,
+    PHYS32_ENTRY) and zeros; for memory measurements at the decompression cap."""
+    from fixtures.catalogue import catalogue
+
+    notes = (struct.pack("<III", 4, 8, 3) + b"Xen\0" + struct.pack("<Q", 0xFFFFFFFF80000000)
+             + struct.pack("<III", 4, 4, 18) + b"Xen\0" + struct.pack("<I", 0x1000000))  # fmt: skip
+    elf = bytearray(size)
+    elf[:64] = b"\x7fELF\x02\x01\x01" + bytes(9) + struct.pack(
+        "<HHIQQQIHHHHHH", 2, 62, 1, 0x1000000, 64, 0, 0, 64, 56, 2, 64, 0, 0)  # fmt: skip
+    elf[64:176] = struct.pack("<IIQQQQQQ", 1, 5, 0, 0x1000000, 0x1000000, size, size, 1 << 21) + (
+        struct.pack("<IIQQQQQQ", 4, 4, 0x1000, 0, 0, len(notes), len(notes), 4))  # fmt: skip
+    elf[0x1000 : 0x1000 + len(notes)] = notes
+    wrapped = rewrap_payload(catalogue()["bzimage-lz4"].data, bytes(elf))
+    assert wrapped is not None
+    return wrapped
+
+
 def inner_elf(bz: bytes) -> bytes | None:
     try:
         image = open_image_bytes(bz, "inner", full=True, lenient=True, max_output=CAP)

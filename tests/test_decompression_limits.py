@@ -26,7 +26,15 @@ from pvhlint.config import ConfigError, read_config
 from pvhlint.errors import ImageError
 from pvhlint.image import open_image, open_image_bytes
 from pvhlint.repack import COMPRESSORS
-from tests.fuzzlib import Outcome, Tally, child_cpu_seconds, cpu_seconds, record, rewrap_payload
+from tests.fuzzlib import (
+    Outcome,
+    Tally,
+    big_lz4_kernel,
+    child_cpu_seconds,
+    cpu_seconds,
+    record,
+    rewrap_payload,
+)
 
 BOMB_SIZE = 64 << 20  # zeros behind an ELF header: every codec but lz4/lzo passes 1000x
 RATIO_CODECS = ("gzip", "bzip2", "lzma", "xz", "zstd")  # zeros compress 1028x to 850000x
@@ -405,24 +413,6 @@ def test_a_cap_above_2_gib_still_decodes(codec):
     assert not image.problems and image.elf is not None
 
 
-def _big_lz4_kernel(size: int) -> bytes:
-    """A bzImage whose lz4 payload inflates to `size` bytes: an ELF with its notes, zeros."""
-    note = struct.pack("<III", 4, 8, 3) + b"Xen\0" + struct.pack("<Q", 0xFFFFFFFF80000000)
-    pvh = struct.pack("<III", 4, 4, 18) + b"Xen\0" + struct.pack("<I", 0x1000000)
-    notes = note + pvh
-    elf = bytearray(size)
-    elf[:64] = b"\x7fELF\x02\x01\x01" + bytes(9) + struct.pack(
-        "<HHIQQQIHHHHHH", 2, 62, 1, 0x1000000, 64, 0, 0, 64, 56, 2, 64, 0, 0)  # fmt: skip
-    elf[64:176] = struct.pack("<IIQQQQQQ", 1, 5, 0, 0x1000000, 0x1000000, size, size, 1 << 21) + (
-        struct.pack("<IIQQQQQQ", 4, 4, 0x1000, 0, 0, len(notes), len(notes), 4))  # fmt: skip
-    elf[0x1000 : 0x1000 + len(notes)] = notes
-    from tests.fuzzlib import rewrap_payload
-
-    wrapped = rewrap_payload(catalogue()["bzimage-lz4"].data, bytes(elf))
-    assert wrapped is not None
-    return wrapped
-
-
 @pytest.mark.parametrize("command", ["extract", "fix"])
 def test_peak_memory_of_fix_and_extract_is_a_small_multiple_of_the_payload(tmp_path, command):
     """Issue 16 item 11: whole-payload copies made `extract` hold 2x and `fix` 4x a 500 MiB
@@ -431,7 +421,7 @@ def test_peak_memory_of_fix_and_extract_is_a_small_multiple_of_the_payload(tmp_p
     the copies are made before either)."""
     size = 256 << 20
     kernel = tmp_path / "vmlinuz"
-    kernel.write_bytes(_big_lz4_kernel(size))
+    kernel.write_bytes(big_lz4_kernel(size))
     args = (["extract", str(kernel), "-o", str(tmp_path / "vmlinux")] if command == "extract"
             else ["fix", "--dry-run", "--drop-note", "VIRT_BASE", str(kernel)])  # fmt: skip
     status, _out, err, _, peak = measure(args, dict(os.environ), tmp_path)
