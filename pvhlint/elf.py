@@ -76,14 +76,16 @@ class ElfReader:
     def _problem(self, code: str, message: str, offset: int | None) -> None:
         self.problems.append(Problem(code, message, self.layer, offset))
 
-    def read(self, want_sections: bool) -> ElfInfo:
+    def read(self, want_sections: bool, stride: int | None = None) -> ElfInfo:
+        """The ELF as libelf reads it: program header i at e_phoff + i * e_phentsize,
+        each read whole (a small e_phentsize makes entries overlap). `stride` overrides
+        e_phentsize (the packed view below)."""
         fmt = "HHIQQQIHHHHHH" if self.class64 else "HHIIIIIHHHHHH"
         (e_type, machine, _version, entry, phoff, shoff, flags, _ehsize, phentsize, phnum,
          shentsize, shnum, shstrndx) = self._unpack(fmt, 16, "ELF header")  # fmt: skip
-        if self.endian == ">":
-            self._problem("big-endian", "big-endian ELF: no x86 loader reads it", 5)
-        if machine not in (3, 62):
-            self._problem("unsupported-machine", f"e_machine {machine} is not x86", 18)
+        if stride is None:
+            self._header_problems(machine)
+        header_phentsize, phentsize = phentsize, phentsize if stride is None else stride
         segments = self._segments(phoff, phnum, phentsize)
         info = ElfInfo(self.layer, 64 if self.class64 else 32, machine, e_type, flags, entry,
                        phoff, shoff, phentsize, shentsize, segments, None, [], None, [],
@@ -97,12 +99,30 @@ class ElfReader:
                 info.xen_guest = self._xen_guest(info.sections)
                 if info.xen_guest:
                     info.xen_notes_from = "__xen_guest"
+        if stride is None and phnum and header_phentsize != self.phdr_size:
+            info.packed = self._packed(want_sections)
         return info
 
+    @property
+    def phdr_size(self) -> int:
+        return 56 if self.class64 else 32
+
+    def _header_problems(self, machine: int) -> None:
+        if self.endian == ">":
+            self._problem("big-endian", "big-endian ELF: no x86 loader reads it", 5)
+        if machine not in (3, 62):
+            self._problem("unsupported-machine", f"e_machine {machine} is not x86", 18)
+
+    def _packed(self, want_sections: bool) -> ElfInfo:
+        """The program headers at sizeof(Phdr) steps whatever e_phentsize says, as QEMU's
+        load_elf reads them (include/hw/elf_ops.h: e_phnum * sizeof(phdr[0]) bytes). Its
+        problems are kept apart: they are that reading's, not the image's."""
+        reader = ElfReader(self.blob, self.layer, [])
+        packed = reader.read(want_sections, stride=self.phdr_size)
+        packed.problems = reader.problems
+        return packed
+
     def _segments(self, phoff: int, phnum: int, phentsize: int) -> list[Segment]:
-        want = 56 if self.class64 else 32
-        if phnum and phentsize < want:
-            raise FormatError(f"e_phentsize {phentsize} is smaller than {want}")
         if phnum > _MAX_PHDRS:
             raise FormatError(f"e_phnum {phnum} is not a real program header count")
         segments = []

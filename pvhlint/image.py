@@ -44,11 +44,16 @@ from .multiboot import scan_multiboot
 from .pe import read_pe, read_sections
 from .xenbin import find_bin_table
 from .xennotes import NOTE_NUMBERS
+from .xz_index import uncompressed_size as xz_uncompressed_size
 
 GZIP_MAGIC = b"\x1f\x8b"
 # Whole-file streams GRUB opens through a filter (xzio, lzopio) and Xen does not unwrap.
 GRUB_ONLY_WRAPPERS = ("xz", "lzo")
 SCAN_LIMIT = 1 << 20
+# A compressed stream up to this size is decoded to its end even when the notes came
+# early: a few ms, and Xen's verdict depends on the tail (it decodes it all). A bigger
+# payload is too, unless it is xz, whose index states the decoded size.
+COMPLETE_BELOW = 1 << 20
 
 
 def open_image(
@@ -165,9 +170,15 @@ class _Opener:
         file without a header it knows as an old zImage, and the other loaders refuse it."""
         try:
             self._kernel(self.file, 0, head)
-        except FormatError:
-            # An ELF that libelf and QEMU fail to parse is theirs to refuse, not raw bytes.
-            if not self.lenient or len(self.image.layers) > 1 or head.startswith(ELF_MAGIC):
+        except FormatError as exc:
+            if not self.lenient or len(self.image.layers) > 1:
+                raise
+            if head.startswith(ELF_MAGIC) and self.image.elf is None:
+                # The magic is there but not an ELF header to read: every loader refuses
+                # it, QEMU in load_elf (rule elf-header-unreadable).
+                self._problem("elf-header-unreadable", str(exc), 0, 0)
+                self.image.layers[0].format = "raw"
+            elif head.startswith(ELF_MAGIC):
                 raise
             if self.image.layers[0].format == "unknown":
                 self.image.layers[0].format = "raw"  # else, e.g. a setup header cut short
@@ -270,14 +281,30 @@ class _Opener:
             inner.size_trailer = struct.unpack("<I", self.file.read(len(self.data) - 4, 4))[0]
         self.streams[inner.index] = self.image.blobs[inner.index] = stream
         head = stream.read(0, 0x400)
-        if not head:
-            raise FormatError(f"gzip layer cannot be decoded: {stream.error or 'empty'}")
-        if head.startswith(GZIP_MAGIC):
-            raise FormatError("gzip inside gzip: only one gzip layer is unwrapped (as Xen does)")
-        self._decoded(stream, inner.index, lambda: self._kernel(stream, inner.index, head))
+        complete = len(self.data) <= COMPLETE_BELOW  # Xen inflates it all (see _decoded)
+        try:
+            if not head:
+                raise FormatError(f"gzip layer cannot be decoded: {stream.error or 'empty'}")
+            if head.startswith(GZIP_MAGIC):
+                raise FormatError("gzip inside gzip: only one gzip layer is unwrapped (as Xen)")
+            read = lambda: self._kernel(stream, inner.index, head)  # noqa: E731
+            self._decoded(stream, inner.index, read, complete)
+        except FormatError as exc:
+            if not self.lenient:
+                raise
+            # No kernel in it for any loader: Xen's xc_dom_try_gunzip fails or yields
+            # bytes no loader probes as theirs, GRUB's gzio the same; QEMU never unwraps.
+            code = "payload-corrupt" if stream.error else "gzip-no-kernel"
+            self._problem(code, str(exc), inner.index, 0)
+            self.image.elf = self.image.setup = None
+            inner.format = "raw"
 
-    def _decoded(self, stream: DecodedStream, layer: int, read: Callable[[], None]) -> None:
-        """Run a reader on a decoded layer; a decode error it ran into is bad input."""
+    def _decoded(
+        self, stream: DecodedStream, layer: int, read: Callable[[], None], complete: bool = False
+    ) -> None:
+        """Run a reader on a decoded layer; a decode error it ran into is bad input.
+        `complete`: decode to the end even when the reader stopped early (a small stream,
+        whose tail Xen's verdict depends on: Xen decodes it all)."""
         try:
             read()
         except FormatError as exc:
@@ -289,7 +316,7 @@ class _Opener:
                     f"{stream.codec} data cannot be decoded: {stream.error}"
                 ) from None
             raise FormatError(f"in the {stream.codec} layer: {exc}") from None
-        if self.full:
+        if self.full or complete:
             stream.read_all()
         info = self.image.layers[layer]
         info.decoded_size = stream.known_size
@@ -343,7 +370,13 @@ class _Opener:
         body = compressed if payload.codec == "gzip" else compressed[:-4]
         stream = DecodedStream(payload.codec, body, self.max_output, keep_all=self.full)
         self.streams[payload.index] = self.image.blobs[payload.index] = stream
-        self._decoded(stream, payload.index, lambda: self._payload_elf(stream, payload))
+        read = lambda: self._payload_elf(stream, payload)  # noqa: E731
+        # Xen decodes it all and compares with the trailer: an xz stream's index gives the
+        # size without decoding; any other codec is decoded to its end.
+        complete = payload.codec != "xz" or len(body) <= COMPLETE_BELOW
+        self._decoded(stream, payload.index, read, complete)
+        if payload.decoded_size is None and stream.error is None and payload.codec == "xz":
+            payload.decoded_size = xz_uncompressed_size(body)  # the index says it: no decode
         if payload.decoded_size is not None and payload.decoded_size != payload.size_trailer:
             message = (
                 f"decompressed size {payload.decoded_size} differs from the size trailer "

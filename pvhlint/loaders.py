@@ -71,12 +71,18 @@ def grub_layer(image: Image) -> int:
     return boot_layer(image)
 
 
+def xen_reads_inside(image: Image) -> bool:
+    """libxenguest unwraps a whole-file gzip (xc_dom_try_gunzip), never xz or lzop: the
+    ELF inside those is GRUB's only."""
+    return image.format not in GRUB_FILTERS[1:]
+
+
 def xen_elf(image: Image) -> ElfInfo | None:
     """The ELF libxenguest parses: in the file, in a whole-file gzip (xc_dom_try_gunzip),
     in a bzImage payload; not inside a whole-file xz or lzop, which only GRUB unwraps; and
     only when libelf's elf_init takes it (see libelf_init_error)."""
     elf = image.elf
-    if elf is None or image.layers[elf.layer].kind in GRUB_FILTERS[1:]:
+    if elf is None or not xen_reads_inside(image):
         return None
     return None if libelf_init_error(image) else elf
 
@@ -99,7 +105,7 @@ def libelf_init_error(image: Image) -> str | None:
     image, computed in 64 bits from the header's fields (the section count capped at
     size / 40, as elf_shdr_count does); its own message, else None."""
     elf = image.elf
-    if elf is None:
+    if elf is None or not xen_reads_inside(image):
         return None
     size = libelf_size(image, elf.layer)
     mask = 2**64 - 1
@@ -161,8 +167,8 @@ def qemu_path(image: Image) -> str:
         return "linux"
     if qemu_mb1(image) is not None:
         return "multiboot"
-    if image.format in ("elf32", "elf64"):
-        return "pvh"
+    if image.format in ("elf32", "elf64") or image.has_problem("elf-header-unreadable"):
+        return "pvh"  # load_elfboot: the ELF magic alone sends the file to load_elf
     return "zimage"
 
 
@@ -182,6 +188,7 @@ class Rom:
     name: str
     start: int
     size: int
+    datasize: int = 0  # the bytes taken from the file; the rest of `size` is zeros
 
 
 # SeaBIOS's bios-256k.bin, the pc and q35 machines' default, mapped to end at 4 GiB
@@ -206,8 +213,48 @@ def qemu_elf_roms(elf: ElfInfo) -> list[Rom]:
                     size = seg.filesz
                     break
         if size:
-            roms.append(Rom(f"ELF program header segment {seg.index}", seg.paddr, size))
+            name = f"ELF program header segment {seg.index}"
+            roms.append(Rom(name, seg.paddr, size, min(seg.filesz, size)))
     return roms
+
+
+def qemu_elf_extent(elf: ElfInfo) -> tuple[int, int]:
+    """load_elf's *lowaddr / *highaddr: over every PT_LOAD, zero-sized ones too, after the
+    zero-fill cut, sign-extended from the ELF's word (include/hw/elf_ops.h)."""
+    word, bits = 2**elf.elf_class - 1, elf.elf_class
+    low, high = word, 0
+    sizes = {rom.name: rom.size for rom in qemu_elf_roms(elf)}
+    for seg in elf.segments:
+        if seg.type == PT_LOAD:
+            size = sizes.get(f"ELF program header segment {seg.index}", 0)
+            low, high = min(low, seg.paddr & word), max(high, (seg.paddr + size) & word)
+
+    def signed(value: int) -> int:
+        return value - (1 << bits) if value >> (bits - 1) else value
+
+    return signed(low) & (2**64 - 1), signed(high) & (2**64 - 1)
+
+
+def qemu_multiboot_fetch_short(elf: ElfInfo) -> int | None:
+    """hw/i386/multiboot.c, after load_elf: mb_kernel_size = elf_high - elf_low (u32), then
+    rom_copy (hw/core/loader.c) copies [elf_low, +size) back out of the ROMs, walking them
+    in address order: ROMs that end before the start are skipped, the walk stops at the
+    first one that starts before the start or past the end, and the count returned is where
+    the last copied ROM ends. Returns that count when it differs from the size ("Error
+    while fetching elf kernel from rom"), else None. A load with no PT_LOAD has
+    low = ~0 and high = 0: one byte wanted at 0xffffffff, none copied."""
+    low, high = qemu_elf_extent(elf)
+    start, size = low & 0xFFFFFFFF, (high - low) & 0xFFFFFFFF
+    end = start + size
+    copied = 0
+    roms = sorted([QEMU_BIOS, *qemu_elf_roms(elf)], key=lambda rom: rom.start)
+    for rom in roms:
+        if rom.start + rom.size < start:
+            continue
+        if rom.start > end or rom.start < start:
+            break
+        copied = rom.start - start + max(rom.size, rom.datasize)
+    return copied if copied != size else None
 
 
 @_cached("qemu-rom-overlap")
@@ -216,7 +263,7 @@ def qemu_rom_overlap(image: Image) -> tuple[Rom, Rom] | None:
     address, each compared with the one before), or None."""
     if image.elf is None or not qemu_loads_elf(image):
         return None
-    roms = sorted([*qemu_elf_roms(image.elf), QEMU_BIOS], key=lambda rom: rom.start)
+    roms = sorted([*qemu_elf_roms(image.elf.packed_view()), QEMU_BIOS], key=lambda r: r.start)
     for before, rom in pairwise(roms):
         if before.start + before.size > rom.start:
             return before, rom
@@ -382,11 +429,12 @@ def _pt_notes(elf: ElfInfo) -> list[tuple[Segment, Any]]:
 @_cached("qemu-pvh")
 def qemu_pvh(image: Image) -> PvhEntry:
     """QEMU's load_elf note search: every PT_NOTE, sizes padded to p_align, owner not
-    checked; the entry read as u32 (ELF32) or u64 (ELF64) whatever descsz says."""
-    elf = image.elf
+    checked; the entry read as u32 (ELF32) or u64 (ELF64) whatever descsz says. Program
+    headers at sizeof(Phdr) steps: load_elf ignores e_phentsize."""
     found = PvhEntry()
-    if elf is None or elf.layer != 0:
+    if image.elf is None or image.elf.layer != 0:
         return found
+    elf = image.elf.packed_view()
     for segment, area in _pt_notes(elf):
         if segment.align == 0:
             return PvhEntry(error="SIGFPE: PT_NOTE p_align 0 divides by zero", segment=segment)

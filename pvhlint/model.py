@@ -132,7 +132,7 @@ class ElfInfo:
     entry: int
     phoff: int
     shoff: int
-    phentsize: int
+    phentsize: int  # the stride this reading used: e_phentsize, or sizeof(Phdr) when packed
     shentsize: int
     segments: list[Segment]
     sections: list[Section] | None  # None when not read (they sit at the end of the file)
@@ -143,6 +143,14 @@ class ElfInfo:
     ei_class: int = 0  # the raw EI_CLASS byte: every value but 2 is read as ELF32
     phnum: int = 0  # the header's counts, whatever could be read
     shnum: int = 0
+    # The same ELF with its program headers read at sizeof(Phdr) steps (QEMU's load_elf
+    # ignores e_phentsize); None when e_phentsize is that size and both readings agree.
+    packed: ElfInfo | None = field(default=None, repr=False)
+    problems: list[Problem] = field(default_factory=list, repr=False)  # the packed reading's
+
+    def packed_view(self) -> ElfInfo:
+        """The ELF as a loader that ignores e_phentsize reads it."""
+        return self.packed if self.packed is not None else self
 
     @property
     def machine_name(self) -> str:
@@ -335,6 +343,9 @@ class Image:
     facts: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     # Each layer's bytes (a Blob), for writers such as `extract` and `fix`.
     blobs: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def has_problem(self, code: str) -> bool:
+        return any(problem.code == code for problem in self.problems)
 
     @property
     def kernel_format(self) -> str:

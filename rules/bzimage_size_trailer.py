@@ -7,15 +7,22 @@ What:
   is corrupt ("payload-corrupt").
 
 Why:
-  libxenguest sizes its output buffer from the trailer and refuses on either side
-  of a mismatch (verified with an xz payload: a larger trailer gives `unable to XZ
-  decompress kernel`, a smaller one a truncated ELF and `no loader found`); a
-  corrupt stream gives `xc_dom_probe_bzimage_kernel unable to <CODEC> decompress
-  kernel`. A trailer above 1 GiB is refused before any decoding ("kernel image
-  too large"). The kernel's own decompressor was built with the trailer's value
-  (mkpiggy's z_output_len, used for init_size and the in-place layout), so under
-  GRUB or QEMU it overruns or fails at boot ("Decompression error"). Both mean the
-  payload was replaced or damaged after the build.
+  libxenguest sizes its output buffer from the trailer (xg_dom_bzimageloader.c,
+  xg_dom_decompress_lz4.c, xg_dom_core.c). What a mismatch does depends on the
+  decoder: gzip (inflate with Z_FINISH and zlib's length check), zstd
+  (ZSTD_decompress must return exactly the trailer) and LZO (blocks must add up to
+  it) refuse either side. xz, lzma and bzip2 decode in one call into a buffer of
+  the trailer's size: a larger trailer is refused ("got 0x... bytes instead of
+  0x..."), a smaller one is taken as a kernel cut to that size, which libelf then
+  parses (xen-elf-init names the cut when it hits a header table; verified: `no
+  loader found`). LZ4 refuses a smaller trailer and takes a larger one (the
+  buffer's tail is left as it was). A corrupt stream gives
+  `xc_dom_probe_bzimage_kernel unable to <CODEC> decompress kernel`. A trailer
+  above 1 GiB is refused before any decoding ("kernel image too large"). The
+  kernel's own decompressor was built with the trailer's value (mkpiggy's
+  z_output_len, used for init_size and the in-place layout), so under GRUB or QEMU
+  it overruns or fails at boot ("Decompression error"). Both mean the payload was
+  replaced or damaged after the build.
 
 Fix:
   Rebuild, or fetch the image again; a payload cannot be swapped without rebuilding
@@ -61,9 +68,13 @@ def check(image: Image) -> Iterator[Hit]:
     corrupt = any(problem.code == "payload-corrupt" for problem in image.problems)
     for problem in image.problems:
         if problem.code == "size-trailer-mismatch" and not corrupt:  # else a consequence
+            takes = payload is not None and _xen_takes(payload.codec, payload.decoded_size,
+                                                       trailer)  # fmt: skip
+            said = (f"libxenguest takes the first {trailer:#x} bytes as the kernel"
+                    if takes else _xen_says(image))  # fmt: skip
             yield Hit(f"{problem.message}: the build's trailer no longer fits the payload "
-                      f"({_xen_says(image)}, or a truncated ELF)", problem.layer,
-                      problem.offset, 4, rejects=XEN)  # fmt: skip
+                      f"({said})", problem.layer, problem.offset, 4,
+                      rejects=() if takes else XEN)  # fmt: skip
         elif problem.code == "payload-corrupt":
             payload = image.layers[problem.layer]
             inside = payload.kind == "payload"
@@ -71,6 +82,15 @@ def check(image: Image) -> Iterator[Hit]:
                       payload.parent or 0 if inside else problem.layer,
                       payload.offset if inside else problem.offset,
                       payload.size if inside else None, rejects=XEN)  # fmt: skip
+
+
+def _xen_takes(codec: str | None, decoded: int | None, trailer: int | None) -> bool:
+    """Whether libxenguest's decoder accepts a payload whose trailer is not its size."""
+    if decoded is None or trailer is None:
+        return False
+    if codec in ("xz", "lzma", "bzip2"):  # one decode call into a trailer-sized buffer
+        return trailer < decoded
+    return codec == "lz4" and trailer > decoded  # the blocks fit; the size is not compared
 
 
 RULE = Rule(

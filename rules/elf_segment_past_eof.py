@@ -8,8 +8,9 @@ What:
   download, a build step that cut it short) or the header is wrong.
 
 Why:
-  QEMU reads the table and every such segment while loading an ELF (through its PVH and its
-  Multiboot ELF path) and gives up with `Error while loading elf kernel`. Other
+  QEMU reads the table and every such PT_LOAD while loading an ELF (through its PVH and
+  its Multiboot ELF path), and every PT_NOTE on the PVH path only (where it looks for the
+  PVH note), and gives up with `Error while loading elf kernel`. Other
   loaders read zeros or garbage, or fail later with less clear messages.
 
 Fix:
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import qemu_loads_elf
+from pvhlint.loaders import qemu_loads_elf, qemu_path
 from pvhlint.model import PT_LOAD, PT_NOTE, Image
 from pvhlint.rule import Hit, Rule
 
@@ -36,19 +37,24 @@ def check(image: Image) -> Iterator[Hit]:
     if elf is None or elf.layer != 0:
         return
     rejects = ("qemu",) if qemu_loads_elf(image) else ()
+    elf = elf.packed_view()  # as QEMU reads the table: load_elf ignores e_phentsize
     table_end = elf.phoff + elf.phentsize * elf.phnum
     if elf.phnum and table_end > image.size:
         yield Hit(f"the program header table ({elf.phnum} x {elf.phentsize} bytes at "
                   f"{elf.phoff:#x}) ends past the end of the file ({image.size:#x} bytes): QEMU "
                   'says "Error while loading elf kernel"', elf.layer, 32 if elf.elf_class == 64
                   else 28, None, rejects)  # fmt: skip
+    # load_elf reads a PT_NOTE only when it looks for the PVH note (elf_note_fn set).
+    read = (PT_LOAD, PT_NOTE) if qemu_path(image) == "pvh" else (PT_LOAD,)
     for seg in elf.segments:
         end = seg.offset + seg.filesz
         if seg.type in (PT_LOAD, PT_NOTE) and seg.filesz and end > image.size:
+            rejects = ("qemu",) if seg.type in read and qemu_loads_elf(image) else ()
+            said = ': QEMU says "Error while loading elf kernel"' if rejects else ""
             yield Hit(f"PT_{seg.type_name} {seg.index} ends at {end:#x}, past the end of the "
-                      f"file ({image.size:#x} bytes): QEMU says \"Error while loading elf "
-                      'kernel"', elf.layer, elf.phoff + seg.index * elf.phentsize,
-                      elf.phentsize, rejects)  # fmt: skip
+                      f"file ({image.size:#x} bytes){said}", elf.layer,
+                      elf.phoff + seg.index * elf.phentsize, elf.phentsize,
+                      rejects)  # fmt: skip
 
 
 RULE = Rule(

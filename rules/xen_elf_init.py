@@ -30,17 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import GRUB_FILTERS, libelf_init_error
+from pvhlint.loaders import libelf_init_error
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_elf
 
 
 def check(image: Image) -> Iterator[Hit]:
-    elf = image.elf
-    if elf is None or image.layers[elf.layer].kind in GRUB_FILTERS[1:]:
-        return  # Xen never sees an ELF inside a whole-file xz or lzop
-    error = libelf_init_error(image)
+    error = libelf_init_error(image)  # None for an ELF inside a whole-file xz or lzop
     if error is not None:
         yield at_elf(image, f'libelf\'s elf_init refuses the ELF: "{error}", so xl says '
                      '"xc_dom_find_loader: no loader found"', 0, XEN_TARGETS)  # fmt: skip

@@ -33,6 +33,7 @@ from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import at_elf
 
+EM_386 = 3
 PV = ("xen-pv",)
 
 
@@ -53,7 +54,7 @@ def check(image: Image) -> Iterator[Hit]:
     problem = _note_check(parse) or _address_check(parse)
     if problem:
         yield at_elf(image, problem, 0, PV)
-    elif elf is not None and elf.elf_class == 32:
+    elif elf is not None and elf.machine == EM_386:  # xc_dom_guest_type: by e_machine
         guest = "xen-3.0-x86_32p" if parse.values.get(9) in ("yes", "bimodal") else "xen-3.0-x86_32"
         yield at_elf(
             image,

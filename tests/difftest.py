@@ -34,6 +34,7 @@ import argparse
 import bz2
 import gzip
 import hashlib
+import json
 import lzma
 import os
 import random
@@ -42,6 +43,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -792,6 +794,7 @@ class Result:
     ours: dict[str, vt.Ours]
     error: str | None
     real: dict[str, vt.Real]
+    release: Release = Release.DEBIAN12
 
     def mismatches(self) -> list[Mismatch]:
         found = []
@@ -799,7 +802,8 @@ class Result:
             real = self.real.get(target)
             if real is None:
                 continue
-            outcome = vt.compare(self.path.name, target, self.ours.get(target), real, {})
+            mine = self.ours.get(target)
+            outcome = vt.compare(self.path.name, target, mine, real, {}, self.release)
             if outcome.status == "mismatch":
                 found.append(Mismatch(self.recipe, target, self._ours_text(target), real))
         return found
@@ -851,69 +855,131 @@ def class_key(target: str, ours: str, real_word: str, real_message: str) -> tupl
     return (target, ours.split(" ", 1)[0].rstrip(":"), real_word, normalise(real_message))
 
 
-def _real_probe(target: str, path: Path) -> vt.Real | None:
+@dataclass(frozen=True)
+class Settings:
+    """Whose loaders a run asks (and the pvhlint profile that models them), which targets it
+    compares, and where real answers are kept between runs (None: this process only)."""
+
+    release: Release = Release.DEBIAN12
+    targets: tuple[str, ...] = vt.COMPARED
+    store: Path | None = None
+
+    @property
+    def profile(self) -> Profile:
+        return Profile(self.release.value)  # the profile named after the release models it
+
+    def available(self) -> tuple[str, ...]:
+        ready = _available(self.release)
+        return tuple(target for target in self.targets if target in ready)
+
+
+DEFAULT = Settings()
+
+
+class RealStore:
+    """Real loaders' answers by (release, content digest, target), appended to a JSON-lines
+    file. A mutant's bytes decide the loader's answer, so a long run asked again (the same
+    seed, a changed pvhlint) replays the real side from here and re-runs only pvhlint."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.answers: dict[tuple[str, str, str], vt.Real] = {}
+        self._lock = threading.Lock()
+        if path is not None and path.exists():
+            for line in path.read_text().splitlines():
+                item = json.loads(line)
+                real = vt.Real(item["accept"], item["detail"], item["path"])
+                self.answers[item["release"], item["sha256"], item["target"]] = real
+
+    def get(self, key: tuple[str, str, str]) -> vt.Real | None:
+        with self._lock:
+            return self.answers.get(key)
+
+    def put(self, key: tuple[str, str, str], real: vt.Real) -> None:
+        with self._lock:
+            self.answers[key] = real
+            if self.path is None:
+                return
+            release, sha256, target = key
+            item = {"release": release, "sha256": sha256, "target": target,
+                    "accept": real.accept, "detail": real.detail, "path": real.path}  # fmt: skip
+            with self.path.open("a") as out:
+                out.write(json.dumps(item) + "\n")
+
+
+_STORES: dict[Path | None, RealStore] = {}
+
+
+def _store(settings: Settings) -> RealStore:
+    if settings.store not in _STORES:
+        _STORES[settings.store] = RealStore(settings.store)
+    return _STORES[settings.store]
+
+
+def _real_probe(target: str, path: Path, release: Release) -> vt.Real | None:
     """One real loader's answer; None when it cannot be asked here."""
     try:
-        answer = _ask_twice(target, path)
+        answer = _ask_twice(target, path, release)
     except subprocess.TimeoutExpired:
         return vt.Real(False, "hang: no loader error and no monitor answer in 10 s")
     except RuntimeError as exc:  # grub-file cannot read it, or libxenguest died: a reject
         return vt.Real(False, str(exc).splitlines()[0])
-    if target in GRUB_COMMANDS and answer.accept and grub_boot_available():
-        return _grub_loader(path, GRUB_COMMANDS[target])
+    if target in GRUB_COMMANDS and answer.accept and grub_boot_available(release):
+        return _grub_loader(path, GRUB_COMMANDS[target], release)
     return answer
 
 
-def _ask_twice(target: str, path: Path) -> vt.Real:
+def _ask_twice(target: str, path: Path, release: Release) -> vt.Real:
     """QEMU 7.2 really hangs on some images (p_filesz > p_memsz); a loaded machine can also
     stall one call past the harness's timeout, so a timeout counts only when it repeats."""
     try:
-        return vt._PROBES[target](path, Release.DEBIAN12)
+        return vt._PROBES[target](path, release)
     except subprocess.TimeoutExpired:
-        return vt._PROBES[target](path, Release.DEBIAN12)
+        return vt._PROBES[target](path, release)
 
 
-_GRUB_CACHE: dict[tuple[str, str], vt.Real | None] = {}
-
-
-def _grub_loader(path: Path, command: str) -> vt.Real | None:
-    """grub-file said yes: GRUB's own command, booted in QEMU, decides (cached by content).
-    None when GRUB neither failed nor finished within GRUB_BOOT_SECONDS: a GRUB that loops
-    and one that is slow (a non-relocatable kernel took 33 s on a loaded machine) cannot be
-    told apart, so that pair is left undecided rather than called a reject."""
-    key = (hashlib.sha256(path.read_bytes()).hexdigest(), command)
-    if key not in _GRUB_CACHE:
-        verdict = grub_load_verdict(path, command, timeout=GRUB_BOOT_SECONDS, retries=0)
-        text = verdict.message or "loaded"
-        _GRUB_CACHE[key] = (
-            None
-            if verdict.message == "hang"
-            else vt.Real(verdict.accept, f"grub-file yes; GRUB {command}: {text}")
-        )
-    return _GRUB_CACHE[key]
+def _grub_loader(path: Path, command: str, release: Release) -> vt.Real | None:
+    """grub-file said yes: GRUB's own command, booted in QEMU, decides. None when GRUB
+    neither failed nor finished within GRUB_BOOT_SECONDS: a GRUB that loops and one that is
+    slow (a non-relocatable kernel took 33 s on a loaded machine) cannot be told apart, so
+    that pair is left undecided rather than called a reject."""
+    verdict = grub_load_verdict(
+        path, command, timeout=GRUB_BOOT_SECONDS, retries=0, release=release
+    )
+    if verdict.message == "hang":
+        return None
+    return vt.Real(verdict.accept, f"grub-file yes; GRUB {command}: {verdict.message or 'loaded'}")
 
 
 @cache
-def _available() -> frozenset[str]:
-    return vt._available()
+def _available(release: Release = Release.DEBIAN12) -> frozenset[str]:
+    return vt._available(release)
 
 
-def real_verdicts(path: Path) -> dict[str, vt.Real]:
-    targets = [target for target in vt.COMPARED if target in _available()]
+def real_verdicts(path: Path, settings: Settings = DEFAULT) -> dict[str, vt.Real]:
+    """target -> the real loader's answer, for the settings' targets installed here (from
+    the store when this content was asked before)."""
+    store, digest = _store(settings), hashlib.sha256(path.read_bytes()).hexdigest()
     answers = {}
-    for target in targets:
-        answer = _real_probe(target, path)
-        if answer is not None:
-            answers[target] = answer
+    for target in settings.available():
+        key = (settings.release.value, digest, target)
+        answer = store.get(key)
+        if answer is None:
+            answer = _real_probe(target, path, settings.release)
+            if answer is None:
+                continue
+            store.put(key, answer)
+        answers[target] = answer
     return answers
 
 
-def ours(path: Path) -> tuple[dict[str, vt.Ours], str | None]:
-    """pvhlint's verdicts, as `pvhlint check` computes them; an ImageError, or any other
-    exception from pvhlint, is "no verdict" with its text."""
+def ours(path: Path, settings: Settings = DEFAULT) -> tuple[dict[str, vt.Ours], str | None]:
+    """pvhlint's verdicts, as `pvhlint check` computes them with the profile of the
+    release asked; an ImageError, or any other exception from pvhlint, is "no verdict"
+    with its text."""
     try:
         image = open_image(str(path), lenient=True)
-        result = check_image(image, Options(loaders=Profile.DEBIAN12))  # Debian 12's loaders
+        result = check_image(image, Options(loaders=settings.profile))
     except ImageError as exc:
         return {}, exc.message
     except Exception as exc:  # a crash is no verdict either; its type tells the lead where
@@ -922,7 +988,9 @@ def ours(path: Path) -> tuple[dict[str, vt.Ours], str | None]:
     return {target: vt.Ours(v.accept, v.path, tuple(v.rules)) for target, v in verdicts}, None
 
 
-def run_batch(recipes: Sequence[Recipe], directory: Path, workers: int = 3) -> list[Result]:
+def run_batch(
+    recipes: Sequence[Recipe], directory: Path, settings: Settings = DEFAULT, workers: int = 3
+) -> list[Result]:
     """Build every recipe, ask the real loaders (`workers` mutants at a time, each mutant's
     probes one after the other), then pvhlint (in process)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -933,26 +1001,26 @@ def run_batch(recipes: Sequence[Recipe], directory: Path, workers: int = 3) -> l
         path.write_bytes(data)
         paths.append(path)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        reals = list(pool.map(real_verdicts, paths))
+        reals = list(pool.map(lambda path: real_verdicts(path, settings), paths))
     results = []
     for recipe, path, real in zip(recipes, paths, reals, strict=True):
-        mine, error = ours(path)
-        results.append(Result(recipe, path, mine, error, real))
+        mine, error = ours(path, settings)
+        results.append(Result(recipe, path, mine, error, real, settings.release))
     return results
 
 
-def evaluate(recipe: Recipe, directory: Path) -> Result:
-    return run_batch([recipe], directory, workers=1)[0]
+def evaluate(recipe: Recipe, directory: Path, settings: Settings = DEFAULT) -> Result:
+    return run_batch([recipe], directory, settings, workers=1)[0]
 
 
-def minimise(found: Mismatch, directory: Path) -> Mismatch:
+def minimise(found: Mismatch, directory: Path, settings: Settings = DEFAULT) -> Mismatch:
     """Drop edits one at a time (reverting that field to the parent's value) while the same
     mismatch class persists on the same target."""
     current = found
     index = 0
     while index < len(current.recipe.edits):
         candidate = current.recipe.without(index)
-        again = [m for m in evaluate(candidate, directory).mismatches()
+        again = [m for m in evaluate(candidate, directory, settings).mismatches()
                  if m.target == found.target and m.key == found.key]  # fmt: skip
         if again:
             current = again[0]
@@ -967,6 +1035,7 @@ def minimise(found: Mismatch, directory: Path) -> Mismatch:
 @dataclass
 class Report:
     seed: int
+    settings: Settings = DEFAULT
     mutants: int = 0
     seconds: float = 0.0
     pairs: int = 0
@@ -979,7 +1048,7 @@ class Report:
         for result in results:
             self.mutants += 1
             self.pairs += len(result.real)
-            self.undecided += len(_available()) - len(result.real)
+            self.undecided += len(self.settings.available()) - len(result.real)
             found = result.mismatches()
             self.mismatching_mutants += bool(found)
             for item in found:
@@ -987,13 +1056,15 @@ class Report:
                 self.classes.setdefault(item.key, []).append(item)
 
     def text(self) -> str:
+        targets = self.settings.available()
         lines = [
-            f"seed {self.seed}: {self.mutants} mutants, {self.pairs} (mutant, target) pairs "
+            f"seed {self.seed}, {self.settings.release} loaders ({', '.join(targets)}): "
+            f"{self.mutants} mutants, {self.pairs} (mutant, target) pairs "
             f"compared in {self.seconds:.0f} s ({self.undecided} undecided); "
             f"{self.mismatching_mutants} mutants mismatch; "
             f"{len(self.classes)} mismatch classes",
             "mismatches per target: "
-            + ", ".join(f"{t} {self.by_target.get(t, 0)}" for t in vt.COMPARED),
+            + ", ".join(f"{t} {self.by_target.get(t, 0)}" for t in targets),
         ]
         return "\n".join(lines)
 
@@ -1005,25 +1076,35 @@ def default_parents(with_debian: bool) -> list[str]:
     return names
 
 
-def ci_batch(seed: int, count: int, directory: Path) -> Report:
+def ci_batch(seed: int, count: int, directory: Path, settings: Settings = DEFAULT) -> Report:
     start = time.monotonic()
-    report = Report(seed)
-    report.add(run_batch(generate(seed, count, default_parents(False)), directory))
+    report = Report(seed, settings)
+    report.add(run_batch(generate(seed, count, default_parents(False)), directory, settings))
     report.seconds = time.monotonic() - start
     return report
 
 
 def long_run(
-    minutes: float, seed: int, with_debian: bool, directory: Path, chunk: int = 60
+    minutes: float,
+    seed: int,
+    with_debian: bool,
+    directory: Path,
+    settings: Settings = DEFAULT,
+    mutants: int | None = None,
+    chunk: int = 60,
 ) -> Report:
+    """Chunks of `chunk` mutants, each generated from the next number of a generator seeded
+    with `seed`, until `minutes` have passed or `mutants` have been compared: the same seed
+    and count rebuild the same mutants."""
     deadline = time.monotonic() + 60 * minutes
     start = time.monotonic()
-    report = Report(seed)
+    report = Report(seed, settings)
     parents = default_parents(with_debian)
     rng = random.Random(seed)
-    while time.monotonic() < deadline:
-        recipes = generate(rng.getrandbits(32), chunk, parents)
-        report.add(run_batch(recipes, directory))
+    while (time.monotonic() < deadline) if mutants is None else (report.mutants < mutants):
+        size = chunk if mutants is None else min(chunk, mutants - report.mutants)
+        recipes = generate(rng.getrandbits(32), chunk, parents)[:size]
+        report.add(run_batch(recipes, directory, settings))
         report.seconds = time.monotonic() - start
         for path in directory.glob("mutant-*.bin"):
             path.unlink()
@@ -1032,19 +1113,20 @@ def long_run(
     return report
 
 
-def case_code(item: Mismatch) -> str:
+def case_code(item: Mismatch, release: Release = Release.DEBIAN12) -> str:
     """The registry entry (tests/difftest_cases.py) for a (minimised) mismatch."""
+    other = "" if release is Release.DEBIAN12 else f"        release=Release.{release.name},\n"
     return (
         f"    Case(\n        {item.recipe.code()},\n        target={item.target!r},\n"
         f"        real={item.real_word!r},\n        message={item.real.detail!r},\n"
-        f"        ours={item.ours!r},\n    ),"
+        f"        ours={item.ours!r},\n{other}    ),"
     )
 
 
 def describe_classes(report: Report, directory: Path, examples: int = 1) -> str:
     """Every mismatch class: how often, and its first example(s) minimised, as registry
     entries. Classes already in the registry are listed by key only."""
-    known = _registered_keys()
+    known = _registered_keys(report.settings.release)
     blocks = []
     ordered = sorted(report.classes.items(), key=lambda kv: (kv[0][0], -len(kv[1])))
     for key, items in ordered:
@@ -1054,16 +1136,19 @@ def describe_classes(report: Report, directory: Path, examples: int = 1) -> str:
         blocks.append(f"# [{status}] {len(items)}x {' | '.join(key)}")
         if status == "NEW":
             for item in items[:examples]:
-                small = minimise(item, directory)
-                blocks.append(case_code(small))
+                small = minimise(item, directory, report.settings)
+                blocks.append(case_code(small, report.settings.release))
                 print(blocks[-1], flush=True)
     return "\n".join(blocks)
 
 
-def _registered_keys() -> set[tuple[str, ...]]:
+def _registered_keys(release: Release) -> set[tuple[str, ...]]:
     from tests.difftest_cases import CASES
 
-    return {case.key for case in CASES}
+    return {case.key for case in CASES if case.release is release}
+
+
+STORE = Path(os.environ.get("PVHLINT_CACHE", Path.home() / ".cache" / "pvhlint")) / "difftest"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1073,18 +1158,33 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--mutants", type=int, default=None, help="stop after N (not minutes)")
     parser.add_argument("--count", type=int, default=None, help="one batch of N (as CI runs)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--no-debian", action="store_true", help="synthetic parents only")
     parser.add_argument("--examples", type=int, default=1, help="minimised examples per class")
+    parser.add_argument("--release", type=Release, default=Release.DEBIAN12, choices=list(Release))
+    parser.add_argument("--targets", default=",".join(vt.COMPARED), help="comma-separated")
+    kept = f"ask every real loader again (default: answers kept in {STORE})"
+    parser.add_argument("--no-store", action="store_true", help=kept)
     args = parser.parse_args(argv)
+    targets = tuple(t for t in args.targets.split(",") if t)
+    unknown = set(targets) - set(vt.COMPARED)
+    if unknown:
+        parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
+    store = None
+    if not args.no_store:
+        STORE.mkdir(parents=True, exist_ok=True)
+        store = STORE / "real-answers.jsonl"
+    settings = Settings(args.release, targets, store)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
     print(f"seed {seed}", flush=True)
     with tempfile.TemporaryDirectory(prefix="pvhlint-difftest-") as tmp:
         if args.count is not None:
-            report = ci_batch(seed, args.count, Path(tmp))
+            report = ci_batch(seed, args.count, Path(tmp), settings)
         else:
-            report = long_run(args.minutes, seed, not args.no_debian, Path(tmp))
+            report = long_run(args.minutes, seed, not args.no_debian, Path(tmp), settings,
+                              args.mutants)  # fmt: skip
         print(report.text(), flush=True)
         describe_classes(report, Path(tmp) / "minimise", args.examples)
     return 0

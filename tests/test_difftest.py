@@ -17,6 +17,7 @@ from fixtures.compressors import missing_tools
 from tests import difftest as dt
 from tests import verdict_table as vt
 from tests.difftest_cases import CASES, FIXED, Case
+from tests.loaders.releases import Release
 
 if missing_tools():  # the catalogue's bzImages are built with the kernel compressors
     pytest.skip(f"compressor CLI missing: {', '.join(missing_tools())}", allow_module_level=True)
@@ -25,10 +26,10 @@ CI_SEED = 12
 CI_COUNT = 300
 
 
-def _need_loaders() -> None:
-    missing = set(vt.COMPARED) - dt._available()
+def _need_loaders(release: Release = Release.DEBIAN12) -> None:
+    missing = set(vt.COMPARED) - dt._available(release)
     if missing:
-        pytest.skip(f"real loaders missing here: {', '.join(sorted(missing))}")
+        pytest.skip(f"{release} loaders missing here: {', '.join(sorted(missing))}")
 
 
 # --- the generator ------------------------------------------------------------------------------
@@ -107,23 +108,25 @@ def test_codec_swap_keeps_a_decodable_payload() -> None:
 # --- the CI batch -------------------------------------------------------------------------------
 
 
-def test_seeded_batch_has_no_new_mismatch(tmp_path: Path) -> None:
-    """300 seeded mutants through the real loaders and pvhlint; every mismatch must belong to
-    a class already in tests/difftest_cases.py."""
-    _need_loaders()
-    report = dt.ci_batch(CI_SEED, CI_COUNT, tmp_path)
+@pytest.mark.parametrize("release", list(Release))
+def test_seeded_batch_has_no_new_mismatch(tmp_path: Path, release: Release) -> None:
+    """300 seeded mutants through each release's real loaders and pvhlint under the profile
+    that models them; every mismatch must belong to a class already in
+    tests/difftest_cases.py for that release."""
+    _need_loaders(release)
+    report = dt.ci_batch(CI_SEED, CI_COUNT, tmp_path, dt.Settings(release))
     assert report.mutants == CI_COUNT
     assert report.pairs + report.undecided == CI_COUNT * len(vt.COMPARED)
     # GRUB boots left undecided (still running at 15 s): a few percent on a loaded machine.
     assert report.undecided <= report.pairs // 10, "GRUB stalled on too many mutants to judge"
-    known = {case.key for case in CASES}
+    known = {case.key for case in CASES if case.release is release}
     new = {key: items for key, items in report.classes.items() if key not in known}
     if new:
         lines = [report.text(), f"{len(new)} mismatch classes not in tests/difftest_cases.py:"]
         for key, items in sorted(new.items()):
             lines.append(f"- {len(items)}x {' | '.join(key)}\n  e.g. {items[0].line()}")
         lines.append("minimise and record them: python -m tests.difftest --count "
-                     f"{CI_COUNT} --seed {CI_SEED} --no-debian")  # fmt: skip
+                     f"{CI_COUNT} --seed {CI_SEED} --no-debian --release {release}")  # fmt: skip
         pytest.fail("\n".join(lines), pytrace=False)
 
 
@@ -132,7 +135,8 @@ def test_seeded_batch_has_no_new_mismatch(tmp_path: Path) -> None:
 
 def _case_id(case: Case) -> str:
     digest = hashlib.sha256(case.recipe.code().encode()).hexdigest()[:8]
-    return f"{case.target}-{case.recipe.parent}-{digest}"
+    release = "" if case.release is Release.DEBIAN12 else f"{case.release}-"
+    return f"{release}{case.target}-{case.recipe.parent}-{digest}"
 
 
 def _available(case: Case) -> bool:
@@ -149,9 +153,15 @@ def case_results(tmp_path_factory: pytest.TempPathFactory) -> dict[Case, dt.Resu
     images can be fetched)."""
     _need_loaders()
     directory = tmp_path_factory.mktemp("difftest-cases")
-    cases = [case for case in CASES if _available(case)]
-    results = dt.run_batch([case.recipe for case in cases], directory)
-    return dict(zip(cases, results, strict=True))
+    found: dict[Case, dt.Result] = {}
+    for release in Release:
+        cases = [case for case in CASES if case.release is release and _available(case)]
+        if cases:
+            _need_loaders(release)
+            settings = dt.Settings(release)
+            results = dt.run_batch([case.recipe for case in cases], directory, settings)
+            found.update(zip(cases, results, strict=True))
+    return found
 
 
 def _result(case: Case, case_results: dict[Case, dt.Result]) -> dt.Result:
