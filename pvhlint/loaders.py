@@ -458,7 +458,9 @@ def rust_vmm_pvh(image: Image) -> PvhEntry:
     elf = image.elf
     if image.format not in ("elf32", "elf64") or elf is None:
         return PvhEntry(error="Kernel Loader: Invalid Elf magic number")
-    if elf.elf_class != 64:
+    # validate_header (linux-loader 0.14 src/loader/elf/mod.rs): e_phentsize must be
+    # sizeof(Elf64_Phdr); an ELF32 read as Elf64_Ehdr fails the same check.
+    if elf.elf_class != 64 or elf.phentsize != 56:
         return PvhEntry(error="Kernel Loader: Invalid program header size")
     if elf.phoff < 64:
         return PvhEntry(error="Kernel Loader: Invalid program header offset")

@@ -164,13 +164,15 @@ def check(image: Image) -> Iterator[Hit]:
 def _cut_short(header: MultibootHeader) -> Hit:
     """The file ends inside the address fields. QEMU reads the header from an 8 KiB stack
     buffer it does not clear (hw/i386/x86.c x86_load_linux: uint8_t header[8192], filled
-    by fread up to the file's size), so the missing fields are whatever the stack held:
-    nothing to rely on (observed: "invalid load_addr address")."""
+    by fread up to the file's size), so the missing fields are whatever the stack held.
+    No verdict can be read from the source: measured, QEMU 7.2 and 10.0 load a flat
+    image cut 12 bytes into its header at 0x100, and 7.2 refuses the same cut of a header
+    at 0x1000 ("invalid load_addr address") where 10.0 loads it. So no reject, a warning."""
     missing = ", ".join(name for name in FIELDS if name not in header.fields)
     text = (f"Multiboot 1 a.out kludge at {header.offset:#x}: the file ends before {missing}; "
-            "QEMU reads them from uninitialised memory (observed: \"invalid load_addr "
-            'address")')  # fmt: skip
-    return Hit(text, header.layer, header.offset + 12, None, rejects=("qemu",))
+            "QEMU reads them from uninitialised stack memory, so whether it loads the image "
+            "depends on the QEMU build")  # fmt: skip
+    return Hit(text, header.layer, header.offset + 12, None)
 
 
 def _hit(header: MultibootHeader, fault: Fault, qemu_refuses: bool) -> Hit:

@@ -43,13 +43,18 @@ def check(image: Image) -> Iterator[Hit]:
     found = grub_mb1(image)
     if found is not None:
         end = found.offset + mb1_header_size(found.flags)
-        if end > read:
+        if end > read and end > GRUB_MB1_WINDOW:
             used = "address fields (flag bit 16)" if found.flags & 0x10000 else "video fields"
             yield Hit(f"Multiboot 1 header at {found.offset:#x} (flags {found.flags:#x}) ends at "
                       f"{end:#x}, past the {read} bytes GRUB read: GRUB takes its {used} from "
                       "memory past its buffer, i.e. garbage (real GRUB 2.06: \"error: address "
                       'is out of range.")', layer, found.offset, end - found.offset,
                       rejects=("multiboot1",))  # fmt: skip
+        elif end > read:  # the file ends first: the rest of GRUB's 8 KiB buffer, never written
+            yield Hit(f"Multiboot 1 header at {found.offset:#x} (flags {found.flags:#x}) ends at "
+                      f"{end:#x}, past the end of the file: GRUB reads the missing fields from "
+                      "the uninitialised rest of its 8 KiB buffer (measured, GRUB 2.06 loaded "
+                      "one such image)", layer, found.offset, end - found.offset)  # fmt: skip
         return
     limit = read - 12
     for header in image.multiboot:

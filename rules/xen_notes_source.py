@@ -43,10 +43,14 @@ def check(image: Image) -> Iterator[Hit]:
                 if a.source == "SHT_NOTE" and any(n.is_xen for n in a.notes)
             }
         )
+        packed = elf.packed_view()  # QEMU's and rust-vmm's reading of the program headers
+        qemu_finds = packed is not elf and any(a.source == "PT_NOTE" for a in packed.note_areas)
+        others = (f"QEMU, which ignores e_phentsize {elf.phentsize}, finds a PT_NOTE"
+                  if qemu_finds else "QEMU and rust-vmm do not")  # fmt: skip
         yield at_elf(
             image,
             f"Xen notes only in SHT_NOTE section(s) {', '.join(sections)}, "
-            "no PT_NOTE: Xen reads them, QEMU and rust-vmm do not",
+            f"no PT_NOTE as libelf reads the program headers: Xen reads them, {others}",
             elf.shoff,
         )
     elif elf.xen_notes_from == "__xen_guest" and elf.xen_guest is not None:

@@ -1167,7 +1167,6 @@ FIXED = frozenset(
         "xen-pvh-pvh32-phys32-descsz3-43d3b2f1",
         "xen-pvh-debian-amd64-b0d63fd2",
         "multiboot2-boot/mb2-rela-section-4550611e",
-        "qemu-flat-mb1-inside-c3537e39",
         "xen-pv-pvh32-phys32-descsz3-10d40709",
         "linux-boot/mb1-straddle-8176-f269eb8d",
         "multiboot1-boot/mb1-elf32-entry-outside-9640fb03",
