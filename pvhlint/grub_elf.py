@@ -93,13 +93,11 @@ def grub_elf_error(
     if is_big_endian(image, elf) or not x86_machine(elf):
         return None
     checks = (_class_machine, _file_type, _phdr_window, _crosses_4g, _relocatable,
-              _segments, _entry)  # fmt: skip
+              _segments, _entry, _sections)  # fmt: skip
     for check in checks:
         found = check(image, elf, header, window, mbi2)
         if found is not None:
             return found
-    if mbi2:
-        return _relocs(elf)
     return None
 
 
@@ -249,17 +247,53 @@ def _entry(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
     )
 
 
-def _relocs(elf: ElfInfo) -> GrubElfError | None:
-    for sec in elf.sections or []:
-        if sec.type in (SHT_REL, SHT_RELA) and sec.index:
+def _sections(
+    image: Image, elf: ElfInfo, header: MultibootHeader, window: int, mbi2: bool
+) -> GrubElfError | None:
+    """After the segments and the entry, GRUB reads the section header table (seek to
+    e_shoff, read e_shnum * e_shentsize bytes) and, in index order, refuses a relocation
+    section (multiboot2 only) and loads every section with sh_addr 0 and a size (seek to
+    sh_offset, read sh_size). A seek past the end of the file is "attempt to seek outside of
+    the file", a short read "premature end of file"."""
+    if not elf.shnum:
+        return None
+    size = layer_size(image, elf.layer)
+    table = (elf.shoff, elf.shnum * elf.shentsize)
+    found = _file_range(elf, "the section header table", *table, size, 32 if elf.elf_class
+                        == 64 else 28)  # fmt: skip
+    if found is not None or elf.sections is None:
+        return found
+    for sec in elf.sections:
+        where = elf.shoff + sec.index * elf.shentsize
+        if mbi2 and sec.type in (SHT_REL, SHT_RELA) and sec.index:
             kind = "SHT_RELA" if sec.type == SHT_RELA else "SHT_REL"
             return GrubElfError(
                 "ELF files with relocs are not supported yet",
                 f"section {sec.name or sec.index} is {kind}; GRUB's multiboot2 loader refuses "
                 "any relocation section",
                 elf.layer,
-                elf.shoff,
+                where,
             )
+        if sec.addr == 0 and sec.size:
+            name = f"section {sec.name or sec.index} (sh_addr 0, so GRUB loads it)"
+            found = _file_range(elf, name, sec.offset, sec.size, size, where)
+            if found is not None:
+                return found
+    return None
+
+
+def _file_range(
+    elf: ElfInfo, what: str, offset: int, length: int, size: int, where: int
+) -> GrubElfError | None:
+    """grub_file_seek then grub_file_read of [offset, offset + length) of a `size`-byte file."""
+    if offset > size:
+        return GrubElfError("attempt to seek outside of the file", f"{what} starts at file "
+                            f"offset {offset:#x}, past the end of the file ({size:#x})",
+                            elf.layer, where)  # fmt: skip
+    if offset + length > size:
+        return GrubElfError("premature end of file <kernel path>", f"{what} needs file bytes "
+                            f"up to {offset + length:#x}, but the file ends at {size:#x}",
+                            elf.layer, where)  # fmt: skip
     return None
 
 

@@ -267,7 +267,10 @@ class _Opener:
             h.layer == layer and h.checksum_ok for h in self.image.multiboot)  # fmt: skip
 
     def _elf(self, blob: Blob, layer: int) -> None:
-        info = read_elf(blob, layer, self.image.problems, self.full)
+        # GRUB's multiboot loaders read the section headers (and load sections); a vmlinux
+        # keeps them at its end, past what the notes need, so they are read only for those.
+        grub = any(header.layer == layer for header in self.image.multiboot)
+        info = read_elf(blob, layer, self.image.problems, self.full or grub)
         self.image.elf = info
         self.image.layers[layer].format = f"elf{info.elf_class}"
 
