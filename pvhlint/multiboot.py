@@ -113,8 +113,9 @@ def _mb2_at(blob: Blob, layer: int, offset: int, budget: list[int]) -> Multiboot
 
 
 def _walk_mb2_tags(blob: Blob, header: MultibootHeader, budget: list[int]) -> None:
-    """Walk tags to the end tag, like GRUB (header_length is not the bound GRUB uses).
-    Each tag advances by at least 8 (size 0 stops the walk, where GRUB would spin)."""
+    """Walk tags to the end tag, like GRUB (grub_multiboot2_load, multiboot_mbi2.c): each
+    step is ALIGN_UP(size, 8), so a size of 1 to 7 steps 8 bytes into the tag's own body,
+    and header_length is not the bound GRUB uses. Size 0 stops the walk, where GRUB spins."""
     pos = header.offset + 16
     hard_end = header.offset + MB2_WINDOW
     while pos + 8 <= hard_end:
@@ -129,9 +130,10 @@ def _walk_mb2_tags(blob: Blob, header: MultibootHeader, budget: list[int]) -> No
         tag_type, tag_flags, size = struct.unpack("<HHI", raw)
         body = blob.read(pos + 8, min(max(size - 8, 0), 4096))
         header.tags.append(_tag(pos, tag_type, tag_flags, size, body))
-        if size < 8:
+        if size < 8 and "malformed-tag" not in header.problems:
             header.problems.append("malformed-tag")
-            return
+        if size < 8 and (tag_type == 0 or size == 0):
+            return  # GRUB stops at any end tag, and never steps past a size 0
         if tag_type == 0:
             if pos + size != header.offset + header.header_length:
                 header.problems.append("length-mismatch")

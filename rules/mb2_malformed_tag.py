@@ -63,8 +63,8 @@ def _problem(tag: MultibootTag) -> tuple[str, tuple[str, ...]] | None:
                 '"error: unsupported information tag: 0x...")',
                 ("multiboot2",),
             )
-        return (f"has size {tag.size}, below its 8-byte header (GRUB steps 8 bytes and goes "
-                "on; the tag list after it is not checked)", ())  # fmt: skip
+        return (f"has size {tag.size}, below its 8-byte header (GRUB steps 8 bytes and reads "
+                "the next tag from there)", ())  # fmt: skip
     expected = tag.fields.get("size_expected")
     if expected is not None:
         return (f"has size {tag.size}, not {expected}: GRUB reads its {expected - 8} bytes of "
