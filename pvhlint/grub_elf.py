@@ -17,6 +17,7 @@ ET_EXEC, ET_DYN = 2, 3
 SHT_RELA, SHT_REL = 4, 9
 U32 = 0xFFFFFFFF
 NOT_ELF = "invalid arch-dependent ELF magic"  # byte 4 neither 1 nor 2; see not_elf_text
+CRASH = "crash"  # no message: GRUB overwrote its own memory
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,13 @@ def _relocatable(
     return None
 
 
-def _segments(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
+def _segments(
+    image: Image, elf: ElfInfo, header: MultibootHeader, window: int, mbi2: bool
+) -> GrubElfError | None:
+    """multiboot_elfxx.c's load loop, per PT_LOAD: allocate p_memsz bytes at p_paddr (one
+    chunk for all with a multiboot2 relocatable tag), seek, read p_filesz bytes into it."""
     size = layer_size(image, elf.layer)
+    relocatable = mbi2 and any(tag.type == 10 for tag in header.tags)
     for seg in _loads(elf):
         where = _phdr_offset(elf, seg.index)
         if elf.elf_class == 32 and seg.paddr + seg.memsz > U32:
@@ -216,6 +222,15 @@ def _segments(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
                 "premature end of file <kernel path>",
                 f"PT_LOAD {seg.index} needs file bytes up to {seg.offset + seg.filesz:#x}, "
                 f"but the file ends at {size:#x}",
+                elf.layer,
+                where,
+            )
+        if seg.filesz > seg.memsz and not relocatable:
+            return GrubElfError(
+                CRASH,
+                f"PT_LOAD {seg.index} has p_filesz {seg.filesz:#x} > p_memsz {seg.memsz:#x}: "
+                "GRUB reads p_filesz bytes into the p_memsz bytes it allocated at p_paddr and "
+                "overruns them",
                 elf.layer,
                 where,
             )
@@ -299,6 +314,8 @@ def _file_range(
 
 def grub_text(text: str) -> str:
     """GRUB prints its errors as `error: <msg>.`."""
+    if text == CRASH:
+        return "GRUB crashes"
     return f'GRUB: "error: {text}."'
 
 
