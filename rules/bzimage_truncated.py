@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import boot_layer, layer_size, qemu_path
-from pvhlint.model import Image
+from pvhlint.loaders import boot_layer, grub_layer, layer_size, qemu_path
+from pvhlint.model import Image, SetupHeader
 from pvhlint.rule import Hit, Rule
 
 
@@ -39,6 +39,8 @@ def check(image: Image) -> Iterator[Hit]:
     setup = image.setup
     if setup is None or setup.layer != boot_layer(image):  # none, or only inside gzip/xz
         yield from _zimage_fallback(image)
+        if setup is not None and setup.layer == grub_layer(image):
+            yield from _through_grub_filter(image, setup)
         return
     size = layer_size(image, setup.layer)
     if size >= setup.pm_offset:
@@ -53,6 +55,18 @@ def check(image: Image) -> Iterator[Hit]:
     yield Hit(f"the file ends at {size:#x}, before the protected-mode code at "
               f"{setup.pm_offset:#x} (({sects} + 1) * 512) ({'; '.join(said)})", setup.layer,
               0x1F1, 1, rejects=tuple(rejects))  # fmt: skip
+
+
+def _through_grub_filter(image: Image, setup: SetupHeader) -> Iterator[Hit]:
+    """GRUB's linux command reads a whole-file gzip or xz through its filter: the bzImage
+    inside is cut short the same way (seen through gzio: "attempt to seek outside of the
+    file", the seek to the protected-mode code failing)."""
+    size = layer_size(image, setup.layer)
+    if size < setup.pm_offset:
+        yield Hit(f"the bzImage inside the {image.format} file ends at {size:#x}, before its "
+                  f"protected-mode code at {setup.pm_offset:#x} (GRUB linux: \"error: attempt "
+                  'to seek outside of the file.")', setup.layer, 0x1F1, 1,
+                  rejects=("linux",))  # fmt: skip
 
 
 def _zimage_fallback(image: Image) -> Iterator[Hit]:

@@ -1,0 +1,62 @@
+"""The setup header's init_size is smaller than the protected-mode code in the file.
+
+What:
+  Since boot protocol 2.10, init_size (0x260) is the memory the kernel needs from
+  its load address until its own decompressor is done: always more than the
+  protected-mode part of the bzImage (the file after its (setup_sects + 1) * 512
+  setup bytes). Here it is smaller.
+
+Why:
+  GRUB's `linux` command (grub-core/loader/i386/linux.c, grub_cmd_linux) reserves
+  page_align(init_size) bytes for the kernel and then reads the whole
+  protected-mode part of the file into them: it writes past what it reserved and
+  crashes (verified with GRUB 2.06 on a Debian kernel with init_size 1). The
+  kernel's own decompressor would run out of room as well. A build never writes
+  such a value: the header was patched or damaged.
+
+Fix:
+  Restore the build's header (rebuild, or fetch the image again).
+
+Example:
+  vmlinuz: bzimage-init-size: init_size 0x1 (0x1000 bytes reserved) is smaller than
+  the 0x7b2f00 bytes of protected-mode code GRUB reads into it (GRUB crashes)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pvhlint.bzimage import FIELD_OFFSETS
+from pvhlint.loaders import grub_layer, layer_size
+from pvhlint.model import Image
+from pvhlint.rule import Hit, Rule
+
+PAGE = 4096
+
+
+def check(image: Image) -> Iterator[Hit]:
+    setup = image.setup
+    if setup is None or not setup.has_hdrs or setup.version < 0x20A:
+        return  # before 2.10 GRUB sizes the reservation from the file (three times it)
+    if setup.layer != grub_layer(image):
+        return
+    init_size = setup.fields.get("init_size")
+    code = layer_size(image, setup.layer) - setup.pm_offset
+    if init_size is None or code <= 0:
+        return  # bzimage-truncated
+    reserved = -(-max(init_size, 1) // PAGE) * PAGE
+    if reserved < code:
+        offset, size = FIELD_OFFSETS["init_size"]
+        yield Hit(f"init_size {init_size:#x} ({reserved:#x} bytes reserved) is smaller than the "
+                  f"{code:#x} bytes of protected-mode code GRUB reads into it (GRUB crashes)",
+                  setup.layer, offset, size, rejects=("linux",))  # fmt: skip
+
+
+RULE = Rule(
+    id="bzimage-init-size",
+    title="init_size smaller than the kernel's protected-mode code",
+    severity="error",
+    targets=("linux",),
+    doc=__doc__ or "",
+    check=check,
+)
