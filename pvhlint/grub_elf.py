@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .loaders import grub_layer, grub_mb1, grub_mb2, layer_size, qemu_mb1, qemu_path
-from .model import PT_LOAD, ElfInfo, Image, MultibootHeader
+from .model import PT_LOAD, ElfInfo, Image, MultibootHeader, Segment
 
 AOUT_KLUDGE = 0x10000
 EM_386, EM_X86_64 = 3, 62
@@ -199,6 +199,7 @@ def _segments(
     chunk for all with a multiboot2 relocatable tag), seek, read p_filesz bytes into it."""
     size = layer_size(image, elf.layer)
     relocatable = mbi2 and any(tag.type == 10 for tag in header.tags)
+    chunks: list[Segment] = []  # grub_relocator_alloc_chunk_addr's, in load order
     for seg in _loads(elf):
         where = _phdr_offset(elf, seg.index)
         if elf.elf_class == 32 and seg.paddr + seg.memsz > U32:
@@ -209,6 +210,19 @@ def _segments(
                 elf.layer,
                 where,
             )
+        if not relocatable:
+            other = next((o for o in chunks if o.paddr <= seg.paddr < o.paddr + o.memsz
+                          or seg.paddr <= o.paddr < seg.paddr + seg.memsz), None)  # fmt: skip
+            if other is not None:
+                return GrubElfError(
+                    "overlap detected",
+                    f"PT_LOAD {seg.index} at physical [{seg.paddr:#x}, "
+                    f"{seg.paddr + seg.memsz:#x}) overlaps PT_LOAD {other.index}: GRUB's "
+                    "relocator refuses a second chunk over the first (relocator.c)",
+                    elf.layer,
+                    where,
+                )
+            chunks.append(seg)
         if seg.filesz and seg.offset > size:
             return GrubElfError(
                 "attempt to seek outside of the file",
