@@ -271,11 +271,12 @@ def qemu_rom_overlap(image: Image) -> tuple[Rom, Rom] | None:
 
 
 def loadable_range(elf: ElfInfo) -> tuple[int, int] | None:
-    """libelf's pstart/pend: lowest p_paddr and highest p_paddr + p_memsz of PT_LOADs."""
+    """libelf's pstart/pend (elf_parse_binary): lowest p_paddr and highest p_paddr + p_memsz
+    of the loadable PT_LOADs, the sum in uint64_t (it wraps)."""
     loads = [seg for seg in elf.segments if seg.loadable]
     if not loads:
         return None
-    return min(s.paddr for s in loads), max(s.paddr + s.memsz for s in loads)
+    return min(s.paddr for s in loads), max((s.paddr + s.memsz) & (2**64 - 1) for s in loads)
 
 
 @dataclass
