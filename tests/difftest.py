@@ -244,18 +244,27 @@ _DEBIAN_DIR: list[Path] = []
 
 
 def debian_parents() -> dict[str, bytes]:
-    """Debian 12's images (fixtures.debian, fetched and cached); empty when unavailable."""
+    """The real-world tier's images (fixtures.debian, fetched and cached); empty when
+    unavailable. Not the UKIs: pvhlint's verdicts on a UKI are those of the kernel its stub
+    boots, which the real loaders are asked about only on that kernel, cut out by objcopy
+    (tests/verdict_table.py real_loaders_file); the kernel itself is a parent here."""
     from fixtures import debian
 
     if not _DEBIAN_DIR:
         _DEBIAN_DIR.append(Path(tempfile.mkdtemp(prefix="pvhlint-difftest-debian-")))
     found = {}
     for name in vt.DEBIAN_ROWS:
+        if vt.real_loaders_file(name, _no_fetch) is not None:
+            continue
         try:
             found[name] = vt.debian_path(name, debian.image, _DEBIAN_DIR[0]).read_bytes()
         except debian.FetchError:
             continue
     return found
+
+
+def _no_fetch(name: str) -> Path:
+    return Path(name)  # real_loaders_file only names the kernel; nothing is fetched
 
 
 _PARENTS: dict[str, bytes] = {}
