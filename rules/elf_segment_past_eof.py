@@ -46,10 +46,13 @@ def check(image: Image) -> Iterator[Hit]:
                   else 28, None, rejects)  # fmt: skip
     # load_elf reads a PT_NOTE only when it looks for the PVH note (elf_note_fn set).
     read = (PT_LOAD, PT_NOTE) if qemu_path(image) == "pvh" else (PT_LOAD,)
+    word = 2**elf.elf_class - 1
     for seg in elf.segments:
         end = seg.offset + seg.filesz
         if seg.type in (PT_LOAD, PT_NOTE) and seg.filesz and end > image.size:
-            rejects = ("qemu",) if seg.type in read and qemu_loads_elf(image) else ()
+            # load_elf compares p_filesz + p_offset summed in the ELF's word (it wraps)
+            wraps = (seg.offset + seg.filesz) & word <= image.size
+            rejects = ("qemu",) if seg.type in read and qemu_loads_elf(image) and not wraps else ()
             said = ': QEMU says "Error while loading elf kernel"' if rejects else ""
             yield Hit(f"PT_{seg.type_name} {seg.index} ends at {end:#x}, past the end of the "
                       f"file ({image.size:#x} bytes){said}", elf.layer,

@@ -1,11 +1,15 @@
 """QEMU's ELF loader gives up: no program headers, or the loaded range cannot be copied back.
 
 What:
-  Two failures of QEMU's load_elf path that no other rule names:
+  Failures of QEMU's load_elf path that no other rule names:
   - e_phnum is 0. load_elf (include/hw/elf_ops.h) allocates e_phnum *
     sizeof(Phdr) bytes with g_malloc0, which returns NULL for 0 bytes, and
     fails: "Error while loading elf kernel", on the PVH path and the Multiboot
     ELF path alike.
+  - The PT_LOAD sizes (p_memsz, after load_elf's zero-fill cut) add up to 2 GiB or
+    more. load_elf returns the sum as an ssize_t, which x86_load_linux and
+    load_multiboot keep in an int: it reads as negative, "Error while loading elf
+    kernel".
   - On the Multiboot ELF path (a Multiboot 1 header without flag bit 16),
     hw/i386/multiboot.c copies [elf_low, elf_high) back out of the ROMs load_elf
     registered (rom_copy, hw/core/loader.c). rom_copy walks the ROMs in address
@@ -31,7 +35,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import qemu_loads_elf, qemu_mb1, qemu_multiboot_fetch_short, qemu_path
+from pvhlint.loaders import (
+    qemu_elf_roms,
+    qemu_loads_elf,
+    qemu_mb1,
+    qemu_multiboot_fetch_short,
+    qemu_path,
+)
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 
@@ -48,9 +58,16 @@ def check(image: Image) -> Iterator[Hit]:
                   '("Error while loading elf kernel")', elf.layer, EHDR_PHNUM[elf.elf_class],
                   2, rejects=("qemu",))  # fmt: skip
         return
+    view = elf.packed_view()
+    total = sum(rom.size for rom in qemu_elf_roms(view))
+    if total & 0x80000000:
+        yield Hit(f"the PT_LOAD segments add up to {total:#x} bytes: load_elf returns that "
+                  "count, which QEMU keeps in an int, where it reads as negative (\"Error while "
+                  'loading elf kernel")', elf.layer, elf.phoff, None,
+                  rejects=("qemu",))  # fmt: skip
+        return
     if qemu_path(image) != "multiboot" or elf.machine == EM_X86_64:  # mb1-elf64-qemu's case
         return
-    view = elf.packed_view()
     copied = qemu_multiboot_fetch_short(view)
     if copied is not None:
         header = qemu_mb1(image)
