@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .loaders import grub_layer, grub_mb1, grub_mb2, layer_size, qemu_mb1, qemu_path
-from .model import PT_LOAD, ElfInfo, Image, MultibootHeader
+from .model import PT_LOAD, ElfInfo, Image, MultibootHeader, ProblemCode
 
 AOUT_KLUDGE = 0x10000
 EM_386, EM_X86_64 = 3, 62
@@ -36,7 +36,7 @@ def elf_of_layer(image: Image, layer: int) -> ElfInfo | None:
 
 
 def is_big_endian(image: Image, elf: ElfInfo) -> bool:
-    return any(p.code == "big-endian" and p.layer == elf.layer for p in image.problems)
+    return any(p.code == ProblemCode.BIG_ENDIAN and p.layer == elf.layer for p in image.problems)
 
 
 def x86_machine(elf: ElfInfo) -> bool:

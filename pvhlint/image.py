@@ -39,6 +39,7 @@ from .model import (
     MultibootHeader,
     Note,
     Problem,
+    ProblemCode,
 )
 from .multiboot import scan_multiboot
 from .pe import read_pe, read_sections
@@ -157,7 +158,9 @@ class _Opener:
         self.image.layers.append(layer)
         return layer
 
-    def _problem(self, code: str, message: str, layer: int, offset: int | None = None) -> None:
+    def _problem(
+        self, code: ProblemCode, message: str, layer: int, offset: int | None = None
+    ) -> None:
         self.image.problems.append(Problem(code, message, layer, offset))
 
     def _kernel_or_raw(self, head: bytes) -> None:
@@ -282,7 +285,7 @@ class _Opener:
             read()
         except FormatError as exc:
             if stream.error and self.lenient and self.image.layers[layer].kind == "payload":
-                self._problem("payload-corrupt", f"{stream.codec}: {stream.error}", layer)
+                self._problem(ProblemCode.PAYLOAD_CORRUPT, f"{stream.codec}: {stream.error}", layer)
                 return
             if stream.error:
                 raise FormatError(
@@ -295,7 +298,7 @@ class _Opener:
         info.decoded_size = stream.known_size
         info.decoded_prefix = stream.decoded_size
         if stream.error:
-            self._problem("payload-corrupt", f"{stream.codec}: {stream.error}", layer)
+            self._problem(ProblemCode.PAYLOAD_CORRUPT, f"{stream.codec}: {stream.error}", layer)
 
     def _bzimage(self, blob: Blob, layer: int) -> None:
         """A bzImage in `layer`: its setup header, PE stub and payload are read from that
@@ -317,12 +320,16 @@ class _Opener:
         start = setup.pm_offset + setup.fields["payload_offset"]
         length = setup.fields["payload_length"]
         if start >= len(data):
-            self._problem("payload-offset-overflow", "payload_offset points past the file", layer)
+            self._problem(
+                ProblemCode.PAYLOAD_OFFSET_OVERFLOW, "payload_offset points past the file", layer
+            )
         elif start + length > len(data):
-            self._problem("payload-length-overflow", "payload runs past the end of the file",
-                          layer)  # fmt: skip
+            message = "payload runs past the end of the file"
+            self._problem(ProblemCode.PAYLOAD_LENGTH_OVERFLOW, message, layer)
         elif length < 8:
-            self._problem("payload-too-short", f"payload_length {length} is too short", layer)
+            self._problem(
+                ProblemCode.PAYLOAD_TOO_SHORT, f"payload_length {length} is too short", layer
+            )
         else:
             self._payload(data, layer, start, length)
 
@@ -337,7 +344,7 @@ class _Opener:
             return
         if payload.codec is None:
             message = f"unknown compression format (starts {bytes(compressed[:6]).hex(' ')})"
-            self._problem("unknown-codec", message, layer, start)
+            self._problem(ProblemCode.UNKNOWN_CODEC, message, layer, start)
             return
         # The build appends the decompressed size; decoders get the stream without it (as Xen).
         body = compressed if payload.codec == "gzip" else compressed[:-4]
@@ -349,7 +356,7 @@ class _Opener:
                 f"decompressed size {payload.decoded_size} differs from the size trailer "
                 f"{payload.size_trailer}"
             )
-            self._problem("size-trailer-mismatch", message, layer, start + length - 4)
+            self._problem(ProblemCode.SIZE_TRAILER_MISMATCH, message, layer, start + length - 4)
 
     def _uncompressed(self, payload_bytes: memoryview, payload: Layer) -> None:
         """The ELF itself as the payload, size trailer after it. Xen's bzImage probe fails on
@@ -366,7 +373,7 @@ class _Opener:
         if not head.startswith(ELF_MAGIC):
             if stream.error:
                 raise FormatError(f"{stream.codec} payload cannot be decoded: {stream.error}")
-            self._problem("payload-not-elf", "the decompressed payload is not an ELF",
+            self._problem(ProblemCode.PAYLOAD_NOT_ELF, "the decompressed payload is not an ELF",
                           payload.index, 0)  # fmt: skip
             return
         self._elf(stream, payload.index)

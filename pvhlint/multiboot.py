@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 
 from .blob import Blob
-from .model import MultibootHeader, MultibootTag
+from .model import MultibootHeader, MultibootTag, ProblemCode
 
 MB1_MAGIC = 0x1BADB002
 MB1_WINDOW = 8192
@@ -87,7 +87,7 @@ def _mb1_at(blob: Blob, layer: int, offset: int) -> MultibootHeader | None:
         names = list(_MB1_ADDRESS_FIELDS) + list(_MB1_VIDEO_FIELDS)
     for index, name in enumerate(names):
         if 12 + 4 * index + 4 > len(raw):
-            header.problems.append("truncated")
+            header.problems.append(ProblemCode.TRUNCATED)
             break
         if name in _MB1_ADDRESS_FIELDS and not flags & 0x10000:
             continue
@@ -119,30 +119,30 @@ def _walk_mb2_tags(blob: Blob, header: MultibootHeader, budget: list[int]) -> No
     hard_end = header.offset + MB2_WINDOW
     while pos + 8 <= hard_end:
         if budget[0] <= 0:
-            header.problems.append("too-many-tags")
+            header.problems.append(ProblemCode.TOO_MANY_TAGS)
             return
         budget[0] -= 1
         raw = blob.read(pos, 8)
         if len(raw) < 8:
-            header.problems.append("truncated")
+            header.problems.append(ProblemCode.TRUNCATED)
             return
         tag_type, tag_flags, size = struct.unpack("<HHI", raw)
         body = blob.read(pos + 8, min(max(size - 8, 0), 4096))
         header.tags.append(_tag(pos, tag_type, tag_flags, size, body))
         if size < 8:
-            header.problems.append("malformed-tag")
+            header.problems.append(ProblemCode.MALFORMED_TAG)
             return
         if tag_type == 0:
             if pos + size != header.offset + header.header_length:
-                header.problems.append("length-mismatch")
+                header.problems.append(ProblemCode.LENGTH_MISMATCH)
             return
         pos += (size + 7) & ~7
         if (
             pos >= header.offset + header.header_length
-            and "tags-past-length" not in header.problems
+            and ProblemCode.TAGS_PAST_LENGTH not in header.problems
         ):
-            header.problems.append("tags-past-length")
-    header.problems.append("missing-end-tag")
+            header.problems.append(ProblemCode.TAGS_PAST_LENGTH)
+    header.problems.append(ProblemCode.MISSING_END_TAG)
 
 
 def _tag(pos: int, tag_type: int, tag_flags: int, size: int, body: bytes) -> MultibootTag:

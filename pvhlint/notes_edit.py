@@ -14,6 +14,7 @@ import struct
 from dataclasses import dataclass, field
 
 from .model import SHT_NOTE, ElfInfo, Note, NoteArea, Section
+from .xennotes import XenNote
 
 PF_X = 1
 
@@ -76,7 +77,8 @@ def plan_edit(elf: ElfInfo, data: bytes, drop: set[int], values: dict[int, bytes
         raise EditError("the image has no note segment or section holding Xen notes to edit")
     areas = _distinct(areas)
     pending = dict(values)
-    home = next((a for a in areas if any(n.type == 18 and n.is_xen for n in a.notes)), areas[0])
+    entry = XenNote.PHYS32_ENTRY
+    home = next((a for a in areas if any(n.type == entry and n.is_xen for n in a.notes)), areas[0])
     for area in areas:
         added = pending if area is home else {}
         pieces = _rebuild(area, data, drop, pending, added, plan)

@@ -12,12 +12,14 @@ from typing import Any
 
 from .bzimage import LOADFLAG_NAMES, XLOADFLAG_NAMES, flag_names
 from .model import Image, Note, NoteArea, Segment
-from .xennotes import note_label
+from .xennotes import NoteValue, note_label
 
 INSPECT_SCHEMA_VERSION = 1
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, NoteValue):
+        return value.to_json()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
                 if f.name not in ("facts", "blobs")}  # fmt: skip

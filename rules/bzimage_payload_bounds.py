@@ -31,7 +31,7 @@ from collections.abc import Iterator
 
 from pvhlint.bzimage import FIELD_OFFSETS
 from pvhlint.loaders import layer_size
-from pvhlint.model import Image
+from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 
 XEN = ("xen-pvh", "xen-pv")
@@ -45,17 +45,17 @@ def check(image: Image) -> Iterator[Hit]:
     length = setup.fields.get("payload_length", 0)
     layer, end = setup.layer, layer_size(image, setup.layer)
     for problem in image.problems:
-        if problem.code == "payload-offset-overflow":
+        if problem.code == ProblemCode.PAYLOAD_OFFSET_OVERFLOW:
             at, size = FIELD_OFFSETS["payload_offset"]
             yield Hit(f"payload_offset puts the payload at {start:#x}, at or past the end of the "
                       f"file ({end:#x}) (libxenguest: \"xc_dom_probe_bzimage_kernel: "
                       'payload offset overflow")', layer, at, size, rejects=XEN)  # fmt: skip
-        elif problem.code == "payload-length-overflow":
+        elif problem.code == ProblemCode.PAYLOAD_LENGTH_OVERFLOW:
             at, size = FIELD_OFFSETS["payload_length"]
             yield Hit(f"payload [{start:#x}, {start + length:#x}) runs past the end of the file "
                       f"({end:#x}) (libxenguest: \"xc_dom_probe_bzimage_kernel: payload "
                       'length overflow")', layer, at, size, rejects=XEN)  # fmt: skip
-        elif problem.code == "payload-too-short":
+        elif problem.code == ProblemCode.PAYLOAD_TOO_SHORT:
             at, size = FIELD_OFFSETS["payload_length"]
             yield Hit(f"payload_length {length} cannot hold a compressed kernel and its 4-byte "
                       "size trailer (libxenguest: \"xc_dom_probe_bzimage_kernel: unknown "

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.loaders import XEN_DECOMPRESS_MAX
-from pvhlint.model import Image
+from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 
 XEN = ("xen-pvh", "xen-pv")
@@ -58,13 +58,13 @@ def check(image: Image) -> Iterator[Hit]:
                   f'limit ("kernel image too large"; {_xen_says(image)})', payload.parent or 0,
                   (payload.offset or 0) + (payload.size or 4) - 4, 4, rejects=XEN)  # fmt: skip
         return
-    corrupt = any(problem.code == "payload-corrupt" for problem in image.problems)
+    corrupt = any(problem.code == ProblemCode.PAYLOAD_CORRUPT for problem in image.problems)
     for problem in image.problems:
-        if problem.code == "size-trailer-mismatch" and not corrupt:  # else a consequence
+        if problem.code == ProblemCode.SIZE_TRAILER_MISMATCH and not corrupt:  # else a consequence
             yield Hit(f"{problem.message}: the build's trailer no longer fits the payload "
                       f"({_xen_says(image)}, or a truncated ELF)", problem.layer,
                       problem.offset, 4, rejects=XEN)  # fmt: skip
-        elif problem.code == "payload-corrupt":
+        elif problem.code == ProblemCode.PAYLOAD_CORRUPT:
             payload = image.layers[problem.layer]
             inside = payload.kind == "payload"
             yield Hit(f"the payload does not decompress ({problem.message}) ({_xen_says(image)})",

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.model import Image
+from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 
 XEN = ("xen-pvh", "xen-pv")
@@ -37,7 +37,7 @@ XEN = ("xen-pvh", "xen-pv")
 
 def check(image: Image) -> Iterator[Hit]:
     for problem in image.problems:
-        if problem.code != "unknown-codec":
+        if problem.code != ProblemCode.UNKNOWN_CODEC:
             continue
         at = f" at {problem.offset:#x}" if problem.offset is not None else ""
         starts = problem.message.partition("(starts ")[2].rstrip(")")

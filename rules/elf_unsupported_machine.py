@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.grub_elf import grub_mb1_elf_header, grub_mb2_elf_header, qemu_elf_layer
-from pvhlint.model import Image
+from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 
 
@@ -45,8 +45,8 @@ def check(image: Image) -> Iterator[Hit]:
     if elf is None:
         return
     codes = {p.code for p in image.problems if p.layer == elf.layer}
-    big = "big-endian" in codes
-    if not big and "unsupported-machine" not in codes:
+    big = ProblemCode.BIG_ENDIAN in codes
+    if not big and ProblemCode.UNSUPPORTED_MACHINE not in codes:
         return
     said: list[str] = []
     rejects: list[str] = []

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.loaders import grub_mb2
-from pvhlint.model import Image
+from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 
 
@@ -37,7 +37,7 @@ def check(image: Image) -> Iterator[Hit]:
     if header is None:
         return
     problems = set(header.problems)
-    if not problems & {"length-mismatch", "tags-past-length"}:
+    if not problems & {ProblemCode.LENGTH_MISMATCH, ProblemCode.TAGS_PAST_LENGTH}:
         return
     ends = [tag for tag in header.tags if tag.type == 0 and tag.size >= 8]
     if ends:

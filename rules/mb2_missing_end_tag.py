@@ -29,13 +29,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.loaders import grub_mb2
-from pvhlint.model import Image
+from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 
 
 def check(image: Image) -> Iterator[Hit]:
     header = grub_mb2(image)
-    if header is None or "missing-end-tag" not in header.problems:
+    if header is None or ProblemCode.MISSING_END_TAG not in header.problems:
         return
     inside = [tag for tag in header.tags if tag.offset < header.offset + header.header_length]
     yield Hit(f"Multiboot 2 header at {header.offset:#x}: its {len(inside)} tag(s) within "

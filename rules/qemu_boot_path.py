@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pvhlint.loaders import qemu_mb1, qemu_path, qemu_pvh
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
+from pvhlint.xennotes import XenNote
 
 
 def check(image: Image) -> Iterator[Hit]:
@@ -46,7 +47,7 @@ def check(image: Image) -> Iterator[Hit]:
     elif path == "multiboot" and image.elf is not None and image.elf.layer == 0:
         header = qemu_mb1(image)
         assert header is not None
-        pvh = image.elf.notes_of_type(18) or qemu_pvh(image).note
+        pvh = image.elf.notes_of_type(XenNote.PHYS32_ENTRY) or qemu_pvh(image).note
         if pvh:
             yield Hit(
                 f"the Multiboot 1 header at {header.offset:#x} wins: QEMU boots this "

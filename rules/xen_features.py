@@ -30,25 +30,26 @@ from pvhlint.loaders import xen_parse
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note
+from pvhlint.xennotes import Features
 
 
 def check(image: Image) -> Iterator[Hit]:
     parse = xen_parse(image, False) or xen_parse(image, True)
     if parse is None:
         return
-    for note in (n for n in parse.notes if n.type == 10 and isinstance(n.value, dict)):
-        for feature in note.value["features"]:
-            name = feature["name"]
-            if feature["bit"] is None and feature["required"]:
+    for note in (n for n in parse.notes if isinstance(n.value, Features)):
+        for feature in note.value.features:
+            name = feature.name
+            if feature.bit is None and feature.required:
                 yield at_note(
                     note,
                     f"FEATURES requires unknown feature {name!r}: the parse "
                     "fails and Xen refuses the image",
                     rejects=XEN_TARGETS,
                 )
-            elif feature["bit"] is None:
+            elif feature.bit is None:
                 yield at_note(note, f"FEATURES names unknown feature {name!r}: Xen ignores it")
-            elif name == "dom0" and feature["required"]:
+            elif name == "dom0" and feature.required:
                 yield at_note(
                     note,
                     'FEATURES requires dom0: Xen says "Kernel does not support '

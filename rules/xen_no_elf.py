@@ -25,13 +25,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.loaders import libelf_init_error, xen_elf
-from pvhlint.model import FORMAT_DESCRIPTIONS, Image
+from pvhlint.model import FORMAT_DESCRIPTIONS, Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS
 
 # Problems whose own rules already say why Xen's bzImage loader stops.
-EXPLAINED = {"payload-offset-overflow", "payload-length-overflow", "payload-too-short",
-             "unknown-codec"}  # fmt: skip
+EXPLAINED = {
+    ProblemCode.PAYLOAD_OFFSET_OVERFLOW,
+    ProblemCode.PAYLOAD_LENGTH_OVERFLOW,
+    ProblemCode.PAYLOAD_TOO_SHORT,
+    ProblemCode.UNKNOWN_CODEC,
+}
 
 
 def check(image: Image) -> Iterator[Hit]:
@@ -43,7 +47,7 @@ def check(image: Image) -> Iterator[Hit]:
     if setup is not None and setup.has_hdrs and (setup.version < 0x208 or codes & EXPLAINED):
         return  # bzimage-protocol, bzimage-payload-bounds, bzimage-unknown-codec
     payload = next((layer for layer in image.layers if layer.kind == "payload"), None)
-    if "payload-corrupt" in codes and payload is not None and payload.codec:
+    if ProblemCode.PAYLOAD_CORRUPT in codes and payload is not None and payload.codec:
         codec = payload.codec.upper()
         yield Hit(f"the {payload.codec} payload does not decompress: Xen says "
                   f'"xc_dom_probe_bzimage_kernel unable to {codec} decompress kernel"',

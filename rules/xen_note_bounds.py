@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.loaders import xen_elf
-from pvhlint.model import Image
+from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note, name
 
@@ -39,14 +39,14 @@ def check(image: Image) -> Iterator[Hit]:
         end = area.offset + area.size
         for note in area.notes:
             label = area.name or f"{area.source} {area.index}"
-            if "desc-past-segment" in note.problems:
+            if ProblemCode.DESC_PAST_SEGMENT in note.problems:
                 over = max(note.desc_offset + note.descsz, note.offset + 12 + note.namesz) - end
                 yield at_note(
                     note,
                     f"{name(note)}: descsz {note.descsz} runs {over} byte(s) "
                     f"past the end of {label} at {end:#x}",
                 )
-            if "truncated" in note.problems:
+            if ProblemCode.TRUNCATED in note.problems:
                 yield at_note(
                     note,
                     f"{name(note)} is cut off by the end of the data: readers "

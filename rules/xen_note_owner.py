@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.loaders import xen_elf
-from pvhlint.model import Image, NoteArea
+from pvhlint.model import Image, NoteArea, ProblemCode
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note, name
 
@@ -45,7 +45,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 def _area(area: NoteArea, fallback: str | None) -> Iterator[Hit]:
-    wrong = [n for n in area.notes if "owner-not-xen" in n.problems]
+    wrong = [n for n in area.notes if ProblemCode.OWNER_NOT_XEN in n.problems]
     owners = {_owner(n.owner) for n in wrong}
     label = area.name or f"{area.source} {area.index}"
     if wrong and len(wrong) == len(area.notes) and len(owners) == 1:
@@ -67,7 +67,7 @@ def _area(area: NoteArea, fallback: str | None) -> Iterator[Hit]:
                 f"{name(note)} has owner {_owner(note.owner)!r}, not 'Xen': Xen ignores the note",
             )
     for note in area.notes:
-        if "owner-not-exact" in note.problems:
+        if ProblemCode.OWNER_NOT_EXACT in note.problems:
             yield at_note(
                 note,
                 f"{name(note)}: owner 'Xen' with namesz {note.namesz}: Xen "

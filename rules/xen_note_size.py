@@ -30,7 +30,7 @@ from pvhlint.loaders import xen_elf
 from pvhlint.model import Image, Note
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note, name
-from pvhlint.xennotes import NOTE_KINDS
+from pvhlint.xennotes import NOTE_KINDS, ValueKind, XenNote
 
 
 def check(image: Image) -> Iterator[Hit]:
@@ -47,15 +47,15 @@ def check(image: Image) -> Iterator[Hit]:
 def _size_problem(note: Note, pair: int) -> str | None:
     kind = NOTE_KINDS.get(note.type)
     size = note.descsz
-    if kind is not None and kind.kind == "num" and size not in (1, 2, 4, 8):
+    if kind is not None and kind.kind == ValueKind.NUMBER and size not in (1, 2, 4, 8):
         return "libelf reads numbers of 1, 2, 4 or 8 bytes only, so it reads 0"
-    if note.type == 17 and size % 4:
+    if note.type == XenNote.SUPPORTED_FEATURES and size % 4:
         return "SUPPORTED_FEATURES must be a multiple of 4 bytes; libelf ignores it"
-    if note.type == 13 and size % pair:
+    if note.type == XenNote.L1_MFN_VALID and size % pair:
         return f"L1_MFN_VALID holds whole mask/value pairs of {pair} bytes"
-    if note.type == 19 and size not in (0, 4, 8, 12):
+    if note.type == XenNote.PHYS32_RELOC and size not in (0, 4, 8, 12):
         return "PHYS32_RELOC holds 0 to 3 u32 values (align, min, max); Xen reads them as 0"
-    if note.type == 18 and size < 4:
+    if note.type == XenNote.PHYS32_ENTRY and size < 4:
         return 'rust-vmm refuses it ("Invalid PVH note header")'
     return None
 

@@ -26,11 +26,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.loaders import xen_elf
-from pvhlint.model import Image
+from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note, name
+from pvhlint.xennotes import XenNote
 
-BUFFERED = (5, 6, 7, 8)  # copied into 16-byte buffers by libelf
+# copied into 16-byte buffers by libelf
+BUFFERED = (XenNote.XEN_VERSION, XenNote.GUEST_OS, XenNote.GUEST_VERSION, XenNote.LOADER)
 
 
 def check(image: Image) -> Iterator[Hit]:
@@ -38,13 +40,13 @@ def check(image: Image) -> Iterator[Hit]:
     if elf is None:
         return
     for note in elf.xen_notes:
-        if "string-unterminated" in note.problems:
+        if ProblemCode.STRING_UNTERMINATED in note.problems:
             yield at_note(
                 note,
                 f"{name(note)}: no NUL before the end of the data: libelf marks the image broken",
                 rejects=XEN_TARGETS,
             )
-        elif "string-not-in-desc" in note.problems:
+        elif ProblemCode.STRING_NOT_IN_DESC in note.problems:
             yield at_note(
                 note,
                 f"{name(note)}: the string ends in the padding after the "

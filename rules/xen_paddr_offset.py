@@ -37,6 +37,7 @@ from pvhlint.loaders import xen_elf, xen_parse
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note
+from pvhlint.xennotes import XenNote
 
 # Xen 4.17's elf_xen_addr_calc_check refuses PADDR_OFFSET without VIRT_BASE for PVH too;
 # xen.git b77ed96fce (in 4.18) limits the check to PV guests.
@@ -49,7 +50,7 @@ def check(image: Image) -> Iterator[Hit]:
     if parse is None or parse.paddr_offset is None or parse.virt_base is not None:
         return
     assert elf is not None
-    note = [n for n in parse.notes if n.type == 4][-1]
+    note = [n for n in parse.notes if n.type == XenNote.PADDR_OFFSET][-1]
     seen = ('"xc_dom_parse_hvm_kernel: ELF image is not 32bit"' if elf.elf_class == 64
             else "an HVM firmware load instead of PVH")  # fmt: skip
     yield at_note(

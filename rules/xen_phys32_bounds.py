@@ -32,6 +32,7 @@ from pvhlint.loaders import loadable_range, xen_elf, xen_parse
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import at_note
+from pvhlint.xennotes import XenNote
 
 
 def check(image: Image) -> Iterator[Hit]:
@@ -39,7 +40,7 @@ def check(image: Image) -> Iterator[Hit]:
     parse = xen_parse(image, True)
     if parse is None or parse.phys_entry is None or elf is None:
         return
-    note = [n for n in parse.notes if n.type == 18][-1]
+    note = [n for n in parse.notes if n.type == XenNote.PHYS32_ENTRY][-1]
     raw = note.value if isinstance(note.value, int) else 0
     entry = parse.phys_entry
     span = loadable_range(elf)

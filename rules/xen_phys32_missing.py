@@ -32,6 +32,7 @@ from pvhlint.loaders import xen_elf, xen_parse
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import at_elf
+from pvhlint.xennotes import XenNote
 
 
 def check(image: Image) -> Iterator[Hit]:
@@ -41,7 +42,7 @@ def check(image: Image) -> Iterator[Hit]:
     parse = xen_parse(image, True)
     if parse is None or parse.phys_entry is not None:
         return
-    broken_18 = [n for n in elf.notes_of_type(18)]
+    broken_18 = [n for n in elf.notes_of_type(XenNote.PHYS32_ENTRY)]
     if parse.notes:
         text = (
             "no usable XEN_ELFNOTE_PHYS32_ENTRY among the Xen notes: Xen says "

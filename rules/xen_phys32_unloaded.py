@@ -32,6 +32,7 @@ from pvhlint.loaders import loadable_range, xen_elf, xen_parse
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import at_note
+from pvhlint.xennotes import XenNote
 
 
 def check(image: Image) -> Iterator[Hit]:
@@ -49,7 +50,7 @@ def check(image: Image) -> Iterator[Hit]:
     where = "the zero-filled tail of PT_LOAD" if holding else "a gap between segments"
     if holding:
         where += f" {holding[0].index} (past p_filesz)"
-    note = [n for n in parse.notes if n.type == 18][-1]
+    note = [n for n in parse.notes if n.type == XenNote.PHYS32_ENTRY][-1]
     yield at_note(
         note,
         f"XEN_ELFNOTE_PHYS32_ENTRY {entry:#x} is in no PT_LOAD's file bytes ({where}): "
