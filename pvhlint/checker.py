@@ -17,6 +17,7 @@ from .errors import ImageError
 from .image import open_image
 from .loaders import grub_layer, grub_mb1, grub_mb2, qemu_path, xen_first_loader, xen_parse
 from .model import Image
+from .multiboot import MULTIBOOT
 from .profiles import DEFAULT_PROFILE, Profile
 from .rule import SEVERITIES, TARGETS, Finding, Rule, Scope, discover_rules
 from .rulekit import XEN_TARGETS
@@ -159,7 +160,7 @@ def claimed_targets(image: Image) -> tuple[str, ...]:
         claimed.add("xen-pv")
     layer = grub_layer(image)
     for header in image.multiboot:
-        near = 2 * (8192 if header.version == 1 else 32768)
+        near = 2 * MULTIBOOT[header.version].window
         if header.layer == layer and header.checksum_ok and header.offset < near:
             claimed.add(f"multiboot{header.version}")
     if grub_mb1(image):

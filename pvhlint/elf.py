@@ -23,6 +23,7 @@ from .model import (
     Section,
     Segment,
     XenGuestString,
+    align_up,
 )
 from .xennotes import NOTE_KINDS, ValueKind, decode_value, parse_xen_guest
 
@@ -37,10 +38,6 @@ KNOWN_OWNERS = frozenset(
     {"GNU", "Linux", "LINUX", "FreeBSD", "NetBSD", "OpenBSD", "Go", "stapsdt", "FDO",
      "Android", "CORE", "VMCOREINFO", "XenSource"}
 )  # fmt: skip
-
-
-def _align(value: int, pad: int) -> int:
-    return (value + pad - 1) // pad * pad if pad > 1 else value
 
 
 class ElfReader:
@@ -217,14 +214,14 @@ class ElfReader:
             else:
                 self.aligned_notes += 1
             notes.append(self._note(pos, end, pad, header))
-            pos = notes[-1].desc_offset + _align(notes[-1].descsz, pad)
+            pos = notes[-1].desc_offset + align_up(notes[-1].descsz, pad)
         return notes
 
     def _note(self, pos: int, end: int, pad: int, header: bytes) -> Note:
         namesz, descsz, n_type = struct.unpack(self.endian + "III", header)
         name_off = pos + 12
         # Sizes are padded, not offsets: libelf with 4, QEMU and rust-vmm with p_align.
-        desc_off = name_off + _align(namesz, pad)
+        desc_off = name_off + align_up(namesz, pad)
         owner = self.blob.read(name_off, min(namesz, _MAX_OWNER))
         desc = self.blob.read(desc_off, min(descsz, _MAX_DESC))
         is_xen = self.blob.read(name_off, 4) == b"Xen\0"  # strcmp: namesz is not consulted
@@ -236,8 +233,7 @@ class ElfReader:
             note.problems.append(ProblemCode.DESC_PAST_SEGMENT)
         if pos % 4:
             note.problems.append(ProblemCode.BAD_ALIGNMENT)
-        owner_text = owner.split(b"\0", 1)[0].decode("latin-1")
-        if not is_xen and owner_text not in KNOWN_OWNERS:
+        if not is_xen and note.owner_name not in KNOWN_OWNERS:
             note.problems.append(ProblemCode.OWNER_NOT_XEN)
         elif is_xen and (namesz != 4 or owner != b"Xen\0"):
             note.problems.append(ProblemCode.OWNER_NOT_EXACT)

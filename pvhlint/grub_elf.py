@@ -69,11 +69,6 @@ def qemu_elf_layer(image: Image) -> int | None:
     return None
 
 
-def _phdr_offset(elf: ElfInfo, index: int) -> int:
-    size = getattr(elf, "phentsize", 0) or (56 if elf.elf_class == 64 else 32)
-    return elf.phoff + index * size
-
-
 def grub_elf_error(
     image: Image, header: MultibootHeader, window: int, *, mbi2: bool = False
 ) -> GrubElfError | None:
@@ -138,7 +133,7 @@ def _file_type(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
 def _phdr_window(
     image: Image, elf: ElfInfo, header: MultibootHeader, window: int, mbi2: bool
 ) -> GrubElfError | None:
-    end = _phdr_offset(elf, len(elf.segments))
+    end = elf.phdr_offset(len(elf.segments))
     if end <= window:
         return None
     return GrubElfError(
@@ -165,7 +160,7 @@ def _crosses_4g(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
                 f"PT_LOAD {seg.index} ends at physical {seg.paddr + seg.memsz:#x}; GRUB loads "
                 "an ELF64 only below 4 GiB",
                 elf.layer,
-                _phdr_offset(elf, seg.index),
+                elf.phdr_offset(seg.index),
             )
     return None
 
@@ -196,7 +191,7 @@ def _relocatable(
 def _segments(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
     size = layer_size(image, elf.layer)
     for seg in _loads(elf):
-        where = _phdr_offset(elf, seg.index)
+        where = elf.phdr_offset(seg.index)
         if elf.elf_class == 32 and seg.paddr + seg.memsz > U32:
             return GrubElfError(
                 "address is out of range",

@@ -14,13 +14,11 @@ from itertools import pairwise
 from typing import Any
 
 from .codecs import UNCOMPRESSED
-from .model import PT_LOAD, ElfInfo, Image, MultibootHeader, Note, Segment
+from .model import PT_LOAD, ElfInfo, Image, MultibootHeader, Note, Segment, align_up
+from .multiboot import MULTIBOOT, QEMU_MB1_LIMIT
 from .xenbin import BinOutcome, XenLoader, parse_bin_table
 from .xennotes import FEATURE_BITS, FeatureBits, Features, XenNote
 
-GRUB_MB1_WINDOW = 8192
-QEMU_MB1_LIMIT = 8192 - 48  # QEMU scans offsets 0, 4, ... below 8144
-MB2_WINDOW = 32768
 UNSET_ADDR32 = 0xFFFFFFFF
 GRUB_FILTERS = ("gzip", "xz", "lzo")  # whole-file streams GRUB reads through (gzip first)
 # Debian 12's libxenguest links zlib, liblzma and libzstd only (linux-boot.md §9).
@@ -119,8 +117,7 @@ def _first(headers: list[MultibootHeader]) -> MultibootHeader | None:
 def grub_scan_limit(image: Image, version: int) -> int:
     """The last offset GRUB's multiboot scan tries in the layer it reads: it reads the
     first 8 KiB (MB1) or 32 KiB (MB2) and stops 12 or 16 bytes before the end of that."""
-    window, tail = (GRUB_MB1_WINDOW, 12) if version == 1 else (MB2_WINDOW, 16)
-    return min(window, layer_size(image, grub_layer(image))) - tail
+    return MULTIBOOT[version].scan_limit(layer_size(image, grub_layer(image)))
 
 
 def grub_mb1(image: Image) -> MultibootHeader | None:
@@ -440,7 +437,7 @@ def _rust_vmm_segment(segment: Segment, area: Any) -> PvhEntry:
             return PvhEntry(int.from_bytes(note.desc[:4], "little"), note, segment=segment)
         if not _power_of_two(segment.align):
             return PvhEntry(error="Kernel Loader: Invalid alignment", segment=segment)
-        pos = note.desc_offset + -(-note.descsz // segment.align) * segment.align
+        pos = note.desc_offset + align_up(note.descsz, segment.align)
     if segment.filesz and not notes and not _power_of_two(segment.align):
         return PvhEntry(error="Kernel Loader: Invalid alignment", segment=segment)
     if pos < end and (not notes or pos > notes[-1].offset):

@@ -143,6 +143,11 @@ class Note:
     value: Any = None  # int | str | xennotes.NoteValue | None
     problems: list[ProblemCode] = field(default_factory=list)
 
+    @property
+    def owner_name(self) -> str:
+        """The owner as the C string loaders compare (up to its first NUL)."""
+        return self.owner.split(b"\0", 1)[0].decode("latin-1")
+
 
 @dataclass
 class NoteArea:
@@ -195,6 +200,10 @@ class ElfInfo:
     @property
     def machine_name(self) -> str:
         return MACHINE_NAMES.get(self.machine, f"machine {self.machine}")
+
+    def phdr_offset(self, index: int) -> int:
+        """Where program header `index` sits in the layer."""
+        return self.phoff + index * self.phentsize
 
     def notes_of_type(self, note_type: int) -> list[Note]:
         return [note for note in self.xen_notes if note.type == note_type]
@@ -395,6 +404,11 @@ class Image:
         if self.format != "pe":
             return None
         return next((layer for layer in self.layers if layer.kind == UKI_KERNEL_SECTION), None)
+
+
+def align_up(value: int, alignment: int) -> int:
+    """`value` rounded up to a multiple of `alignment` (as it is for an alignment of 0 or 1)."""
+    return (value + alignment - 1) // alignment * alignment if alignment > 1 else value
 
 
 # A Unified Kernel Image carries the kernel in this section (systemd's UKI specification).

@@ -7,18 +7,54 @@ not, so rules can tell a real header from one a loader will never find.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 from .blob import Blob
-from .model import MultibootHeader, MultibootTag, ProblemCode
+from .model import MultibootHeader, MultibootTag, ProblemCode, align_up
 
-MB1_MAGIC = 0x1BADB002
-MB1_WINDOW = 8192
-MB2_MAGIC = 0xE85250D6
-MB2_WINDOW = 32768
+
+@dataclass(frozen=True)
+class MultibootSpec:
+    """One version of the multiboot protocol as GRUB 2.06 (loader/multiboot*.c) and QEMU
+    (hw/i386/multiboot.c) search for it: GRUB reads the first `window` bytes of the file
+    and tries offsets at `align` steps up to min(window, size) - `scan_tail`."""
+
+    version: int  # 1 | 2
+    magic: int
+    align: int  # the header's alignment: GRUB's (and QEMU's) search step
+    window: int  # bytes GRUB reads: where the whole header must lie
+    scan_tail: int  # GRUB's last offset is this many bytes before the end of what it read
+    checksum_at: int  # the checksum's offset in the header (the fixed part ends after it)
+    target: str  # the boot target whose loader looks for it
+
+    @property
+    def label(self) -> str:
+        return f"Multiboot {self.version}"
+
+    @property
+    def fixed_size(self) -> int:
+        """The magic, the fields the checksum covers, and the checksum."""
+        return self.checksum_at + 4
+
+    @property
+    def window_text(self) -> str:
+        return f"{self.window // 1024} KiB"
+
+    def scan_limit(self, size: int) -> int:
+        """GRUB's last offset in a layer of `size` bytes."""
+        return min(self.window, size) - self.scan_tail
+
+
+MB1 = MultibootSpec(1, 0x1BADB002, 4, 8192, 12, 8, "multiboot1")
+MB2 = MultibootSpec(2, 0xE85250D6, 8, 32768, 16, 12, "multiboot2")
+MULTIBOOT = {spec.version: spec for spec in (MB1, MB2)}
+# QEMU's load_multiboot scans offsets 0, 4, ... below the window less a whole 48-byte header.
+QEMU_MB1_LIMIT = MB1.window - 48
+
 _MAX_RECORDED = 64  # hostile files can hold the magic everywhere
 # Tags recorded per layer, over all headers: a full 32 KiB window is 4096 tags, and 64
 # headers whose tags jump over each other would otherwise make a quarter million.
-_MAX_TAGS = 2 * MB2_WINDOW // 8
+_MAX_TAGS = 2 * MB2.window // 8
 _MB1_ADDRESS_FIELDS = ("header_addr", "load_addr", "load_end_addr", "bss_end_addr", "entry_addr")
 _MB1_VIDEO_FIELDS = ("mode_type", "width", "height", "depth")
 
@@ -57,12 +93,12 @@ def _offsets_of(blob: Blob, magic: int, limit: int) -> list[int]:
 def scan_multiboot(blob: Blob, layer: int, limit: int) -> list[MultibootHeader]:
     """Headers with a valid checksum in the first `limit` bytes of the layer."""
     headers = []
-    for offset in _offsets_of(blob, MB1_MAGIC, limit):
+    for offset in _offsets_of(blob, MB1.magic, limit):
         header = _mb1_at(blob, layer, offset)
         if header:
             headers.append(header)
     budget = [_MAX_TAGS]
-    for offset in _offsets_of(blob, MB2_MAGIC, limit):
+    for offset in _offsets_of(blob, MB2.magic, limit):
         header = _mb2_at(blob, layer, offset, budget)
         if header:
             headers.append(header)
@@ -76,11 +112,12 @@ def _mb1_at(blob: Blob, layer: int, offset: int) -> MultibootHeader | None:
     magic, flags, checksum = struct.unpack_from("<III", raw)
     checksum_ok = not (magic + flags + checksum) & 0xFFFFFFFF
     size = mb1_header_size(flags)
-    in_window = offset + size <= MB1_WINDOW
+    in_window = offset + size <= MB1.window
     # Outside the window a bad checksum is just data; inside it, a likely broken header.
-    if not checksum_ok and not (in_window and offset % 4 == 0):
+    aligned = offset % MB1.align == 0
+    if not checksum_ok and not (in_window and aligned):
         return None
-    header = MultibootHeader(1, layer, offset, in_window, offset % 4 == 0, checksum_ok,
+    header = MultibootHeader(1, layer, offset, in_window, aligned, checksum_ok,
                              flags=flags, checksum=checksum)  # fmt: skip
     names = list(_MB1_ADDRESS_FIELDS if flags & 0x10000 else ())
     if flags & 0x4:
@@ -101,10 +138,11 @@ def _mb2_at(blob: Blob, layer: int, offset: int, budget: list[int]) -> Multiboot
         return None
     magic, arch, length, checksum = struct.unpack("<IIII", raw)
     checksum_ok = not (magic + arch + length + checksum) & 0xFFFFFFFF
-    in_window = offset + max(length, 16) <= MB2_WINDOW
-    if not checksum_ok and not (offset + 16 <= MB2_WINDOW and offset % 8 == 0):
+    in_window = offset + max(length, MB2.fixed_size) <= MB2.window
+    aligned = offset % MB2.align == 0
+    if not checksum_ok and not (offset + MB2.fixed_size <= MB2.window and aligned):
         return None
-    header = MultibootHeader(2, layer, offset, in_window, offset % 8 == 0, checksum_ok,
+    header = MultibootHeader(2, layer, offset, in_window, aligned, checksum_ok,
                              checksum=checksum, architecture=arch,
                              header_length=length)  # fmt: skip
     if checksum_ok:
@@ -116,7 +154,7 @@ def _walk_mb2_tags(blob: Blob, header: MultibootHeader, budget: list[int]) -> No
     """Walk tags to the end tag, like GRUB (header_length is not the bound GRUB uses).
     Each tag advances by at least 8 (size 0 stops the walk, where GRUB would spin)."""
     pos = header.offset + 16
-    hard_end = header.offset + MB2_WINDOW
+    hard_end = header.offset + MB2.window
     while pos + 8 <= hard_end:
         if budget[0] <= 0:
             header.problems.append(ProblemCode.TOO_MANY_TAGS)
@@ -136,7 +174,7 @@ def _walk_mb2_tags(blob: Blob, header: MultibootHeader, budget: list[int]) -> No
             if pos + size != header.offset + header.header_length:
                 header.problems.append(ProblemCode.LENGTH_MISMATCH)
             return
-        pos += (size + 7) & ~7
+        pos += align_up(size, 8)
         if (
             pos >= header.offset + header.header_length
             and ProblemCode.TAGS_PAST_LENGTH not in header.problems

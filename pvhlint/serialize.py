@@ -35,7 +35,7 @@ def _plain(value: Any) -> Any:
 def _note(note: Note) -> dict[str, Any]:
     data = _plain(note)
     data["label"] = note_label(note.type) if note.is_xen else None
-    data["owner_text"] = note.owner.split(b"\0", 1)[0].decode("latin-1")
+    data["owner_text"] = note.owner_name
     return data
 
 

@@ -47,7 +47,7 @@ def check(image: Image) -> Iterator[Hit]:
         if seg.type in (PT_LOAD, PT_NOTE) and seg.filesz and end > image.size:
             yield Hit(f"PT_{seg.type_name} {seg.index} ends at {end:#x}, past the end of the "
                       f"file ({image.size:#x} bytes): QEMU says \"Error while loading elf "
-                      'kernel"', elf.layer, elf.phoff + seg.index * elf.phentsize,
+                      'kernel"', elf.layer, elf.phdr_offset(seg.index),
                       elf.phentsize, rejects)  # fmt: skip
 
 

@@ -25,25 +25,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import grub_layer, grub_mb1, grub_scan_limit
 from pvhlint.model import Image
-from pvhlint.multiboot import MB1_MAGIC
+from pvhlint.multiboot import MB1
 from pvhlint.rule import Hit, Rule
+
+from ._multiboot import bad_checksums
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if grub_mb1(image) is not None:
-        return
-    layer = grub_layer(image)
-    limit = grub_scan_limit(image, 1)
-    for header in image.multiboot:
-        if (header.version == 1 and header.layer == layer and not header.checksum_ok
-                and header.aligned and header.offset <= limit):  # fmt: skip
-            want = -(MB1_MAGIC + header.flags) & 0xFFFFFFFF
-            yield Hit(f"Multiboot 1 header at {header.offset:#x}: flags {header.flags:#x} need "
-                      f"checksum {want:#010x}, found {header.checksum:#010x} (GRUB: \"error: "
-                      'no multiboot header found.")', layer, header.offset + 8, 4,
-                      rejects=("multiboot1",))  # fmt: skip
+    yield from bad_checksums(image, MB1, lambda h: (f"flags {h.flags:#x}", [h.flags]))
 
 
 RULE = Rule(

@@ -40,23 +40,19 @@ from pvhlint.grub_elf import (
     AOUT_KLUDGE,
     EM_386,
     elf_of_layer,
-    grub_elf_error,
     grub_mb1_elf_header,
-    grub_text,
     is_big_endian,
 )
-from pvhlint.loaders import GRUB_MB1_WINDOW, layer_size, qemu_mb1, qemu_path
-from pvhlint.model import PT_LOAD, ElfInfo, Image
+from pvhlint.loaders import layer_size, qemu_mb1, qemu_path
+from pvhlint.model import PT_LOAD, Image
+from pvhlint.multiboot import MB1
 from pvhlint.rule import Hit, Rule
+
+from ._multiboot import grub_elf
 
 
 def check(image: Image) -> Iterator[Hit]:
-    header = grub_mb1_elf_header(image)
-    if header is not None:
-        error = grub_elf_error(image, header, GRUB_MB1_WINDOW)
-        if error is not None:
-            text = f"Multiboot 1 ELF: {error.explain} ({grub_text(error.text)})"
-            yield Hit(text, error.layer, error.offset, error.length, rejects=("multiboot1",))
+    yield from grub_elf(image, MB1, grub_mb1_elf_header(image))
     qemu = qemu_mb1(image)
     if qemu_path(image) != "multiboot" or qemu is None or qemu.flags & AOUT_KLUDGE:
         return
@@ -71,10 +67,6 @@ def check(image: Image) -> Iterator[Hit]:
         yield from _qemu_truncated(image)
 
 
-def _phdr_at(elf: ElfInfo, index: int) -> int:
-    return elf.phoff + index * (getattr(elf, "phentsize", 0) or elf.elf_class * 7 // 8)
-
-
 def _qemu_truncated(image: Image) -> Iterator[Hit]:
     elf = elf_of_layer(image, 0)
     if elf is None:
@@ -85,7 +77,7 @@ def _qemu_truncated(image: Image) -> Iterator[Hit]:
             end = seg.offset + seg.filesz
             yield Hit(f"Multiboot 1 ELF: PT_LOAD {seg.index} needs file bytes up to {end:#x}, "
                       f"but the file ends at {size:#x} (QEMU: \"Error while loading elf "
-                      'kernel")', 0, _phdr_at(elf, seg.index), rejects=("qemu",))  # fmt: skip
+                      'kernel")', 0, elf.phdr_offset(seg.index), rejects=("qemu",))  # fmt: skip
             return
 
 

@@ -24,24 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import grub_layer, grub_mb1, grub_scan_limit
 from pvhlint.model import Image
+from pvhlint.multiboot import MB1
 from pvhlint.rule import Hit, Rule
+
+from ._multiboot import misaligned
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if grub_mb1(image) is not None:
-        return
-    layer = grub_layer(image)
-    limit = grub_scan_limit(image, 1)
-    for header in image.multiboot:
-        if (header.version == 1 and header.layer == layer and header.checksum_ok
-                and not header.aligned and header.offset <= limit):  # fmt: skip
-            yield Hit(f"Multiboot 1 header at {header.offset:#x} (flags {header.flags:#x}) is "
-                      f"not 4-byte aligned ({header.offset % 4} past a multiple of 4); GRUB "
-                      "and QEMU only look at multiples of 4 (GRUB: \"error: no multiboot "
-                      'header found.")', layer, header.offset, 12,
-                      rejects=("multiboot1",))  # fmt: skip
+    yield from misaligned(image, MB1, lambda h: f" (flags {h.flags:#x})", "GRUB and QEMU only look")
 
 
 RULE = Rule(

@@ -28,26 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import GRUB_MB1_WINDOW, grub_layer, grub_mb1, layer_size
 from pvhlint.model import Image
+from pvhlint.multiboot import MB1
 from pvhlint.rule import Hit, Rule
+
+from ._multiboot import no_header
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if grub_mb1(image) is not None:
-        return
-    layer = grub_layer(image)
-    size = layer_size(image, layer)
-    where = "the first 8 KiB" if size >= GRUB_MB1_WINDOW else f"the file's {size} bytes"
-    if layer:
-        where += " of the gunzipped file"
-    if size < 32:
-        yield Hit(f'only {size} bytes: GRUB: "error: premature end of file <kernel path>."',
-                  layer, 0, rejects=("multiboot1",))  # fmt: skip
-        return
-    yield Hit(f"no Multiboot 1 header in {where} (4-byte steps, magic 0x1BADB002 with a zero "
-              'checksum sum): GRUB: "error: no multiboot header found."', layer, 0,
-              rejects=("multiboot1",))  # fmt: skip
+    yield from no_header(image, MB1)
 
 
 RULE = Rule(

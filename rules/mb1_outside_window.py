@@ -29,17 +29,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import GRUB_MB1_WINDOW, QEMU_MB1_LIMIT, grub_layer, grub_mb1, layer_size
+from pvhlint.loaders import grub_layer, grub_mb1, layer_size
 from pvhlint.model import Image
-from pvhlint.multiboot import mb1_header_size
+from pvhlint.multiboot import MB1, QEMU_MB1_LIMIT, mb1_header_size
 from pvhlint.rule import Hit, Rule
 
-NEAR = 2 * GRUB_MB1_WINDOW  # further out, a magic is more likely data than a lost header
+NEAR = 2 * MB1.window  # further out, a magic is more likely data than a lost header
 
 
 def check(image: Image) -> Iterator[Hit]:
     layer = grub_layer(image)
-    read = min(GRUB_MB1_WINDOW, layer_size(image, layer))
+    read = min(MB1.window, layer_size(image, layer))
     found = grub_mb1(image)
     if found is not None:
         end = found.offset + mb1_header_size(found.flags)
@@ -51,7 +51,7 @@ def check(image: Image) -> Iterator[Hit]:
                       'is out of range.")', layer, found.offset, end - found.offset,
                       rejects=("multiboot1",))  # fmt: skip
         return
-    limit = read - 12
+    limit = read - MB1.scan_tail
     for header in image.multiboot:
         if (header.version == 1 and header.layer == layer and header.checksum_ok
                 and limit < header.offset < NEAR):  # fmt: skip

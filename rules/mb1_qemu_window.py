@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import QEMU_MB1_LIMIT, grub_mb1, qemu_mb1, qemu_path, qemu_sees_setup
+from pvhlint.loaders import grub_mb1, qemu_mb1, qemu_path, qemu_sees_setup
 from pvhlint.model import Image
+from pvhlint.multiboot import QEMU_MB1_LIMIT
 from pvhlint.rule import Hit, Rule
 
 INSTEAD = {

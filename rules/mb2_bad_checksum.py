@@ -25,26 +25,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import grub_layer, grub_mb2, grub_scan_limit
-from pvhlint.model import Image
-from pvhlint.multiboot import MB2_MAGIC
+from pvhlint.model import Image, MultibootHeader
+from pvhlint.multiboot import MB2
 from pvhlint.rule import Hit, Rule
+
+from ._multiboot import bad_checksums
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if grub_mb2(image) is not None:
-        return
-    layer = grub_layer(image)
-    limit = grub_scan_limit(image, 2)
-    for header in image.multiboot:
-        if (header.version == 2 and header.layer == layer and not header.checksum_ok
-                and header.aligned and header.offset <= limit):  # fmt: skip
-            want = -(MB2_MAGIC + header.architecture + header.header_length) & 0xFFFFFFFF
-            yield Hit(f"Multiboot 2 header at {header.offset:#x}: architecture "
-                      f"{header.architecture} and header_length {header.header_length} need "
-                      f"checksum {want:#010x}, found {header.checksum:#010x} (GRUB: \"error: no "
-                      'multiboot header found.")', layer, header.offset + 12, 4,
-                      rejects=("multiboot2",))  # fmt: skip
+    yield from bad_checksums(image, MB2, _covered)
+
+
+def _covered(header: MultibootHeader) -> tuple[str, list[int]]:
+    return (f"architecture {header.architecture} and header_length {header.header_length}",
+            [header.architecture, header.header_length])  # fmt: skip
 
 
 RULE = Rule(

@@ -35,20 +35,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.grub_elf import grub_elf_error, grub_mb2_elf_header, grub_text
-from pvhlint.loaders import MB2_WINDOW
+from pvhlint.grub_elf import grub_mb2_elf_header
 from pvhlint.model import Image
+from pvhlint.multiboot import MB2
 from pvhlint.rule import Hit, Rule
+
+from ._multiboot import grub_elf
 
 
 def check(image: Image) -> Iterator[Hit]:
-    header = grub_mb2_elf_header(image)
-    if header is None:
-        return
-    error = grub_elf_error(image, header, MB2_WINDOW, mbi2=True)
-    if error is not None:
-        yield Hit(f"Multiboot 2 ELF: {error.explain} ({grub_text(error.text)})", error.layer,
-                  error.offset, error.length, rejects=("multiboot2",))  # fmt: skip
+    yield from grub_elf(image, MB2, grub_mb2_elf_header(image))
 
 
 RULE = Rule(

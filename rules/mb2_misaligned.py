@@ -24,23 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import grub_layer, grub_mb2, grub_scan_limit
 from pvhlint.model import Image
+from pvhlint.multiboot import MB2
 from pvhlint.rule import Hit, Rule
+
+from ._multiboot import misaligned
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if grub_mb2(image) is not None:
-        return
-    layer = grub_layer(image)
-    limit = grub_scan_limit(image, 2)
-    for header in image.multiboot:
-        if (header.version == 2 and header.layer == layer and header.checksum_ok
-                and not header.aligned and header.offset <= limit):  # fmt: skip
-            yield Hit(f"Multiboot 2 header at {header.offset:#x} is not 8-byte aligned "
-                      f"({header.offset % 8} past a multiple of 8); GRUB only looks at "
-                      'multiples of 8 (GRUB: "error: no multiboot header found.")', layer,
-                      header.offset, 16, rejects=("multiboot2",))  # fmt: skip
+    yield from misaligned(image, MB2, lambda h: "", "GRUB only looks")
 
 
 RULE = Rule(

@@ -26,26 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import MB2_WINDOW, grub_layer, grub_mb2, layer_size
 from pvhlint.model import Image
+from pvhlint.multiboot import MB2
 from pvhlint.rule import Hit, Rule
+
+from ._multiboot import no_header
 
 
 def check(image: Image) -> Iterator[Hit]:
-    if grub_mb2(image) is not None:
-        return
-    layer = grub_layer(image)
-    size = layer_size(image, layer)
-    where = "the first 32 KiB" if size >= MB2_WINDOW else f"the file's {size} bytes"
-    if layer:
-        where += " of the gunzipped file"
-    if size < 32:
-        yield Hit(f'only {size} bytes: GRUB: "error: premature end of file <kernel path>."',
-                  layer, 0, rejects=("multiboot2",))  # fmt: skip
-        return
-    yield Hit(f"no Multiboot 2 header with architecture 0 in {where} (8-byte steps, magic "
-              '0xE85250D6 with a zero checksum sum): GRUB: "error: no multiboot header found."',
-              layer, 0, rejects=("multiboot2",))  # fmt: skip
+    yield from no_header(image, MB2, " with architecture 0")
 
 
 RULE = Rule(

@@ -42,7 +42,7 @@ def check(image: Image) -> Iterator[Hit]:
             yield Hit(f"PT_LOAD {seg.index} has p_filesz {seg.filesz:#x} > p_memsz "
                       f'{seg.memsz:#x}: QEMU 10.0 says "Error while loading elf kernel"; '
                       "QEMU 7.2 hangs before starting the guest", elf.layer,
-                      elf.phoff + seg.index * elf.phentsize, elf.phentsize,
+                      elf.phdr_offset(seg.index), elf.phentsize,
                       rejects=("qemu",))  # fmt: skip
 
 

@@ -34,7 +34,7 @@ from pvhlint.rule import Hit, Rule
 
 
 def _owner(note: Note) -> str:
-    return note.owner.split(b"\0", 1)[0].decode("latin-1") or "-"
+    return note.owner_name or "-"
 
 
 def _names(notes: list[Note]) -> str:

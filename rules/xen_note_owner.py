@@ -31,10 +31,6 @@ from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note, name
 
 
-def _owner(owner: bytes) -> str:
-    return owner.split(b"\0", 1)[0].decode("latin-1")
-
-
 def check(image: Image) -> Iterator[Hit]:
     elf = xen_elf(image)
     if elf is None:
@@ -46,7 +42,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 def _area(area: NoteArea, fallback: str | None) -> Iterator[Hit]:
     wrong = [n for n in area.notes if ProblemCode.OWNER_NOT_XEN in n.problems]
-    owners = {_owner(n.owner) for n in wrong}
+    owners = {n.owner_name for n in wrong}
     label = area.name or f"{area.source} {area.index}"
     if wrong and len(wrong) == len(area.notes) and len(owners) == 1:
         then = {
@@ -64,7 +60,7 @@ def _area(area: NoteArea, fallback: str | None) -> Iterator[Hit]:
         for note in wrong:
             yield at_note(
                 note,
-                f"{name(note)} has owner {_owner(note.owner)!r}, not 'Xen': Xen ignores the note",
+                f"{name(note)} has owner {note.owner_name!r}, not 'Xen': Xen ignores the note",
             )
     for note in area.notes:
         if ProblemCode.OWNER_NOT_EXACT in note.problems:
