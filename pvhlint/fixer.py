@@ -161,7 +161,7 @@ PADDR_OFFSET_KEPT = (
     "PADDR_OFFSET kept: Xen 4.18 and later (xen.git b77ed96fce) boot a PVH kernel with it and "
     "no VIRT_BASE; for Xen 4.17 give --loaders debian12 or --require xen-pvh@4.17 to drop it"
 )
-PADDR_OFFSET_REFUSED_BY = TargetVersion("xen-pvh", "4.17")  # see rules/xen_paddr_offset.py
+PADDR_OFFSET_REFUSED_BY = TargetVersion("xen-pvh", "4.17")  # see rules/xen/xen_paddr_offset.py
 
 
 def _paddr_offset_refused(request: FixRequest, required: tuple[str, ...]) -> bool:

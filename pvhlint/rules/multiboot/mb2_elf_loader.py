@@ -40,7 +40,7 @@ from pvhlint.model import Image
 from pvhlint.multiboot import MB2
 from pvhlint.rule import Hit, Rule
 
-from ._multiboot import grub_elf
+from .helpers import grub_elf
 
 
 def check(image: Image) -> Iterator[Hit]:

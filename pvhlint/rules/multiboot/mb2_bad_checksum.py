@@ -29,7 +29,7 @@ from pvhlint.model import Image, MultibootHeader
 from pvhlint.multiboot import MB2
 from pvhlint.rule import Hit, Rule
 
-from ._multiboot import bad_checksums
+from .helpers import bad_checksums
 
 
 def check(image: Image) -> Iterator[Hit]:

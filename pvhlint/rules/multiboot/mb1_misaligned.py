@@ -28,7 +28,7 @@ from pvhlint.model import Image
 from pvhlint.multiboot import MB1
 from pvhlint.rule import Hit, Rule
 
-from ._multiboot import misaligned
+from .helpers import misaligned
 
 
 def check(image: Image) -> Iterator[Hit]:

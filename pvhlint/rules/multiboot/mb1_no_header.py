@@ -32,7 +32,7 @@ from pvhlint.model import Image
 from pvhlint.multiboot import MB1
 from pvhlint.rule import Hit, Rule
 
-from ._multiboot import no_header
+from .helpers import no_header
 
 
 def check(image: Image) -> Iterator[Hit]:

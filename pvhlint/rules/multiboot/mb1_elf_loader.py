@@ -48,7 +48,7 @@ from pvhlint.model import PT_LOAD, Image
 from pvhlint.multiboot import MB1
 from pvhlint.rule import Hit, Rule
 
-from ._multiboot import grub_elf
+from .helpers import grub_elf
 
 
 def check(image: Image) -> Iterator[Hit]:

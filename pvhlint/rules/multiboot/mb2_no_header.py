@@ -30,7 +30,7 @@ from pvhlint.model import Image
 from pvhlint.multiboot import MB2
 from pvhlint.rule import Hit, Rule
 
-from ._multiboot import no_header
+from .helpers import no_header
 
 
 def check(image: Image) -> Iterator[Hit]:
