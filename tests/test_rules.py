@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from fixtures import catalogue
 from pvhlint.cli import app
 from pvhlint.image import open_image
 from pvhlint.rule import DOC_SECTIONS, SEVERITIES, TARGETS, discover_rules
@@ -44,22 +43,6 @@ def test_rules_and_explain_commands():
     unknown = runner.invoke(app, ["explain", "no-such-rule"])
     assert unknown.exit_code == 2
     assert unknown.stderr == "pvhlint: no rule 'no-such-rule'; `pvhlint rules` lists them\n"
-
-
-def _findings(tmp_path, name: str, rule_id: str):
-    path = tmp_path / name
-    path.write_bytes(catalogue()[name].data)
-    rule = next(rule for rule in RULES if rule.id == rule_id)
-    return rule.run(open_image(path))
-
-
-def test_bzimage_crc_flags_only_the_broken_trailer(tmp_path):
-    findings = _findings(tmp_path, "bzimage-bad-crc", "bzimage-crc")
-    want = catalogue()["bzimage-bad-crc"].expect["bzimage"]
-    assert [(f.layer, f.offset) for f in findings] == [(0, want["n"] - 4)]
-    assert f"{want['crc_stored']:#010x}" in findings[0].message
-    for good in ("bzimage-xz", "bzimage-lz4", "bzimage-xz-signed"):
-        assert _findings(tmp_path, good, "bzimage-crc") == []
 
 
 @pytest.mark.realworld

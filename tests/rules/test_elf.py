@@ -1,0 +1,53 @@
+"""The elf family (pvhlint/rules/elf/): the machine, segments past the end of the file, and
+GRUB 2.12's section-count check."""
+
+from __future__ import annotations
+
+import pytest
+
+from .runner import E, Expect, check_boot_case, check_named_case
+
+BOOT_CASES: dict[str, list[Expect]] = {
+    # --- ELF machine
+    "boot/elf64-aarch64": [
+        E(
+            "elf-unsupported-machine",
+            18,
+            (
+                "AArch64 (e_machine 183)",
+                "unknown image type 183",
+                'QEMU: "Error while loading elf kernel"',
+            ),
+            ("xen-pv", "qemu"),
+        ),
+    ],
+    "boot/elf32-arm": [
+        E("elf-unsupported-machine", 18, ("ARM (e_machine 40)",), ("xen-pv", "qemu"))
+    ],
+    "boot/elf64-pvh": [],
+}
+ELF32_SHNUM, ELF64_PHOFF, PHDR64 = 48, 64, 56
+NAMED_CASES: dict[str, list[Expect]] = {
+    # cut inside its PT_NOTE, the second program header
+    "elf64-note-truncated": [
+        E(
+            "elf-segment-past-eof",
+            ELF64_PHOFF + PHDR64,
+            ("Error while loading elf kernel",),
+            ("qemu",),
+            length=PHDR64,
+        )
+    ],
+    # no section headers at all: GRUB 2.12 refuses, 2.06 does not look
+    "pvh32-mb1": [E("grub-elf-shnum", ELF32_SHNUM, (), ("multiboot1@2.12",), length=2)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BOOT_CASES))
+def test_boot_case(name: str) -> None:
+    check_boot_case(name, BOOT_CASES[name])
+
+
+@pytest.mark.parametrize("name", sorted(NAMED_CASES))
+def test_named_case(name: str) -> None:
+    check_named_case(name, NAMED_CASES[name])
