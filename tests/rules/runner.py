@@ -15,6 +15,8 @@ import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import pytest
+
 from fixtures.multiboot import MB1_MAGIC, MB2_MAGIC
 from pvhlint.rule import Finding, Rule, discover_rules
 
@@ -102,6 +104,26 @@ def check_boot_case(name: str, expected: list[Expect]) -> None:
 def check_named_case(name: str, expected: list[Expect]) -> None:
     rules = dict.fromkeys(e.rule for e in expected)
     _compare(name, expected, findings(name, (RULES[r] for r in rules)))
+
+
+def boot_cases_test(cases: dict[str, list[Expect]]) -> Callable[[str], None]:
+    """A family module's test of its BOOT cases: `test_boot_case = boot_cases_test(...)`."""
+
+    @pytest.mark.parametrize("name", sorted(cases))
+    def test_boot_case(name: str) -> None:
+        check_boot_case(name, cases[name])
+
+    return test_boot_case
+
+
+def named_cases_test(cases: dict[str, list[Expect]]) -> Callable[[str], None]:
+    """A family module's test of its NAMED cases: `test_named_case = named_cases_test(...)`."""
+
+    @pytest.mark.parametrize("name", sorted(cases))
+    def test_named_case(name: str) -> None:
+        check_named_case(name, cases[name])
+
+    return test_named_case
 
 
 def _compare(name: str, expected: list[Expect], got: list[Finding]) -> None:

@@ -13,9 +13,9 @@ from .runner import (
     XEN,
     E,
     Expect,
-    check_boot_case,
-    check_named_case,
+    boot_cases_test,
     findings,
+    named_cases_test,
     payload_at,
     payload_end,
 )
@@ -161,15 +161,9 @@ NAMED_CASES: dict[str, list[Expect]] = {
     "bz/cut-in-payload": [E("bzimage-payload-cut", SYSSIZE, ("inside the compressed kernel",))],
 }
 
+test_boot_case = boot_cases_test(BOOT_CASES)
 
-@pytest.mark.parametrize("name", sorted(BOOT_CASES))
-def test_boot_case(name: str) -> None:
-    check_boot_case(name, BOOT_CASES[name])
-
-
-@pytest.mark.parametrize("name", sorted(NAMED_CASES))
-def test_named_case(name: str) -> None:
-    check_named_case(name, NAMED_CASES[name])
+test_named_case = named_cases_test(NAMED_CASES)
 
 
 @pytest.mark.parametrize("name", ["bz-xz", "bz-v0202", "bz-bad-boot-flag"])

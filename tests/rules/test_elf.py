@@ -3,9 +3,7 @@ GRUB 2.12's section-count check."""
 
 from __future__ import annotations
 
-import pytest
-
-from .runner import E, Expect, check_boot_case, check_named_case
+from .runner import E, Expect, boot_cases_test, named_cases_test
 
 BOOT_CASES: dict[str, list[Expect]] = {
     # --- ELF machine
@@ -42,12 +40,6 @@ NAMED_CASES: dict[str, list[Expect]] = {
     "pvh32-mb1": [E("grub-elf-shnum", ELF32_SHNUM, (), ("multiboot1@2.12",), length=2)],
 }
 
+test_boot_case = boot_cases_test(BOOT_CASES)
 
-@pytest.mark.parametrize("name", sorted(BOOT_CASES))
-def test_boot_case(name: str) -> None:
-    check_boot_case(name, BOOT_CASES[name])
-
-
-@pytest.mark.parametrize("name", sorted(NAMED_CASES))
-def test_named_case(name: str) -> None:
-    check_named_case(name, NAMED_CASES[name])
+test_named_case = named_cases_test(NAMED_CASES)

@@ -21,7 +21,7 @@ from .runner import (
     Expect,
     at_mb1,
     at_mb2,
-    check_boot_case,
+    boot_cases_test,
     findings,
     mb1_at,
 )
@@ -277,10 +277,7 @@ BOOT_CASES: dict[str, list[Expect]] = {
     ],
 }
 
-
-@pytest.mark.parametrize("name", sorted(BOOT_CASES))
-def test_boot_case(name: str) -> None:
-    check_boot_case(name, BOOT_CASES[name])
+test_boot_case = boot_cases_test(BOOT_CASES)
 
 
 @pytest.mark.parametrize(

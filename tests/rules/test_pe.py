@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from .runner import E, Expect, check_boot_case
+from .runner import E, Expect, boot_cases_test
 
 BOOT_CASES: dict[str, list[Expect]] = {
     "boot/bz-signed": [
@@ -12,7 +10,4 @@ BOOT_CASES: dict[str, list[Expect]] = {
     ],
 }
 
-
-@pytest.mark.parametrize("name", sorted(BOOT_CASES))
-def test_boot_case(name: str) -> None:
-    check_boot_case(name, BOOT_CASES[name])
+test_boot_case = boot_cases_test(BOOT_CASES)

@@ -3,9 +3,7 @@ program headers and ROM layout."""
 
 from __future__ import annotations
 
-import pytest
-
-from .runner import E, Expect, check_named_case
+from .runner import E, Expect, named_cases_test
 
 QEMU = ("qemu",)
 ELF64_PHOFF, PHDR64 = 64, 56  # tests.loaders.pvh_kernel: program headers after the header
@@ -21,7 +19,4 @@ NAMED_CASES: dict[str, list[Expect]] = {
     "flat-mb1-outside": [E("qemu-boot-path", 0, ("old zImage",))],
 }
 
-
-@pytest.mark.parametrize("name", sorted(NAMED_CASES))
-def test_named_case(name: str) -> None:
-    check_named_case(name, NAMED_CASES[name])
+test_named_case = named_cases_test(NAMED_CASES)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from .runner import E, Expect, check_named_case
+from .runner import E, Expect, named_cases_test
 
 NAMED_CASES: dict[str, list[Expect]] = {
     # ELF64 only: an ELF32's program headers are the wrong size for it
@@ -13,7 +11,4 @@ NAMED_CASES: dict[str, list[Expect]] = {
     ],
 }
 
-
-@pytest.mark.parametrize("name", sorted(NAMED_CASES))
-def test_named_case(name: str) -> None:
-    check_named_case(name, NAMED_CASES[name])
+test_named_case = named_cases_test(NAMED_CASES)

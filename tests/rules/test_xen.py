@@ -5,13 +5,11 @@ the real loaders."""
 
 from __future__ import annotations
 
-import pytest
-
 from fixtures.catalogue import catalogue
 from pvhlint.xennotes import XenNote
 
 from .registry import built, note_offset
-from .runner import XEN, E, Expect, check_named_case
+from .runner import XEN, E, Expect, named_cases_test
 
 
 def _note(name: str, note_type: int, nth: int = -1) -> int:
@@ -122,7 +120,4 @@ NAMED_CASES: dict[str, list[Expect]] = {
     "bin-x86_32": [E("xen-binary-loader", BIN_TABLE, ("xc_dom_compat_check",), XEN, length=32)],
 }
 
-
-@pytest.mark.parametrize("name", sorted(NAMED_CASES))
-def test_named_case(name: str) -> None:
-    check_named_case(name, NAMED_CASES[name])
+test_named_case = named_cases_test(NAMED_CASES)

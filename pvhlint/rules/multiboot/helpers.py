@@ -79,6 +79,12 @@ def bad_checksums(image: Image, spec: MultibootSpec, covered: Covered) -> Iterat
                   header.offset + spec.checksum_at, 4, rejects=(spec.target,))  # fmt: skip
 
 
+def field_after_magic(spec: MultibootSpec, header: MultibootHeader, text: str) -> Hit:
+    """A finding about the word after the magic (MB1 flags, MB2 architecture) that GRUB
+    refuses."""
+    return Hit(text, header.layer, header.offset + 4, 4, rejects=(spec.target,))
+
+
 def grub_elf(image: Image, spec: MultibootSpec, header: MultibootHeader | None) -> Iterator[Hit]:
     """The error GRUB's ELF loader stops at for the image holding `header`, if any."""
     if header is None:

@@ -28,7 +28,10 @@ from collections.abc import Iterator
 
 from pvhlint.loaders import grub_mb1
 from pvhlint.model import Image
+from pvhlint.multiboot import MB1
 from pvhlint.rule import Hit, Rule
+
+from .helpers import field_after_magic
 
 UNSUPPORTED = 0x0000FFF8  # GRUB's UNSUPPORTED_FLAGS
 
@@ -39,10 +42,10 @@ def check(image: Image) -> Iterator[Hit]:
         return
     bits = [str(bit) for bit in range(3, 16) if header.flags >> bit & 1]
     which = f"bit {bits[0]}" if len(bits) == 1 else f"bits {', '.join(bits)}"
-    yield Hit(f"Multiboot 1 flags {header.flags:#x} at {header.offset + 4:#x} set {which}, which "
-              f'no loader defines (GRUB: "error: unsupported flag: {header.flags:#x}."; QEMU '
-              "ignores it)", header.layer, header.offset + 4, 4,
-              rejects=("multiboot1",))  # fmt: skip
+    flags = header.flags
+    yield field_after_magic(MB1, header, f"Multiboot 1 flags {flags:#x} at {header.offset + 4:#x} "
+                            f"set {which}, which no loader defines (GRUB: \"error: unsupported "
+                            f'flag: {flags:#x}."; QEMU ignores it)')  # fmt: skip
 
 
 RULE = Rule(

@@ -28,7 +28,10 @@ from collections.abc import Iterator
 
 from pvhlint.loaders import grub_mb2
 from pvhlint.model import Image
+from pvhlint.multiboot import MB2
 from pvhlint.rule import Hit, Rule
+
+from .helpers import NOT_FOUND, field_after_magic
 
 NAMES = {4: "MIPS32"}
 
@@ -40,10 +43,9 @@ def check(image: Image) -> Iterator[Hit]:
     if header is None:
         return
     name = f" ({NAMES[header.architecture]})" if header.architecture in NAMES else ""
-    yield Hit(f"Multiboot 2 header at {header.offset:#x} has architecture "
-              f"{header.architecture}{name}, not 0 (i386): grub-file says yes, GRUB's loader "
-              'says "error: no multiboot header found."', header.layer, header.offset + 4, 4,
-              rejects=("multiboot2",))  # fmt: skip
+    yield field_after_magic(MB2, header, f"Multiboot 2 header at {header.offset:#x} has "
+                            f"architecture {header.architecture}{name}, not 0 (i386): grub-file "
+                            f"says yes, GRUB's loader says {NOT_FOUND[6:]}")  # fmt: skip
 
 
 RULE = Rule(
