@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from .loaders import grub_layer, grub_mb1, grub_mb2, layer_size, qemu_mb1, qemu_path
 from .model import PT_LOAD, ElfInfo, Image, MultibootHeader, ProblemCode
+from .multiboot import Mb1Flag, Mb2Tag
 
-AOUT_KLUDGE = 0x10000
 EM_386, EM_X86_64 = 3, 62
 ET_EXEC, ET_DYN = 2, 3
 SHT_RELA, SHT_REL = 4, 9
@@ -46,13 +46,13 @@ def x86_machine(elf: ElfInfo) -> bool:
 def grub_mb1_elf_header(image: Image) -> MultibootHeader | None:
     """GRUB's Multiboot 1 header when GRUB loads the file as an ELF (flags bit 16 clear)."""
     header = grub_mb1(image)
-    return header if header is not None and not header.flags & AOUT_KLUDGE else None
+    return header if header is not None and not header.flags & Mb1Flag.AOUT_KLUDGE else None
 
 
 def grub_mb2_elf_header(image: Image) -> MultibootHeader | None:
     """GRUB's Multiboot 2 header when GRUB loads the file as an ELF (no address tag)."""
     header = grub_mb2(image)
-    if header is None or any(tag.type == 2 for tag in header.tags):
+    if header is None or any(tag.type == Mb2Tag.ADDRESS for tag in header.tags):
         return None
     return header
 
@@ -64,7 +64,7 @@ def qemu_elf_layer(image: Image) -> int | None:
     if path == "pvh":
         return 0
     header = qemu_mb1(image)
-    if path == "multiboot" and header is not None and not header.flags & AOUT_KLUDGE:
+    if path == "multiboot" and header is not None and not header.flags & Mb1Flag.AOUT_KLUDGE:
         return 0
     return None
 
@@ -168,7 +168,7 @@ def _crosses_4g(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
 def _relocatable(
     image: Image, elf: ElfInfo, header: MultibootHeader, window: int, mbi2: bool
 ) -> GrubElfError | None:
-    tags = [tag for tag in header.tags if tag.type == 10] if mbi2 else []
+    tags = [tag for tag in header.tags if tag.type == Mb2Tag.RELOCATABLE] if mbi2 else []
     loads = _loads(elf)
     if not tags or not loads:
         return None
@@ -306,7 +306,6 @@ def grub_shnum_error(image: Image, header: MultibootHeader) -> GrubElfError | No
 
 
 __all__ = [
-    "AOUT_KLUDGE",
     "GrubElfError",
     "elf_of_layer",
     "grub_elf_error",

@@ -41,7 +41,7 @@ from .model import (
     Problem,
     ProblemCode,
 )
-from .multiboot import scan_multiboot
+from .multiboot import Mb2Tag, scan_multiboot
 from .pe import read_pe, read_sections
 from .xenbin import find_bin_table
 from .xennotes import NOTE_NUMBERS
@@ -50,6 +50,13 @@ GZIP_MAGIC = b"\x1f\x8b"
 # Whole-file streams GRUB opens through a filter (xzio, lzopio) and Xen does not unwrap.
 GRUB_ONLY_WRAPPERS = ("xz", "lzo")
 SCAN_LIMIT = 1 << 20
+
+# The entry points a Multiboot 2 header's tags give (EntryPoint.kind).
+MB2_ENTRY_KINDS = {
+    Mb2Tag.ENTRY_ADDRESS: "multiboot2",
+    Mb2Tag.ENTRY_ADDRESS_EFI32: "multiboot2_efi32",
+    Mb2Tag.ENTRY_ADDRESS_EFI64: "multiboot2_efi64",
+}
 
 
 def open_image(
@@ -405,8 +412,8 @@ class _Opener:
         elif header.version == 1 and elf and elf.layer == header.layer:
             self._entry("multiboot1", header.layer, _elf_physical_entry(elf), True, None)
         for tag in header.tags:
-            if tag.type in (3, 8, 9) and "entry_addr" in tag.fields:
-                kind = {3: "multiboot2", 8: "multiboot2_efi32", 9: "multiboot2_efi64"}[tag.type]
+            kind = MB2_ENTRY_KINDS.get(tag.type)
+            if kind is not None and "entry_addr" in tag.fields:
                 self._entry(kind, header.layer, int(tag.fields["entry_addr"]), True, tag.offset + 8)
 
     def _entry(

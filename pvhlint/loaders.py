@@ -15,7 +15,7 @@ from typing import Any
 
 from .codecs import UNCOMPRESSED
 from .model import PT_LOAD, ElfInfo, Image, MultibootHeader, Note, Segment, align_up
-from .multiboot import MULTIBOOT, QEMU_MB1_LIMIT
+from .multiboot import MULTIBOOT, QEMU_MB1_LIMIT, Mb1Flag
 from .xenbin import BinOutcome, XenLoader, parse_bin_table
 from .xennotes import FEATURE_BITS, FeatureBits, Features, XenNote
 
@@ -169,7 +169,7 @@ def qemu_loads_elf(image: Image) -> bool:
     path = qemu_path(image)
     header = qemu_mb1(image)
     return path == "pvh" or (path == "multiboot" and header is not None
-                              and not header.flags & 0x10000)  # fmt: skip
+                              and not header.flags & Mb1Flag.AOUT_KLUDGE)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -227,6 +227,11 @@ class MultibootTag:
     name: str
     fields: dict[str, Any]
 
+    @property
+    def optional(self) -> bool:
+        """Flag bit 0: a loader that does not know the tag may ignore it."""
+        return bool(self.fields.get("optional"))  # set by the reader from the flags
+
 
 @dataclass
 class MultibootHeader:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from enum import IntEnum, IntFlag
 
 from .blob import Blob
 from .model import MultibootHeader, MultibootTag, ProblemCode, align_up
@@ -45,6 +46,33 @@ class MultibootSpec:
         return min(self.window, size) - self.scan_tail
 
 
+class Mb1Flag(IntFlag):
+    """Multiboot 1 header flags (multiboot.h MULTIBOOT_PAGE_ALIGN ... MULTIBOOT_AOUT_KLUDGE)."""
+
+    PAGE_ALIGN = 0x1
+    MEMORY_INFO = 0x2
+    VIDEO_MODE = 0x4  # the header carries the video fields (48 bytes)
+    AOUT_KLUDGE = 0x10000  # the header's address fields say where the file goes (32 bytes)
+
+
+class Mb2Tag(IntEnum):
+    """Multiboot 2 header tag types (multiboot2.h MULTIBOOT_HEADER_TAG_*)."""
+
+    END = 0
+    INFORMATION_REQUEST = 1
+    ADDRESS = 2
+    ENTRY_ADDRESS = 3
+    CONSOLE_FLAGS = 4
+    FRAMEBUFFER = 5
+    MODULE_ALIGN = 6
+    EFI_BS = 7
+    ENTRY_ADDRESS_EFI32 = 8
+    ENTRY_ADDRESS_EFI64 = 9
+    RELOCATABLE = 10
+
+
+MB2_TAG_OPTIONAL = 1  # a tag's flags bit 0 (MULTIBOOT_HEADER_TAG_OPTIONAL)
+
 MB1 = MultibootSpec(1, 0x1BADB002, 4, 8192, 12, 8, "multiboot1")
 MB2 = MultibootSpec(2, 0xE85250D6, 8, 32768, 16, 12, "multiboot2")
 MULTIBOOT = {spec.version: spec for spec in (MB1, MB2)}
@@ -59,23 +87,31 @@ _MB1_ADDRESS_FIELDS = ("header_addr", "load_addr", "load_end_addr", "bss_end_add
 _MB1_VIDEO_FIELDS = ("mode_type", "width", "height", "depth")
 
 MB2_TAG_NAMES = {
-    0: "end", 1: "information request", 2: "address", 3: "entry address", 4: "console flags",
-    5: "framebuffer", 6: "module alignment", 7: "EFI boot services", 8: "EFI i386 entry address",
-    9: "EFI amd64 entry address", 10: "relocatable",
+    Mb2Tag.END: "end", Mb2Tag.INFORMATION_REQUEST: "information request",
+    Mb2Tag.ADDRESS: "address", Mb2Tag.ENTRY_ADDRESS: "entry address",
+    Mb2Tag.CONSOLE_FLAGS: "console flags", Mb2Tag.FRAMEBUFFER: "framebuffer",
+    Mb2Tag.MODULE_ALIGN: "module alignment", Mb2Tag.EFI_BS: "EFI boot services",
+    Mb2Tag.ENTRY_ADDRESS_EFI32: "EFI i386 entry address",
+    Mb2Tag.ENTRY_ADDRESS_EFI64: "EFI amd64 entry address", Mb2Tag.RELOCATABLE: "relocatable",
 }  # fmt: skip
-# Fixed tag sizes from the multiboot2 spec (1 is 8 + 4n).
-MB2_TAG_SIZES = {0: 8, 2: 24, 3: 12, 4: 12, 5: 20, 6: 8, 7: 8, 8: 12, 9: 12, 10: 24}
+# Fixed tag sizes from the multiboot2 spec (the information request is 8 + 4n).
+MB2_TAG_SIZES = {Mb2Tag.END: 8, Mb2Tag.ADDRESS: 24, Mb2Tag.ENTRY_ADDRESS: 12,
+                 Mb2Tag.CONSOLE_FLAGS: 12, Mb2Tag.FRAMEBUFFER: 20, Mb2Tag.MODULE_ALIGN: 8,
+                 Mb2Tag.EFI_BS: 8, Mb2Tag.ENTRY_ADDRESS_EFI32: 12,
+                 Mb2Tag.ENTRY_ADDRESS_EFI64: 12, Mb2Tag.RELOCATABLE: 24}  # fmt: skip
 _MB2_TAG_FIELDS = {
-    2: ("header_addr", "load_addr", "load_end_addr", "bss_end_addr"),
-    3: ("entry_addr",), 4: ("console_flags",), 5: ("width", "height", "depth"),
-    8: ("entry_addr",), 9: ("entry_addr",), 10: ("min_addr", "max_addr", "align", "preference"),
+    Mb2Tag.ADDRESS: ("header_addr", "load_addr", "load_end_addr", "bss_end_addr"),
+    Mb2Tag.ENTRY_ADDRESS: ("entry_addr",), Mb2Tag.CONSOLE_FLAGS: ("console_flags",),
+    Mb2Tag.FRAMEBUFFER: ("width", "height", "depth"),
+    Mb2Tag.ENTRY_ADDRESS_EFI32: ("entry_addr",), Mb2Tag.ENTRY_ADDRESS_EFI64: ("entry_addr",),
+    Mb2Tag.RELOCATABLE: ("min_addr", "max_addr", "align", "preference"),
 }  # fmt: skip
 
 
 def mb1_header_size(flags: int) -> int:
-    if flags & 0x4:
+    if flags & Mb1Flag.VIDEO_MODE:
         return 48
-    return 32 if flags & 0x10000 else 12
+    return 32 if flags & Mb1Flag.AOUT_KLUDGE else 12
 
 
 def _offsets_of(blob: Blob, magic: int, limit: int) -> list[int]:
@@ -119,14 +155,14 @@ def _mb1_at(blob: Blob, layer: int, offset: int) -> MultibootHeader | None:
         return None
     header = MultibootHeader(1, layer, offset, in_window, aligned, checksum_ok,
                              flags=flags, checksum=checksum)  # fmt: skip
-    names = list(_MB1_ADDRESS_FIELDS if flags & 0x10000 else ())
-    if flags & 0x4:
+    names = list(_MB1_ADDRESS_FIELDS if flags & Mb1Flag.AOUT_KLUDGE else ())
+    if flags & Mb1Flag.VIDEO_MODE:
         names = list(_MB1_ADDRESS_FIELDS) + list(_MB1_VIDEO_FIELDS)
     for index, name in enumerate(names):
         if 12 + 4 * index + 4 > len(raw):
             header.problems.append(ProblemCode.TRUNCATED)
             break
-        if name in _MB1_ADDRESS_FIELDS and not flags & 0x10000:
+        if name in _MB1_ADDRESS_FIELDS and not flags & Mb1Flag.AOUT_KLUDGE:
             continue
         header.fields[name] = struct.unpack_from("<I", raw, 12 + 4 * index)[0]
     return header
@@ -170,7 +206,7 @@ def _walk_mb2_tags(blob: Blob, header: MultibootHeader, budget: list[int]) -> No
         if size < 8:
             header.problems.append(ProblemCode.MALFORMED_TAG)
             return
-        if tag_type == 0:
+        if tag_type == Mb2Tag.END:
             if pos + size != header.offset + header.header_length:
                 header.problems.append(ProblemCode.LENGTH_MISMATCH)
             return
@@ -184,12 +220,12 @@ def _walk_mb2_tags(blob: Blob, header: MultibootHeader, budget: list[int]) -> No
 
 
 def _tag(pos: int, tag_type: int, tag_flags: int, size: int, body: bytes) -> MultibootTag:
-    fields: dict[str, object] = {"optional": bool(tag_flags & 1)}
+    fields: dict[str, object] = {"optional": bool(tag_flags & MB2_TAG_OPTIONAL)}
     names = _MB2_TAG_FIELDS.get(tag_type, ())
     for index, name in enumerate(names):
         if 4 * index + 4 <= len(body):
             fields[name] = struct.unpack_from("<I", body, 4 * index)[0]
-    if tag_type == 1:
+    if tag_type == Mb2Tag.INFORMATION_REQUEST:
         fields["requests"] = [
             struct.unpack_from("<I", body, i)[0] for i in range(0, len(body) - 3, 4)
         ]

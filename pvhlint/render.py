@@ -180,7 +180,7 @@ def _multiboot(image: Image, header: MultibootHeader) -> str:
     else:
         text += f", arch {header.architecture}, length {header.header_length}, tags: "
         text += "; ".join(
-            f"{tag.type} {tag.name}{' (optional)' if tag.flags & 1 else ''}" for tag in header.tags
+            f"{tag.type} {tag.name}{' (optional)' if tag.optional else ''}" for tag in header.tags
         )
     if header.problems:
         text += f" [red]{', '.join(header.problems)}[/]"

@@ -26,7 +26,8 @@ FIXABLE = "[*]"  # marks a finding `pvhlint fix` removes (as ruff marks what --f
 
 @dataclass(frozen=True)
 class Hit:
-    """What a rule's check yields: one problem, where it is, which loaders refuse for it."""
+    """What a rule's check yields: one problem, where it is, which loaders refuse for it.
+    (The words for what is wrong, layer by layer: pvhlint.model.Problem.)"""
 
     message: str
     layer: int

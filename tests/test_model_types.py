@@ -11,6 +11,7 @@ from pathlib import Path
 import pvhlint
 from pvhlint import rules
 from pvhlint.model import ProblemCode
+from pvhlint.multiboot import Mb2Tag
 from pvhlint.xennotes import NOTE_KINDS, XenNote
 
 SOURCES = sorted(
@@ -94,6 +95,25 @@ def test_note_types_are_compared_by_name():
                 for leaf in sides:
                     if isinstance(leaf, ast.Constant) and leaf.value in numbers:
                         found.append(f"{path.name}:{leaf.lineno} {leaf.value!r}")
+    assert found == []
+
+
+def test_multiboot2_tag_types_are_compared_by_name():
+    """`tag.type == 2` reads as Mb2Tag.ADDRESS instead."""
+    numbers = {int(tag) for tag in Mb2Tag}
+    found = []
+    for path, tree in _trees():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Compare):
+                continue
+            sides = [node.left, *node.comparators]
+            if any(isinstance(side, ast.Attribute) and side.attr == "type"
+                   and isinstance(side.value, ast.Name) and side.value.id == "tag"
+                   for side in sides):  # fmt: skip
+                for side in sides:
+                    for leaf in ast.walk(side):
+                        if isinstance(leaf, ast.Constant) and leaf.value in numbers:
+                            found.append(f"{path.name}:{leaf.lineno} {leaf.value!r}")
     assert found == []
 
 

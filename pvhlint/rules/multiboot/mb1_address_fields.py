@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 
 from pvhlint.loaders import grub_mb1, layer_size, qemu_mb1, qemu_path
 from pvhlint.model import Image, MultibootHeader
+from pvhlint.multiboot import Mb1Flag
 from pvhlint.rule import Hit, Rule
 
 U32 = 0xFFFFFFFF
@@ -142,7 +143,9 @@ def check(image: Image) -> Iterator[Hit]:
     grub = grub_mb1(image)
     qemu = qemu_mb1(image) if qemu_path(image) == "multiboot" else None
     for header in {id(h): h for h in (grub, qemu) if h is not None}.values():
-        if not header.flags & 0x10000 or any(name not in header.fields for name in FIELDS):
+        if not header.flags & Mb1Flag.AOUT_KLUDGE or any(
+            name not in header.fields for name in FIELDS
+        ):
             continue
         size = layer_size(image, header.layer)
         found = faults(header, size)

@@ -28,16 +28,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.grub_elf import AOUT_KLUDGE, EM_X86_64, is_big_endian
+from pvhlint.grub_elf import EM_X86_64, is_big_endian
 from pvhlint.loaders import qemu_mb1, qemu_path
 from pvhlint.model import Image
+from pvhlint.multiboot import Mb1Flag
 from pvhlint.rule import Hit, Rule
 
 
 def check(image: Image) -> Iterator[Hit]:
     header = qemu_mb1(image)
     elf = image.elf
-    if qemu_path(image) != "multiboot" or header is None or header.flags & AOUT_KLUDGE:
+    if qemu_path(image) != "multiboot" or header is None or header.flags & Mb1Flag.AOUT_KLUDGE:
         return
     if elf is None or elf.layer != 0 or elf.machine != EM_X86_64 or is_big_endian(image, elf):
         return

@@ -37,7 +37,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.grub_elf import (
-    AOUT_KLUDGE,
     EM_386,
     elf_of_layer,
     grub_mb1_elf_header,
@@ -45,7 +44,7 @@ from pvhlint.grub_elf import (
 )
 from pvhlint.loaders import layer_size, qemu_mb1, qemu_path
 from pvhlint.model import PT_LOAD, Image
-from pvhlint.multiboot import MB1
+from pvhlint.multiboot import MB1, Mb1Flag
 from pvhlint.rule import Hit, Rule
 
 from .helpers import grub_elf
@@ -54,7 +53,7 @@ from .helpers import grub_elf
 def check(image: Image) -> Iterator[Hit]:
     yield from grub_elf(image, MB1, grub_mb1_elf_header(image))
     qemu = qemu_mb1(image)
-    if qemu_path(image) != "multiboot" or qemu is None or qemu.flags & AOUT_KLUDGE:
+    if qemu_path(image) != "multiboot" or qemu is None or qemu.flags & Mb1Flag.AOUT_KLUDGE:
         return
     elf = elf_of_layer(image, 0)
     if elf is None:

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 
 from pvhlint.loaders import grub_layer, grub_mb1, layer_size
 from pvhlint.model import Image
-from pvhlint.multiboot import MB1, QEMU_MB1_LIMIT, mb1_header_size
+from pvhlint.multiboot import MB1, QEMU_MB1_LIMIT, Mb1Flag, mb1_header_size
 from pvhlint.rule import Hit, Rule
 
 NEAR = 2 * MB1.window  # further out, a magic is more likely data than a lost header
@@ -44,7 +44,11 @@ def check(image: Image) -> Iterator[Hit]:
     if found is not None:
         end = found.offset + mb1_header_size(found.flags)
         if end > read:
-            used = "address fields (flag bit 16)" if found.flags & 0x10000 else "video fields"
+            used = (
+                "address fields (flag bit 16)"
+                if found.flags & Mb1Flag.AOUT_KLUDGE
+                else "video fields"
+            )
             yield Hit(f"Multiboot 1 header at {found.offset:#x} (flags {found.flags:#x}) ends at "
                       f"{end:#x}, past the {read} bytes GRUB read: GRUB takes its {used} from "
                       "memory past its buffer, i.e. garbage (real GRUB 2.06: \"error: address "

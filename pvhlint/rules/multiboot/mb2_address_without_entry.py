@@ -27,6 +27,7 @@ from collections.abc import Iterator
 
 from pvhlint.loaders import grub_mb2
 from pvhlint.model import Image
+from pvhlint.multiboot import Mb2Tag
 from pvhlint.rule import Hit, Rule
 
 
@@ -35,10 +36,11 @@ def check(image: Image) -> Iterator[Hit]:
     if header is None:
         return
     types = {tag.type for tag in header.tags}
-    address = next((tag for tag in header.tags if tag.type == 2), None)
-    if address is None or 3 in types:
+    address = next((tag for tag in header.tags if tag.type == Mb2Tag.ADDRESS), None)
+    if address is None or Mb2Tag.ENTRY_ADDRESS in types:
         return
-    efi = " (only GRUB on x86-64 EFI boots it, through tags 7 and 9)" if {7, 9} <= types else ""
+    efi_entry = {Mb2Tag.EFI_BS, Mb2Tag.ENTRY_ADDRESS_EFI64}
+    efi = " (only GRUB on x86-64 EFI boots it, through tags 7 and 9)" if efi_entry <= types else ""
     yield Hit(f"Multiboot 2 address tag at {address.offset:#x} but no entry address tag{efi} "
               '(GRUB: "error: load address tag without entry address tag.")', header.layer,
               address.offset, address.size, rejects=("multiboot2",))  # fmt: skip

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 
 from pvhlint.loaders import grub_mb2
 from pvhlint.model import Image, ProblemCode
+from pvhlint.multiboot import Mb2Tag
 from pvhlint.rule import Hit, Rule
 
 
@@ -39,7 +40,7 @@ def check(image: Image) -> Iterator[Hit]:
     problems = set(header.problems)
     if not problems & {ProblemCode.LENGTH_MISMATCH, ProblemCode.TAGS_PAST_LENGTH}:
         return
-    ends = [tag for tag in header.tags if tag.type == 0 and tag.size >= 8]
+    ends = [tag for tag in header.tags if tag.type == Mb2Tag.END and tag.size >= 8]
     if ends:
         end = ends[0].offset + ends[0].size - header.offset
         where = f"the end tag ends at {end:#x} past the header"

@@ -34,6 +34,7 @@ from collections.abc import Iterator
 
 from pvhlint.loaders import grub_mb2
 from pvhlint.model import Image, MultibootTag
+from pvhlint.multiboot import Mb2Tag
 from pvhlint.rule import Hit, Rule
 
 
@@ -50,13 +51,12 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 def _problem(tag: MultibootTag) -> tuple[str, tuple[str, ...]] | None:
-    optional = bool(tag.flags & 1)
     if tag.size < 8:
-        if tag.type == 0:
+        if tag.type == Mb2Tag.END:
             return f"has size {tag.size}, not 8 (GRUB stops at any end tag; others may not)", ()
         if tag.size == 0:
             return "has size 0: GRUB never steps past it and hangs", ("multiboot2",)
-        if tag.type == 1 and not optional:
+        if tag.type == Mb2Tag.INFORMATION_REQUEST and not tag.optional:
             return (
                 f"has size {tag.size}, below its 8-byte header: GRUB's request count goes "
                 "negative and it reads on until a word is not a known type (GRUB: "
@@ -69,7 +69,7 @@ def _problem(tag: MultibootTag) -> tuple[str, tuple[str, ...]] | None:
     if expected is not None:
         return (f"has size {tag.size}, not {expected}: GRUB reads its {expected - 8} bytes of "
                 "fields regardless", ())  # fmt: skip
-    if tag.type == 1 and (tag.size - 8) % 4:
+    if tag.type == Mb2Tag.INFORMATION_REQUEST and (tag.size - 8) % 4:
         return (
             f"has size {tag.size}, not 8 + 4n: the last {(tag.size - 8) % 4} bytes are ignored",
             (),

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 
 from pvhlint.loaders import grub_mb2
 from pvhlint.model import Image
+from pvhlint.multiboot import Mb2Tag
 from pvhlint.rule import Hit, Rule
 
 SUPPLIED = frozenset(range(22)) - {13}  # GRUB 2.06 multiboot_mbi2.c
@@ -38,7 +39,7 @@ def check(image: Image) -> Iterator[Hit]:
     if header is None:
         return
     for tag in header.tags:
-        if tag.type != 1 or tag.flags & 1 or tag.size < 8:
+        if tag.type != Mb2Tag.INFORMATION_REQUEST or tag.optional or tag.size < 8:
             continue  # optional, or too short to list anything (mb2-malformed-tag)
         missing = [value for value in tag.fields.get("requests", []) if value not in SUPPLIED]
         if not missing:

@@ -27,9 +27,10 @@ from collections.abc import Iterator
 
 from pvhlint.loaders import grub_mb2
 from pvhlint.model import Image
+from pvhlint.multiboot import Mb2Tag
 from pvhlint.rule import Hit, Rule
 
-HANDLED = frozenset({0, 1, 2, 3, 4, 5, 6, 7, 9, 10})  # GRUB 2.06 multiboot_mbi2.c
+HANDLED = frozenset(Mb2Tag) - {Mb2Tag.ENTRY_ADDRESS_EFI32}  # GRUB 2.06 multiboot_mbi2.c
 
 
 def check(image: Image) -> Iterator[Hit]:
@@ -37,7 +38,7 @@ def check(image: Image) -> Iterator[Hit]:
     if header is None:
         return
     for tag in header.tags:
-        if tag.type not in HANDLED and not tag.flags & 1:
+        if tag.type not in HANDLED and not tag.optional:
             yield Hit(f"Multiboot 2 tag {tag.type} ({tag.name}) at {tag.offset:#x} is not "
                       "optional and GRUB does not implement it (GRUB: \"error: unsupported "
                       f'tag: {tag.type:#x}.")', header.layer, tag.offset, 4,
