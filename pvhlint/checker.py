@@ -17,10 +17,11 @@ from .errors import ImageError
 from .image import open_image
 from .loaders import grub_layer, grub_mb1, grub_mb2, qemu_path, xen_first_loader, xen_parse
 from .model import Image
+from .multiboot import MULTIBOOT
 from .profiles import DEFAULT_PROFILE, Profile
 from .rule import SEVERITIES, TARGETS, Finding, Rule, Scope, discover_rules
 from .rulekit import XEN_TARGETS
-from .xennotes import NOTE_NUMBERS
+from .xennotes import XenNote
 
 FAIL_ON = ("info", "warning", "error", "never")
 # Version-control metadata inside a checked folder: never images (git keeps packed objects).
@@ -152,14 +153,14 @@ def claimed_targets(image: Image) -> tuple[str, ...]:
     # Only what a PV domain builder starts a guest from claims xen-pv: an ENTRY note or the
     # legacy string. GUEST_OS/XEN_VERSION/LOADER alone are no claim (Linux 5.9+ i386 kernels
     # keep them with 32-bit PV gone, and no ENTRY).
-    entry_note = pv is not None and any(n.type == NOTE_NUMBERS["ENTRY"] for n in pv.notes)
+    entry_note = pv is not None and any(n.type == XenNote.ENTRY for n in pv.notes)
     if entry_note or (pv is not None and pv.source == "__xen_guest"):
         claimed.add("xen-pv")
     if image.xen_bin_table is not None:  # libxenguest's multiboot-binary loader starts it
         claimed.add("xen-pv")
     layer = grub_layer(image)
     for header in image.multiboot:
-        near = 2 * (8192 if header.version == 1 else 32768)
+        near = 2 * MULTIBOOT[header.version].window
         if header.layer == layer and header.checksum_ok and header.offset < near:
             claimed.add(f"multiboot{header.version}")
     if grub_mb1(image):

@@ -19,11 +19,13 @@ from .model import (
     Note,
     NoteArea,
     Problem,
+    ProblemCode,
     Section,
     Segment,
     XenGuestString,
+    align_up,
 )
-from .xennotes import NOTE_KINDS, decode_value, parse_xen_guest
+from .xennotes import NOTE_KINDS, ValueKind, decode_value, parse_xen_guest
 
 ELF_MAGIC = b"\x7fELF"
 MAX_TOTAL_NOTES = 65536  # libelf's ELF_MAX_TOTAL_NOTE_COUNT
@@ -36,10 +38,6 @@ KNOWN_OWNERS = frozenset(
     {"GNU", "Linux", "LINUX", "FreeBSD", "NetBSD", "OpenBSD", "Go", "stapsdt", "FDO",
      "Android", "CORE", "VMCOREINFO", "XenSource"}
 )  # fmt: skip
-
-
-def _align(value: int, pad: int) -> int:
-    return (value + pad - 1) // pad * pad if pad > 1 else value
 
 
 class ElfReader:
@@ -58,7 +56,9 @@ class ElfReader:
         self.ei_class = ident[4]
         self.class64 = ident[4] == 2
         if ident[4] not in (1, 2):
-            self._problem("elf-class", f"EI_CLASS {ident[4]} is neither 1 nor 2: read as ELF32", 4)
+            self._problem(
+                ProblemCode.ELF_CLASS, f"EI_CLASS {ident[4]} is neither 1 nor 2: read as ELF32", 4
+            )
         self.endian = "<" if ident[5] == 1 else ">"
         self.total_notes = 0
         # The p_align walks (QEMU, rust-vmm) have no cap of their own; without one, many
@@ -73,7 +73,7 @@ class ElfReader:
             raise FormatError(f"{what} at {offset:#x} runs past the end of the data")
         return struct.unpack(fmt, data)
 
-    def _problem(self, code: str, message: str, offset: int | None) -> None:
+    def _problem(self, code: ProblemCode, message: str, offset: int | None) -> None:
         self.problems.append(Problem(code, message, self.layer, offset))
 
     def read(self, want_sections: bool, stride: int | None = None) -> ElfInfo:
@@ -109,9 +109,9 @@ class ElfReader:
 
     def _header_problems(self, machine: int) -> None:
         if self.endian == ">":
-            self._problem("big-endian", "big-endian ELF: no x86 loader reads it", 5)
+            self._problem(ProblemCode.BIG_ENDIAN, "big-endian ELF: no x86 loader reads it", 5)
         if machine not in (3, 62):
-            self._problem("unsupported-machine", f"e_machine {machine} is not x86", 18)
+            self._problem(ProblemCode.UNSUPPORTED_MACHINE, f"e_machine {machine} is not x86", 18)
 
     def _packed(self, want_sections: bool) -> ElfInfo:
         """The program headers at sizeof(Phdr) steps whatever e_phentsize says, as QEMU's
@@ -138,7 +138,7 @@ class ElfReader:
                         "IIIIIIII", at, f"program header {index}"
                     )
             except FormatError as exc:  # the loaders name their own rejects for this
-                self._problem("phdrs-past-eof", str(exc), 32 if self.class64 else 28)
+                self._problem(ProblemCode.PHDRS_PAST_EOF, str(exc), 32 if self.class64 else 28)
                 break
             segments.append(
                 Segment(index, p_type, off, vaddr, paddr, filesz, memsz, p_flags, align)
@@ -150,7 +150,9 @@ class ElfReader:
         if not shnum or not shoff:
             return []
         if shentsize < want or shnum > 0xFFFF:
-            self._problem("bad-section-headers", f"e_shentsize {shentsize} / e_shnum {shnum}", None)
+            self._problem(
+                ProblemCode.BAD_SECTION_HEADERS, f"e_shentsize {shentsize} / e_shnum {shnum}", None
+            )
             return []
         raw = []
         for index in range(shnum):
@@ -161,7 +163,7 @@ class ElfReader:
                     fmt, at, f"section header {index}"
                 )
             except FormatError as exc:
-                self._problem("truncated", str(exc), at)
+                self._problem(ProblemCode.TRUNCATED, str(exc), at)
                 break
             raw.append((index, name, sh_type, sh_flags, addr, off, size))
         strtab = b""
@@ -191,7 +193,7 @@ class ElfReader:
             info.note_areas.append(area)
             if seg.offset == 0:  # libelf skips these (an old binutils bug)
                 message = f"PT_NOTE {seg.index} has p_offset 0; Xen skips it"
-                self._problem("note-segment-at-zero", message, None)
+                self._problem(ProblemCode.NOTE_SEGMENT_AT_ZERO, message, None)
                 continue
             info.xen_notes.extend(note for note in notes if note.is_xen)
         if info.xen_notes:
@@ -214,44 +216,47 @@ class ElfReader:
         pos = start
         while pos < end:
             if counted and self.total_notes >= MAX_TOTAL_NOTES:
-                self._problem("too-many-notes", "more than 65536 notes: Xen marks it broken", pos)
+                self._problem(
+                    ProblemCode.TOO_MANY_NOTES, "more than 65536 notes: Xen marks it broken", pos
+                )
                 break
             if not counted and self.aligned_notes >= MAX_TOTAL_NOTES:
                 break
             header = self.blob.read(pos, 12)
             if len(header) < 12:
                 if header:
-                    self._problem("truncated", "note header runs past the end of the data", pos)
+                    self._problem(
+                        ProblemCode.TRUNCATED, "note header runs past the end of the data", pos
+                    )
                 break
             if counted:
                 self.total_notes += 1
             else:
                 self.aligned_notes += 1
             notes.append(self._note(pos, end, pad, header))
-            pos = notes[-1].desc_offset + _align(notes[-1].descsz, pad)
+            pos = notes[-1].desc_offset + align_up(notes[-1].descsz, pad)
         return notes
 
     def _note(self, pos: int, end: int, pad: int, header: bytes) -> Note:
         namesz, descsz, n_type = struct.unpack(self.endian + "III", header)
         name_off = pos + 12
         # Sizes are padded, not offsets: libelf with 4, QEMU and rust-vmm with p_align.
-        desc_off = name_off + _align(namesz, pad)
+        desc_off = name_off + align_up(namesz, pad)
         owner = self.blob.read(name_off, min(namesz, _MAX_OWNER))
         desc = self.blob.read(desc_off, min(descsz, _MAX_DESC))
         is_xen = self.blob.read(name_off, 4) == b"Xen\0"  # strcmp: namesz is not consulted
         after = self.blob.read(desc_off + descsz, 4) if descsz < 8 else b""
         note = Note(self.layer, pos, namesz, descsz, n_type, owner, desc, desc_off, is_xen, after)
         if len(owner) < min(namesz, _MAX_OWNER) or len(desc) < min(descsz, _MAX_DESC):
-            note.problems.append("truncated")
+            note.problems.append(ProblemCode.TRUNCATED)
         if desc_off + descsz > end or name_off + namesz > end:
-            note.problems.append("desc-past-segment")
+            note.problems.append(ProblemCode.DESC_PAST_SEGMENT)
         if pos % 4:
-            note.problems.append("bad-alignment")
-        owner_text = owner.split(b"\0", 1)[0].decode("latin-1")
-        if not is_xen and owner_text not in KNOWN_OWNERS:
-            note.problems.append("owner-not-xen")
+            note.problems.append(ProblemCode.BAD_ALIGNMENT)
+        if not is_xen and note.owner_name not in KNOWN_OWNERS:
+            note.problems.append(ProblemCode.OWNER_NOT_XEN)
         elif is_xen and (namesz != 4 or owner != b"Xen\0"):
-            note.problems.append("owner-not-exact")
+            note.problems.append(ProblemCode.OWNER_NOT_EXACT)
         if is_xen:
             self._decode(note)
         return note
@@ -260,7 +265,7 @@ class ElfReader:
         kind = NOTE_KINDS.get(note.type)
         note.name = f"XEN_ELFNOTE_{kind.name}" if kind else None
         string = None
-        if kind and kind.kind == "str":
+        if kind and kind.kind == ValueKind.STRING:
             string = self._c_string(note)
         note.value = decode_value(note.type, note.desc, note.descsz, string, self.class64)
 
@@ -268,10 +273,10 @@ class ElfReader:
         """libelf's elf_strval: up to the first NUL anywhere in the image, not within descsz."""
         nul = self.blob.find(b"\0", note.desc_offset, note.desc_offset + note.descsz + _MAX_STRING)
         if nul < 0:
-            note.problems.append("string-unterminated")
+            note.problems.append(ProblemCode.STRING_UNTERMINATED)
             return None
         if nul >= note.desc_offset + note.descsz:
-            note.problems.append("string-not-in-desc")
+            note.problems.append(ProblemCode.STRING_NOT_IN_DESC)
         return self.blob.read(note.desc_offset, nul - note.desc_offset).decode("latin-1")
 
     def _xen_guest(self, sections: list[Section] | None) -> XenGuestString | None:

@@ -10,7 +10,7 @@ from .fixer import FixResult
 from .rule import TARGETS
 from .text import printable
 from .values import plain_value
-from .xennotes import NOTE_KINDS, note_label
+from .xennotes import NOTE_KINDS, ValueKind, note_label
 
 VERBS = {
     False: {"remove": "removed", "change": "changed", "add": "added"},
@@ -21,9 +21,9 @@ VERBS = {
 def _shown(note_type: int, desc: bytes) -> str:
     """A descriptor as its kind reads: a string quoted, a number in hex, else raw hex."""
     kind = NOTE_KINDS[note_type].kind if note_type in NOTE_KINDS else None
-    if kind == "str":
+    if kind == ValueKind.STRING:
         return repr(desc.split(b"\0", 1)[0].decode("latin-1"))
-    if kind == "num" and desc:
+    if kind == ValueKind.NUMBER and desc:
         return f"{int.from_bytes(desc, 'little'):#x}"
     return desc.hex()
 

@@ -29,10 +29,28 @@ from .blob import BytesBlob
 from .checker import ImageResult, Options, check_image, required_names
 from .errors import ImageError
 from .image import open_image_bytes
-from .model import PT_NOTE, SHT_NOTE, CrcTrailer, ElfInfo, Image, Section, Segment, SetupHeader
+from .model import (
+    PT_NOTE,
+    SHT_NOTE,
+    CrcTrailer,
+    ElfInfo,
+    Image,
+    ProblemCode,
+    Section,
+    Segment,
+    SetupHeader,
+)
 from .notes_edit import EditError, Plan, plan_edit
 from .profiles import DEFAULT_PROFILE, Profile, TargetVersion, parse_target, versions_in_force
-from .xennotes import NOTE_KINDS, OBSOLETE_FOR_PVH, XENFEAT_NAMES, note_label, parse_note_name
+from .xennotes import (
+    NOTE_KINDS,
+    OBSOLETE_FOR_PVH,
+    XENFEAT_NAMES,
+    ValueKind,
+    XenNote,
+    note_label,
+    parse_note_name,
+)
 
 
 class UsageError(Exception):
@@ -83,17 +101,17 @@ def parse_value(image: Image, note_type: int, text: str) -> bytes:
     kind = NOTE_KINDS[note_type].kind
     assert image.elf is not None
     wide = 8 if image.elf.elf_class == 64 else 4
-    if note_type == 17:
+    if note_type == XenNote.SUPPORTED_FEATURES:
         return _number(_feature_bits(text), 4).to_bytes(4, "little")
-    if note_type == 13:
+    if note_type == XenNote.L1_MFN_VALID:
         return b"".join(_number(v, wide).to_bytes(wide, "little") for v in _ints(text))
-    if note_type == 19:
+    if note_type == XenNote.PHYS32_RELOC:
         return b"".join(_number(v, 4).to_bytes(4, "little") for v in _ints(text)[:3])
-    if kind == "num":
+    if kind == ValueKind.NUMBER:
         existing = [n.descsz for n in image.elf.xen_notes if n.type == note_type]
         size = existing[-1] if existing and existing[-1] in (1, 2, 4, 8) else wide
         return _number(_int(text), size).to_bytes(size, "little")
-    if kind == "str":
+    if kind == ValueKind.STRING:
         return text.encode() + b"\0"
     raise UsageError(f"{note_label(note_type)} has no value pvhlint knows how to write")
 
@@ -143,7 +161,7 @@ PADDR_OFFSET_KEPT = (
     "PADDR_OFFSET kept: Xen 4.18 and later (xen.git b77ed96fce) boot a PVH kernel with it and "
     "no VIRT_BASE; for Xen 4.17 give --loaders debian12 or --require xen-pvh@4.17 to drop it"
 )
-PADDR_OFFSET_REFUSED_BY = TargetVersion("xen-pvh", "4.17")  # see rules/xen_paddr_offset.py
+PADDR_OFFSET_REFUSED_BY = TargetVersion("xen-pvh", "4.17")  # see rules/xen/xen_paddr_offset.py
 
 
 def _paddr_offset_refused(request: FixRequest, required: tuple[str, ...]) -> bool:
@@ -190,7 +208,7 @@ def _open_whole(data: bytes, name: str, max_output: int | None) -> Image:
     cap) would be re-compressed or written out truncated, so it is bad input here."""
     image = open_image_bytes(data, name, full=True, max_output=max_output)
     for problem in image.problems:
-        if problem.code == "payload-corrupt":
+        if problem.code == ProblemCode.PAYLOAD_CORRUPT:
             raise ImageError(name, f"the payload does not decode completely ({problem.message})")
     return image
 
@@ -400,10 +418,9 @@ def _verify(before: Image, after: Image, drop: set[int], values: dict[int, bytes
         descs_of.setdefault(note.type, []).append(note.desc)
     wrong = [t for t, d in values.items() if descs_of.get(t) != [d]]
     dropped = [n.type for n in after.elf.xen_notes if n.type in drop]
-    new_problems = [n for a in after.elf.note_areas for n in a.notes
-                    if {"truncated", "desc-past-segment"} & set(n.problems)]  # fmt: skip
-    old_problems = [n for a in before.elf.note_areas for n in a.notes
-                    if {"truncated", "desc-past-segment"} & set(n.problems)]  # fmt: skip
+    cut = {ProblemCode.TRUNCATED, ProblemCode.DESC_PAST_SEGMENT}
+    new_problems = [n for a in after.elf.note_areas for n in a.notes if cut & set(n.problems)]
+    old_problems = [n for a in before.elf.note_areas for n in a.notes if cut & set(n.problems)]
     if missing or wrong or dropped or len(new_problems) > len(old_problems):
         raise EditError(
             f"internal check failed after the rewrite (missing {missing}, "

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .loaders import grub_layer, grub_mb1, grub_mb2, layer_size, qemu_mb1, qemu_path
-from .model import PT_LOAD, ElfInfo, Image, MultibootHeader, Segment
+from .model import PT_LOAD, ElfInfo, Image, MultibootHeader, ProblemCode, Segment
+from .multiboot import Mb1Flag, Mb2Tag
 
-AOUT_KLUDGE = 0x10000
 EM_386, EM_X86_64 = 3, 62
 ET_EXEC, ET_DYN = 2, 3
 SHT_RELA, SHT_REL = 4, 9
@@ -37,7 +37,7 @@ def elf_of_layer(image: Image, layer: int) -> ElfInfo | None:
 
 
 def is_big_endian(image: Image, elf: ElfInfo) -> bool:
-    return any(p.code == "big-endian" and p.layer == elf.layer for p in image.problems)
+    return any(p.code == ProblemCode.BIG_ENDIAN and p.layer == elf.layer for p in image.problems)
 
 
 def x86_machine(elf: ElfInfo) -> bool:
@@ -47,13 +47,13 @@ def x86_machine(elf: ElfInfo) -> bool:
 def grub_mb1_elf_header(image: Image) -> MultibootHeader | None:
     """GRUB's Multiboot 1 header when GRUB loads the file as an ELF (flags bit 16 clear)."""
     header = grub_mb1(image)
-    return header if header is not None and not header.flags & AOUT_KLUDGE else None
+    return header if header is not None and not header.flags & Mb1Flag.AOUT_KLUDGE else None
 
 
 def grub_mb2_elf_header(image: Image) -> MultibootHeader | None:
     """GRUB's Multiboot 2 header when GRUB loads the file as an ELF (no address tag)."""
     header = grub_mb2(image)
-    if header is None or any(tag.type == 2 for tag in header.tags):
+    if header is None or any(tag.type == Mb2Tag.ADDRESS for tag in header.tags):
         return None
     return header
 
@@ -65,14 +65,9 @@ def qemu_elf_layer(image: Image) -> int | None:
     if path == "pvh":
         return 0
     header = qemu_mb1(image)
-    if path == "multiboot" and header is not None and not header.flags & AOUT_KLUDGE:
+    if path == "multiboot" and header is not None and not header.flags & Mb1Flag.AOUT_KLUDGE:
         return 0
     return None
-
-
-def _phdr_offset(elf: ElfInfo, index: int) -> int:
-    size = getattr(elf, "phentsize", 0) or (56 if elf.elf_class == 64 else 32)
-    return elf.phoff + index * size
 
 
 def grub_elf_error(
@@ -137,7 +132,7 @@ def _file_type(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
 def _phdr_window(
     image: Image, elf: ElfInfo, header: MultibootHeader, window: int, mbi2: bool
 ) -> GrubElfError | None:
-    end = _phdr_offset(elf, len(elf.segments))
+    end = elf.phdr_offset(len(elf.segments))
     if end <= window:
         return None
     return GrubElfError(
@@ -164,7 +159,7 @@ def _crosses_4g(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
                 f"PT_LOAD {seg.index} ends at physical {seg.paddr + seg.memsz:#x}; GRUB loads "
                 "an ELF64 only below 4 GiB",
                 elf.layer,
-                _phdr_offset(elf, seg.index),
+                elf.phdr_offset(seg.index),
             )
     return None
 
@@ -172,7 +167,7 @@ def _crosses_4g(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
 def _relocatable(
     image: Image, elf: ElfInfo, header: MultibootHeader, window: int, mbi2: bool
 ) -> GrubElfError | None:
-    tags = [tag for tag in header.tags if tag.type == 10] if mbi2 else []
+    tags = [tag for tag in header.tags if tag.type == Mb2Tag.RELOCATABLE] if mbi2 else []
     loads = _loads(elf)
     if not tags or not loads:
         return None
@@ -198,10 +193,10 @@ def _segments(
     """multiboot_elfxx.c's load loop, per PT_LOAD: allocate p_memsz bytes at p_paddr (one
     chunk for all with a multiboot2 relocatable tag), seek, read p_filesz bytes into it."""
     size = layer_size(image, elf.layer)
-    relocatable = mbi2 and any(tag.type == 10 for tag in header.tags)
+    relocatable = mbi2 and any(tag.type == Mb2Tag.RELOCATABLE for tag in header.tags)
     chunks: list[Segment] = []  # grub_relocator_alloc_chunk_addr's, in load order
     for seg in _loads(elf):
-        where = _phdr_offset(elf, seg.index)
+        where = elf.phdr_offset(seg.index)
         if elf.elf_class == 32 and seg.paddr + seg.memsz > U32:
             return GrubElfError(
                 "address is out of range",
@@ -376,7 +371,6 @@ def grub_shnum_error(image: Image, header: MultibootHeader) -> GrubElfError | No
 
 
 __all__ = [
-    "AOUT_KLUDGE",
     "GrubElfError",
     "elf_of_layer",
     "grub_elf_error",

@@ -39,8 +39,9 @@ from .model import (
     MultibootHeader,
     Note,
     Problem,
+    ProblemCode,
 )
-from .multiboot import scan_multiboot
+from .multiboot import Mb2Tag, scan_multiboot
 from .pe import read_pe, read_sections
 from .xenbin import find_bin_table
 from .xennotes import NOTE_NUMBERS
@@ -54,6 +55,13 @@ SCAN_LIMIT = 1 << 20
 # early: a few ms, and Xen's verdict depends on the tail (it decodes it all). A bigger
 # payload is too, unless it is xz, whose index states the decoded size.
 COMPLETE_BELOW = 1 << 20
+
+# The entry points a Multiboot 2 header's tags give (EntryPoint.kind).
+MB2_ENTRY_KINDS = {
+    Mb2Tag.ENTRY_ADDRESS: "multiboot2",
+    Mb2Tag.ENTRY_ADDRESS_EFI32: "multiboot2_efi32",
+    Mb2Tag.ENTRY_ADDRESS_EFI64: "multiboot2_efi64",
+}
 
 
 def open_image(
@@ -162,7 +170,9 @@ class _Opener:
         self.image.layers.append(layer)
         return layer
 
-    def _problem(self, code: str, message: str, layer: int, offset: int | None = None) -> None:
+    def _problem(
+        self, code: ProblemCode, message: str, layer: int, offset: int | None = None
+    ) -> None:
         self.image.problems.append(Problem(code, message, layer, offset))
 
     def _kernel_or_raw(self, head: bytes) -> None:
@@ -176,7 +186,7 @@ class _Opener:
             if head.startswith(ELF_MAGIC) and self.image.elf is None:
                 # The magic is there but not an ELF header to read: every loader refuses
                 # it, QEMU in load_elf (rule elf-header-unreadable).
-                self._problem("elf-header-unreadable", str(exc), 0, 0)
+                self._problem(ProblemCode.ELF_HEADER_UNREADABLE, str(exc), 0, 0)
                 self.image.layers[0].format = "raw"
             elif head.startswith(ELF_MAGIC):
                 raise
@@ -297,8 +307,10 @@ class _Opener:
                 raise
             # No kernel in it for any loader: Xen's xc_dom_try_gunzip fails or yields
             # bytes no loader probes as theirs, GRUB's gzio the same; QEMU never unwraps.
-            code = "payload-corrupt" if stream.error else "gzip-no-kernel"
-            self._problem(code, str(exc), inner.index, 0)
+            if stream.error:
+                self._problem(ProblemCode.PAYLOAD_CORRUPT, str(exc), inner.index, 0)
+            else:
+                self._problem(ProblemCode.GZIP_NO_KERNEL, str(exc), inner.index, 0)
             self.image.elf = self.image.setup = None
             inner.format = "raw"
 
@@ -312,7 +324,7 @@ class _Opener:
             read()
         except FormatError as exc:
             if stream.error and self.lenient and self.image.layers[layer].kind == "payload":
-                self._problem("payload-corrupt", f"{stream.codec}: {stream.error}", layer)
+                self._problem(ProblemCode.PAYLOAD_CORRUPT, f"{stream.codec}: {stream.error}", layer)
                 return
             if stream.error:
                 raise FormatError(
@@ -325,7 +337,7 @@ class _Opener:
         info.decoded_size = stream.known_size
         info.decoded_prefix = stream.decoded_size
         if stream.error:
-            self._problem("payload-corrupt", f"{stream.codec}: {stream.error}", layer)
+            self._problem(ProblemCode.PAYLOAD_CORRUPT, f"{stream.codec}: {stream.error}", layer)
 
     def _bzimage(self, blob: Blob, layer: int) -> None:
         """A bzImage in `layer`: its setup header, PE stub and payload are read from that
@@ -347,12 +359,16 @@ class _Opener:
         start = setup.pm_offset + setup.fields["payload_offset"]
         length = setup.fields["payload_length"]
         if start >= len(data):
-            self._problem("payload-offset-overflow", "payload_offset points past the file", layer)
+            self._problem(
+                ProblemCode.PAYLOAD_OFFSET_OVERFLOW, "payload_offset points past the file", layer
+            )
         elif start + length > len(data):
-            self._problem("payload-length-overflow", "payload runs past the end of the file",
-                          layer)  # fmt: skip
+            message = "payload runs past the end of the file"
+            self._problem(ProblemCode.PAYLOAD_LENGTH_OVERFLOW, message, layer)
         elif length < 8:
-            self._problem("payload-too-short", f"payload_length {length} is too short", layer)
+            self._problem(
+                ProblemCode.PAYLOAD_TOO_SHORT, f"payload_length {length} is too short", layer
+            )
         else:
             self._payload(data, layer, start, length)
 
@@ -367,7 +383,7 @@ class _Opener:
             return
         if payload.codec is None:
             message = f"unknown compression format (starts {bytes(compressed[:6]).hex(' ')})"
-            self._problem("unknown-codec", message, layer, start)
+            self._problem(ProblemCode.UNKNOWN_CODEC, message, layer, start)
             return
         # The build appends the decompressed size; decoders get the stream without it (as Xen).
         body = compressed if payload.codec == "gzip" else compressed[:-4]
@@ -385,7 +401,7 @@ class _Opener:
                 f"decompressed size {payload.decoded_size} differs from the size trailer "
                 f"{payload.size_trailer}"
             )
-            self._problem("size-trailer-mismatch", message, layer, start + length - 4)
+            self._problem(ProblemCode.SIZE_TRAILER_MISMATCH, message, layer, start + length - 4)
 
     def _uncompressed(self, payload_bytes: memoryview, payload: Layer) -> None:
         """The ELF itself as the payload, size trailer after it. Xen's bzImage probe fails on
@@ -402,7 +418,7 @@ class _Opener:
         if not head.startswith(ELF_MAGIC):
             if stream.error:
                 raise FormatError(f"{stream.codec} payload cannot be decoded: {stream.error}")
-            self._problem("payload-not-elf", "the decompressed payload is not an ELF",
+            self._problem(ProblemCode.PAYLOAD_NOT_ELF, "the decompressed payload is not an ELF",
                           payload.index, 0)  # fmt: skip
             return
         self._elf(stream, payload.index)
@@ -434,8 +450,8 @@ class _Opener:
         elif header.version == 1 and elf and elf.layer == header.layer:
             self._entry("multiboot1", header.layer, _elf_physical_entry(elf), True, None)
         for tag in header.tags:
-            if tag.type in (3, 8, 9) and "entry_addr" in tag.fields:
-                kind = {3: "multiboot2", 8: "multiboot2_efi32", 9: "multiboot2_efi64"}[tag.type]
+            kind = MB2_ENTRY_KINDS.get(tag.type)
+            if kind is not None and "entry_addr" in tag.fields:
                 self._entry(kind, header.layer, int(tag.fields["entry_addr"]), True, tag.offset + 8)
 
     def _entry(

@@ -14,13 +14,11 @@ from itertools import pairwise
 from typing import Any
 
 from .codecs import UNCOMPRESSED
-from .model import PT_LOAD, ElfInfo, Image, MultibootHeader, Note, Segment
+from .model import PT_LOAD, ElfInfo, Image, MultibootHeader, Note, ProblemCode, Segment, align_up
+from .multiboot import MULTIBOOT, QEMU_MB1_LIMIT, Mb1Flag
 from .xenbin import BinOutcome, XenLoader, parse_bin_table
-from .xennotes import FEATURE_BITS
+from .xennotes import FEATURE_BITS, FeatureBits, Features, XenNote
 
-GRUB_MB1_WINDOW = 8192
-QEMU_MB1_LIMIT = 8192 - 48  # QEMU scans offsets 0, 4, ... below 8144
-MB2_WINDOW = 32768
 UNSET_ADDR32 = 0xFFFFFFFF
 GRUB_FILTERS = ("gzip", "xz", "lzo")  # whole-file streams GRUB reads through (gzip first)
 # Debian 12's libxenguest links zlib, liblzma and libzstd only (linux-boot.md §9).
@@ -125,8 +123,7 @@ def _first(headers: list[MultibootHeader]) -> MultibootHeader | None:
 def grub_scan_limit(image: Image, version: int) -> int:
     """The last offset GRUB's multiboot scan tries in the layer it reads: it reads the
     first 8 KiB (MB1) or 32 KiB (MB2) and stops 12 or 16 bytes before the end of that."""
-    window, tail = (GRUB_MB1_WINDOW, 12) if version == 1 else (MB2_WINDOW, 16)
-    return min(window, layer_size(image, grub_layer(image))) - tail
+    return MULTIBOOT[version].scan_limit(layer_size(image, grub_layer(image)))
 
 
 def grub_mb1(image: Image) -> MultibootHeader | None:
@@ -167,7 +164,7 @@ def qemu_path(image: Image) -> str:
         return "linux"
     if qemu_mb1(image) is not None:
         return "multiboot"
-    if image.format in ("elf32", "elf64") or image.has_problem("elf-header-unreadable"):
+    if image.format in ("elf32", "elf64") or image.has_problem(ProblemCode.ELF_HEADER_UNREADABLE):
         return "pvh"  # load_elfboot: the ELF magic alone sends the file to load_elf
     return "zimage"
 
@@ -178,7 +175,7 @@ def qemu_loads_elf(image: Image) -> bool:
     path = qemu_path(image)
     header = qemu_mb1(image)
     return path == "pvh" or (path == "multiboot" and header is not None
-                              and not header.flags & 0x10000)  # fmt: skip
+                              and not header.flags & Mb1Flag.AOUT_KLUDGE)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -311,31 +308,33 @@ def _apply_features(parse: XenParse, text: str) -> None:
     from .xennotes import parse_features
 
     for feature in parse_features(text):
-        bit = FEATURE_BITS.get(feature["name"])
+        bit = FEATURE_BITS.get(feature.name)
         if bit is None:
-            target = parse.unknown_required if feature["required"] else parse.unknown_supported
-            target.append(feature["name"])
+            target = parse.unknown_required if feature.required else parse.unknown_supported
+            target.append(feature.name)
             continue
         parse.supported |= 1 << bit
-        if feature["required"]:
+        if feature.required:
             parse.required |= 1 << bit
 
 
 def _apply_note(parse: XenParse, note: Note) -> None:
     value = note.value
     parse.values[note.type] = value
-    strings = {8: "loader", 6: "guest_os", 5: "xen_version"}
+    strings = {XenNote.LOADER: "loader", XenNote.GUEST_OS: "guest_os",
+               XenNote.XEN_VERSION: "xen_version"}  # fmt: skip
     if note.type in strings and isinstance(value, str):
-        setattr(parse, strings[note.type], value[:15])  # 16-byte buffers in libelf
-    elif note.type == 10 and isinstance(value, dict):
-        _apply_features(parse, value["text"])
-    elif note.type == 17 and isinstance(value, dict):
-        parse.supported |= value["value"]
+        setattr(parse, strings[XenNote(note.type)], value[:15])  # 16-byte buffers in libelf
+    elif isinstance(value, Features):
+        _apply_features(parse, value.text)
+    elif isinstance(value, FeatureBits):
+        parse.supported |= value.value
     elif isinstance(value, int):
-        numbers = {3: "virt_base", 4: "paddr_offset", 1: "virt_entry", 15: "p2m_base"}
+        numbers = {XenNote.VIRT_BASE: "virt_base", XenNote.PADDR_OFFSET: "paddr_offset",
+                   XenNote.ENTRY: "virt_entry", XenNote.INIT_P2M: "p2m_base"}  # fmt: skip
         if note.type in numbers:
-            setattr(parse, numbers[note.type], value)
-        elif note.type == 18:
+            setattr(parse, numbers[XenNote(note.type)], value)
+        elif note.type == XenNote.PHYS32_ENTRY:
             parse.phys_entry = value & UNSET_ADDR32
             if parse.phys_entry == UNSET_ADDR32:
                 parse.phys_entry = None
@@ -440,7 +439,7 @@ def qemu_pvh(image: Image) -> PvhEntry:
         if segment.align == 0:
             return PvhEntry(error="SIGFPE: PT_NOTE p_align 0 divides by zero", segment=segment)
         for note in area.notes_by_align or []:
-            if note.type == 18:
+            if note.type == XenNote.PHYS32_ENTRY:
                 width = 8 if elf.elf_class == 64 else 4
                 raw = (note.desc + note.after)[:width]
                 found = PvhEntry(int.from_bytes(raw, "little"), note, segment=segment)
@@ -478,7 +477,7 @@ def _rust_vmm_segment(segment: Segment, area: Any) -> PvhEntry:
     end = segment.offset + segment.filesz
     pos = segment.offset
     for note in notes:
-        if note.type == 18 and note.namesz == 4 and note.owner == b"Xen\0":
+        if note.type == XenNote.PHYS32_ENTRY and note.namesz == 4 and note.owner == b"Xen\0":
             if not _power_of_two(segment.align):
                 return PvhEntry(error="Kernel Loader: Invalid alignment", segment=segment)
             if note.descsz < 4:
@@ -489,7 +488,7 @@ def _rust_vmm_segment(segment: Segment, area: Any) -> PvhEntry:
             return PvhEntry(int.from_bytes(note.desc[:4], "little"), note, segment=segment)
         if not _power_of_two(segment.align):
             return PvhEntry(error="Kernel Loader: Invalid alignment", segment=segment)
-        pos = note.desc_offset + -(-note.descsz // segment.align) * segment.align
+        pos = note.desc_offset + align_up(note.descsz, segment.align)
     if segment.filesz and not notes and not _power_of_two(segment.align):
         return PvhEntry(error="Kernel Loader: Invalid alignment", segment=segment)
     if pos < end and (not notes or pos > notes[-1].offset):

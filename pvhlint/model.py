@@ -8,15 +8,65 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
+
+
+class ProblemCode(StrEnum):
+    """What the reader found malformed. Every code is read by a rule, a loader fact or the
+    fixer, or only shown by `inspect` (SHOWN_ONLY in tests/test_model_types.py, which checks)."""
+
+    # the image (Image.problems)
+    ELF_CLASS = "elf-class"
+    BIG_ENDIAN = "big-endian"
+    UNSUPPORTED_MACHINE = "unsupported-machine"
+    PHDRS_PAST_EOF = "phdrs-past-eof"
+    BAD_SECTION_HEADERS = "bad-section-headers"
+    NOTE_SEGMENT_AT_ZERO = "note-segment-at-zero"
+    TOO_MANY_NOTES = "too-many-notes"
+    PAYLOAD_CORRUPT = "payload-corrupt"
+    PAYLOAD_OFFSET_OVERFLOW = "payload-offset-overflow"
+    PAYLOAD_LENGTH_OVERFLOW = "payload-length-overflow"
+    PAYLOAD_TOO_SHORT = "payload-too-short"
+    UNKNOWN_CODEC = "unknown-codec"
+    SIZE_TRAILER_MISMATCH = "size-trailer-mismatch"
+    PAYLOAD_NOT_ELF = "payload-not-elf"
+    ELF_HEADER_UNREADABLE = "elf-header-unreadable"  # the ELF magic, no header behind it
+    GZIP_NO_KERNEL = "gzip-no-kernel"  # a whole-file gzip that holds no kernel
+    # the image, a note, or a multiboot header: data ends before the structure does
+    TRUNCATED = "truncated"
+    # a note (Note.problems)
+    DESC_PAST_SEGMENT = "desc-past-segment"
+    BAD_ALIGNMENT = "bad-alignment"
+    OWNER_NOT_XEN = "owner-not-xen"
+    OWNER_NOT_EXACT = "owner-not-exact"
+    STRING_UNTERMINATED = "string-unterminated"
+    STRING_NOT_IN_DESC = "string-not-in-desc"
+    # a multiboot 2 header (MultibootHeader.problems)
+    TOO_MANY_TAGS = "too-many-tags"
+    MALFORMED_TAG = "malformed-tag"
+    LENGTH_MISMATCH = "length-mismatch"
+    TAGS_PAST_LENGTH = "tags-past-length"
+    MISSING_END_TAG = "missing-end-tag"
 
 
 @dataclass
 class Problem:
-    """Something malformed that a loader would trip on; rules turn these into findings."""
+    """Something malformed the reader found while building the model; rules turn these into
+    findings. The words for "something wrong", one a kind, layer by layer:
 
-    code: str
+    - Problem (its ProblemCode): what the reader found malformed. Image.problems carry a
+      message and a place; a Note's or MultibootHeader's `problems` are codes only (the
+      place is the note's or header's own).
+    - Hit (pvhlint.rule): what a rule's check yields: a message, a place, the targets whose
+      loaders refuse for it.
+    - Finding (pvhlint.rule): a Hit as shown, with its rule id and severity.
+    - A loader's own refusal, in its words: `LoaderError` (today GrubElfError in
+      grub_elf.py, PvhEntry.error in loaders.py and BinOutcome.error in xenbin.py; renamed
+      with the loader package).
+    """
+
+    code: ProblemCode
     message: str
     layer: int
     offset: int | None = None
@@ -92,8 +142,13 @@ class Note:
     # PHYS32_ENTRY whose descriptor holds only 4 bytes.
     after: bytes = b""
     name: str | None = None  # XEN_ELFNOTE_* for Xen notes
-    value: Any = None
-    problems: list[str] = field(default_factory=list)
+    value: Any = None  # int | str | xennotes.NoteValue | None
+    problems: list[ProblemCode] = field(default_factory=list)
+
+    @property
+    def owner_name(self) -> str:
+        """The owner as the C string loaders compare (up to its first NUL)."""
+        return self.owner.split(b"\0", 1)[0].decode("latin-1")
 
 
 @dataclass
@@ -156,6 +211,10 @@ class ElfInfo:
     def machine_name(self) -> str:
         return MACHINE_NAMES.get(self.machine, f"machine {self.machine}")
 
+    def phdr_offset(self, index: int) -> int:
+        """Where program header `index` sits in the layer."""
+        return self.phoff + index * self.phentsize
+
     def notes_of_type(self, note_type: int) -> list[Note]:
         return [note for note in self.xen_notes if note.type == note_type]
 
@@ -178,6 +237,11 @@ class MultibootTag:
     name: str
     fields: dict[str, Any]
 
+    @property
+    def optional(self) -> bool:
+        """Flag bit 0: a loader that does not know the tag may ignore it."""
+        return bool(self.fields.get("optional"))  # set by the reader from the flags
+
 
 @dataclass
 class MultibootHeader:
@@ -196,7 +260,7 @@ class MultibootHeader:
     architecture: int = 0  # MB2
     header_length: int = 0  # MB2
     tags: list[MultibootTag] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[ProblemCode] = field(default_factory=list)
 
 
 class CrcTrailer(Enum):
@@ -344,7 +408,7 @@ class Image:
     # Each layer's bytes (a Blob), for writers such as `extract` and `fix`.
     blobs: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    def has_problem(self, code: str) -> bool:
+    def has_problem(self, code: ProblemCode) -> bool:
         return any(problem.code == code for problem in self.problems)
 
     @property
@@ -358,6 +422,11 @@ class Image:
         if self.format != "pe":
             return None
         return next((layer for layer in self.layers if layer.kind == UKI_KERNEL_SECTION), None)
+
+
+def align_up(value: int, alignment: int) -> int:
+    """`value` rounded up to a multiple of `alignment` (as it is for an alignment of 0 or 1)."""
+    return (value + alignment - 1) // alignment * alignment if alignment > 1 else value
 
 
 # A Unified Kernel Image carries the kernel in this section (systemd's UKI specification).

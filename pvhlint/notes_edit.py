@@ -13,7 +13,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from .model import SHT_NOTE, ElfInfo, Note, NoteArea, Section
+from .model import SHT_NOTE, ElfInfo, Note, NoteArea, Section, align_up
+from .xennotes import XenNote
 
 PF_X = 1
 
@@ -60,7 +61,7 @@ def encode_note(note_type: int, desc: bytes, owner: bytes = b"Xen\0") -> bytes:
 
 
 def _raw(data: bytes, note: Note, area_end: int) -> bytes:
-    end = note.desc_offset + -(-note.descsz // 4) * 4
+    end = note.desc_offset + align_up(note.descsz, 4)
     return bytes(data[note.offset : min(end, area_end)])
 
 
@@ -76,7 +77,8 @@ def plan_edit(elf: ElfInfo, data: bytes, drop: set[int], values: dict[int, bytes
         raise EditError("the image has no note segment or section holding Xen notes to edit")
     areas = _distinct(areas)
     pending = dict(values)
-    home = next((a for a in areas if any(n.type == 18 and n.is_xen for n in a.notes)), areas[0])
+    entry = XenNote.PHYS32_ENTRY
+    home = next((a for a in areas if any(n.type == entry and n.is_xen for n in a.notes)), areas[0])
     for area in areas:
         added = pending if area is home else {}
         pieces = _rebuild(area, data, drop, pending, added, plan)
@@ -174,7 +176,7 @@ def _owners(elf: ElfInfo, area: NoteArea) -> list[tuple[str, int, int]]:
     head = 64 if elf.elf_class == 64 else 52
     ranges = [("the ELF header", 0, head),
               ("the program header table", elf.phoff,
-               elf.phoff + elf.phentsize * len(elf.segments))]  # fmt: skip
+               elf.phdr_offset(len(elf.segments)))]  # fmt: skip
     if elf.sections:
         ranges.append(("the section header table", elf.shoff,
                        elf.shoff + elf.shentsize * len(elf.sections)))  # fmt: skip
@@ -230,7 +232,7 @@ def _room_after(elf: ElfInfo, area: NoteArea, data: bytearray) -> int:
 
 
 def _append(plan: Plan, size: int, align: int) -> int:
-    start = -(-len(plan.data) // align) * align
+    start = align_up(len(plan.data), align)
     plan.data.extend(bytes(start - len(plan.data) + size))
     return start
 
@@ -274,7 +276,7 @@ def _section_span(sec: Section, area: NoteArea, target: int,
 
 def _write_phdr(elf: ElfInfo, plan: Plan, index: int, offset: int, size: int,
                 memsz_too: bool) -> None:  # fmt: skip
-    base = elf.phoff + index * elf.phentsize
+    base = elf.phdr_offset(index)
     if elf.elf_class == 64:
         fields = [(base + 8, "<Q", offset), (base + 32, "<Q", size)]
         fields += [(base + 40, "<Q", size)] if memsz_too else []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import struct
 
 from .blob import Blob
-from .model import PEInfo, PESection
+from .model import PEInfo, PESection, align_up
 
 PE_MAGIC = b"PE\0\0"
 
@@ -50,7 +50,7 @@ def _certificates(blob: Blob, offset: int, size: int) -> list[dict[str, int]]:
         found.append({"offset": pos, "length": length, "revision": revision, "type": cert_type})
         if length < 8:
             break
-        pos += (length + 7) & ~7
+        pos += align_up(length, 8)
     return found
 
 

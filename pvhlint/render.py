@@ -155,7 +155,7 @@ def _types(notes: list[Note]) -> list[tuple[bytes, int]]:
 
 
 def _note(image: Image, note: Note) -> str:
-    owner = escape(printable(note.owner.split(b"\0", 1)[0].decode("latin-1")))
+    owner = escape(printable(note.owner_name))
     label = note_label(note.type) if note.is_xen else f"type {note.type}"
     text = (f"{where(image, note.layer, note.offset)} [cyan]{owner}[/] {label} "
             f"descsz {note.descsz}")  # fmt: skip
@@ -180,7 +180,7 @@ def _multiboot(image: Image, header: MultibootHeader) -> str:
     else:
         text += f", arch {header.architecture}, length {header.header_length}, tags: "
         text += "; ".join(
-            f"{tag.type} {tag.name}{' (optional)' if tag.flags & 1 else ''}" for tag in header.tags
+            f"{tag.type} {tag.name}{' (optional)' if tag.optional else ''}" for tag in header.tags
         )
     if header.problems:
         text += f" [red]{', '.join(header.problems)}[/]"

@@ -1,4 +1,4 @@
-"""Rules: one module per rule in rules/ (installed as `pvhlint.rules`), found by discovery.
+"""Rules: one module per rule in pvhlint/rules/<family>/, found by discovery.
 
 A rule module defines `RULE = Rule(...)`. Its documentation is the module
 docstring, with `What:`, `Why:`, `Fix:` and `Example:` paragraphs; the same text
@@ -26,7 +26,8 @@ FIXABLE = "[*]"  # marks a finding `pvhlint fix` removes (as ruff marks what --f
 
 @dataclass(frozen=True)
 class Hit:
-    """What a rule's check yields: one problem, where it is, which loaders refuse for it."""
+    """What a rule's check yields: one problem, where it is, which loaders refuse for it.
+    (The words for what is wrong, layer by layer: pvhlint.model.Problem.)"""
 
     message: str
     layer: int
@@ -97,12 +98,12 @@ def parse_doc(doc: str) -> dict[str, str]:
 
 @cache
 def discover_rules() -> tuple[Rule, ...]:
-    """Every `RULE` in the pvhlint.rules package, sorted by id."""
-    from . import rules as package  # the top-level rules/ directory, mapped by pyproject
+    """Every `RULE` in the pvhlint.rules package and its family packages, sorted by id."""
+    from . import rules as package
 
     found = []
-    for module in pkgutil.iter_modules(package.__path__):
-        loaded = importlib.import_module(f"{package.__name__}.{module.name}")
+    for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+        loaded = importlib.import_module(module.name)
         rule = getattr(loaded, "RULE", None)
         if isinstance(rule, Rule):
             found.append(rule)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import Image, Note
+from .model import Image, Note, align_up
 from .rule import Hit
 from .xennotes import note_label
 
@@ -11,15 +11,14 @@ XEN_TARGETS = ("xen-pvh", "xen-pv")
 
 def note_size(note: Note) -> int:
     """Bytes the note occupies, padded the libelf way."""
-    return 12 + -(-note.namesz // 4) * 4 + -(-note.descsz // 4) * 4
+    return 12 + align_up(note.namesz, 4) + align_up(note.descsz, 4)
 
 
 def name(note: Note) -> str:
     """'XEN_ELFNOTE_PHYS32_ENTRY (18)', or the owner and type of a foreign note."""
     if note.is_xen:
         return f"{note_label(note.type)} ({note.type})"
-    owner = note.owner.split(b"\0", 1)[0].decode("latin-1")
-    return f"note type {note.type} owned by {owner!r}"
+    return f"note type {note.type} owned by {note.owner_name!r}"
 
 
 def at_note(note: Note, message: str, rejects: tuple[str, ...] = ()) -> Hit:

@@ -12,12 +12,14 @@ from typing import Any
 
 from .bzimage import LOADFLAG_NAMES, XLOADFLAG_NAMES, flag_names
 from .model import Image, Note, NoteArea, Segment
-from .xennotes import note_label
+from .xennotes import NoteValue, note_label
 
 INSPECT_SCHEMA_VERSION = 1
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, NoteValue):
+        return value.to_json()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
                 if f.name not in ("facts", "blobs")}  # fmt: skip
@@ -33,7 +35,7 @@ def _plain(value: Any) -> Any:
 def _note(note: Note) -> dict[str, Any]:
     data = _plain(note)
     data["label"] = note_label(note.type) if note.is_xen else None
-    data["owner_text"] = note.owner.split(b"\0", 1)[0].decode("latin-1")
+    data["owner_text"] = note.owner_name
     return data
 
 

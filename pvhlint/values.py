@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .xennotes import NoteValue
+
 
 def plain_value(value: Any) -> str:
-    """A decoded note or header value as text: hex numbers, quoted strings, named bits."""
+    """A decoded note or header value as text: hex numbers, quoted strings; a typed note
+    value describes itself (pvhlint.xennotes.NoteValue)."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -15,16 +18,8 @@ def plain_value(value: Any) -> str:
         return f"{value:#x}"
     if isinstance(value, str):
         return repr(value)
-    if isinstance(value, dict) and "features" in value:
-        required = [f["name"] for f in value["features"] if f["required"]]
-        unknown = [f["name"] for f in value["features"] if f["bit"] is None]
-        text = repr(value["text"])
-        if required:
-            text += f" required: {', '.join(required)}"
-        return text + (f" unknown: {', '.join(unknown)}" if unknown else "")
-    if isinstance(value, dict) and "bits" in value:
-        names = [b["name"] or f"bit{b['bit']}" for b in value["bits"]]
-        return f"{value['value']:#x} [{', '.join(names)}]"
+    if isinstance(value, NoteValue):
+        return value.describe()
     if isinstance(value, list):
         return ", ".join(plain_value(item) for item in value)
     if isinstance(value, dict):

@@ -7,53 +7,98 @@ Source: xen/include/public/elfnote.h and xen/common/libelf/libelf-dominfo.c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum, StrEnum
 from typing import Any
+
+
+class XenNote(IntEnum):
+    """XEN_ELFNOTE_* numbers (xen/include/public/elfnote.h); the name without the prefix."""
+
+    INFO = 0
+    ENTRY = 1
+    HYPERCALL_PAGE = 2
+    VIRT_BASE = 3
+    PADDR_OFFSET = 4
+    XEN_VERSION = 5
+    GUEST_OS = 6
+    GUEST_VERSION = 7
+    LOADER = 8
+    PAE_MODE = 9
+    FEATURES = 10
+    BSD_SYMTAB = 11
+    HV_START_LOW = 12
+    L1_MFN_VALID = 13
+    SUSPEND_CANCEL = 14
+    INIT_P2M = 15
+    MOD_START_PFN = 16
+    SUPPORTED_FEATURES = 17
+    PHYS32_ENTRY = 18
+    PHYS32_RELOC = 19
+
+
+class ValueKind(StrEnum):
+    """How libelf reads a note's descriptor (libelf-dominfo.c elf_xen_parse_note)."""
+
+    NUMBER = "num"  # elf_note_numeric
+    STRING = "str"  # up to the first NUL
+    SPECIAL = "special"  # a layout of its own (a typed value below)
+    UNKNOWN = "unknown"  # logged and skipped
 
 
 @dataclass(frozen=True)
 class NoteKind:
-    number: int
-    name: str  # without the XEN_ELFNOTE_ prefix
-    kind: str  # "num" | "str" | "special" | "unknown"
+    number: XenNote
+    kind: ValueKind
     summary: str
 
+    @property
+    def name(self) -> str:
+        """Without the XEN_ELFNOTE_ prefix."""
+        return self.number.name
 
+
+_NUM, _STR, _SPECIAL = ValueKind.NUMBER, ValueKind.STRING, ValueKind.SPECIAL
 NOTE_KINDS: dict[int, NoteKind] = {
     k.number: k
     for k in (
-        NoteKind(0, "INFO", "unknown", "free-form string, ignored by libelf"),
-        NoteKind(1, "ENTRY", "num", "virtual entry address (PV)"),
-        NoteKind(2, "HYPERCALL_PAGE", "num", "virtual address of the hypercall page (PV)"),
-        NoteKind(3, "VIRT_BASE", "num", "virtual address the image is mapped at (PV)"),
-        NoteKind(4, "PADDR_OFFSET", "num", "subtracted from p_paddr (PV)"),
-        NoteKind(5, "XEN_VERSION", "str", "must start with xen-3.0 (PV)"),
-        NoteKind(6, "GUEST_OS", "str", "guest OS name; 'linux' prefix satisfies the loader"),
-        NoteKind(7, "GUEST_VERSION", "str", "informational"),
-        NoteKind(8, "LOADER", "str", "'generic' prefix satisfies the loader"),
-        NoteKind(9, "PAE_MODE", "str", "PAE mode of a 32-bit PV guest"),
-        NoteKind(10, "FEATURES", "str", "'|'-separated feature names, '!' = required"),
-        NoteKind(11, "BSD_SYMTAB", "str", "'yes' loads the symbol table after the image"),
-        NoteKind(12, "HV_START_LOW", "num", "lowest hypervisor hole start (32-bit PV)"),
-        NoteKind(13, "L1_MFN_VALID", "special", "mask/value pairs for L1 PTEs (PV, unused)"),
-        NoteKind(14, "SUSPEND_CANCEL", "num", "cooperative suspend cancellation"),
-        NoteKind(15, "INIT_P2M", "num", "virtual address of the initial p2m list (PV64)"),
-        NoteKind(16, "MOD_START_PFN", "num", "initrd may be left unmapped (PV)"),
-        NoteKind(17, "SUPPORTED_FEATURES", "special", "bitmap OR-ed into supported features"),
-        NoteKind(18, "PHYS32_ENTRY", "num", "32-bit physical PVH entry point"),
-        NoteKind(19, "PHYS32_RELOC", "special", "PVH dom0 relocation: align, min, max (4.19+)"),
+        NoteKind(XenNote.INFO, ValueKind.UNKNOWN, "free-form string, ignored by libelf"),
+        NoteKind(XenNote.ENTRY, _NUM, "virtual entry address (PV)"),
+        NoteKind(XenNote.HYPERCALL_PAGE, _NUM, "virtual address of the hypercall page (PV)"),
+        NoteKind(XenNote.VIRT_BASE, _NUM, "virtual address the image is mapped at (PV)"),
+        NoteKind(XenNote.PADDR_OFFSET, _NUM, "subtracted from p_paddr (PV)"),
+        NoteKind(XenNote.XEN_VERSION, _STR, "must start with xen-3.0 (PV)"),
+        NoteKind(XenNote.GUEST_OS, _STR, "guest OS name; 'linux' prefix satisfies the loader"),
+        NoteKind(XenNote.GUEST_VERSION, _STR, "informational"),
+        NoteKind(XenNote.LOADER, _STR, "'generic' prefix satisfies the loader"),
+        NoteKind(XenNote.PAE_MODE, _STR, "PAE mode of a 32-bit PV guest"),
+        NoteKind(XenNote.FEATURES, _STR, "'|'-separated feature names, '!' = required"),
+        NoteKind(XenNote.BSD_SYMTAB, _STR, "'yes' loads the symbol table after the image"),
+        NoteKind(XenNote.HV_START_LOW, _NUM, "lowest hypervisor hole start (32-bit PV)"),
+        NoteKind(XenNote.L1_MFN_VALID, _SPECIAL, "mask/value pairs for L1 PTEs (PV, unused)"),
+        NoteKind(XenNote.SUSPEND_CANCEL, _NUM, "cooperative suspend cancellation"),
+        NoteKind(XenNote.INIT_P2M, _NUM, "virtual address of the initial p2m list (PV64)"),
+        NoteKind(XenNote.MOD_START_PFN, _NUM, "initrd may be left unmapped (PV)"),
+        NoteKind(XenNote.SUPPORTED_FEATURES, _SPECIAL, "bitmap OR-ed into supported features"),
+        NoteKind(XenNote.PHYS32_ENTRY, _NUM, "32-bit physical PVH entry point"),
+        NoteKind(XenNote.PHYS32_RELOC, _SPECIAL, "PVH dom0 relocation: align, min, max (4.19+)"),
     )
 }
 NOTE_NUMBERS: dict[str, int] = {k.name: k.number for k in NOTE_KINDS.values()}
 
-XEN_ELFNOTE_PHYS32_ENTRY = 18
 # Notes a PVH-only guest no longer needs (the brief: PV-era interfaces).
-OBSOLETE_FOR_PVH = (3, 2, 12, 9, 13)
+OBSOLETE_FOR_PVH = (
+    XenNote.VIRT_BASE,
+    XenNote.HYPERCALL_PAGE,
+    XenNote.HV_START_LOW,
+    XenNote.PAE_MODE,
+    XenNote.L1_MFN_VALID,
+)
 
 
 def is_known_type(number: int) -> bool:
     """libelf's note_desc table (elf_xen_parse_note): 1-19 have a name; INFO (0) and every
     other type are logged as unknown and skipped."""
-    return number in NOTE_KINDS and number != 0
+    return number in NOTE_KINDS and number != XenNote.INFO
 
 
 # The seven names elf_xen_parse_features knows; other bits only via SUPPORTED_FEATURES.
@@ -98,7 +143,96 @@ def numeric_value(desc: bytes, descsz: int) -> int:
     return int.from_bytes(desc[:descsz], "little")
 
 
-def parse_features(text: str) -> list[dict[str, Any]]:
+class NoteValue:
+    """A decoded value with a layout of its own: `describe` is its one line of text, `to_json`
+    its shape in `inspect --json` (docs/inspect-json.md). Numbers decode to int, strings to
+    str, and every other kind to one of the classes below."""
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def to_json(self) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One token of a FEATURES string: its name, '!' (required), and the bit libelf knows."""
+
+    name: str
+    required: bool
+    bit: int | None  # None: not one of the seven names elf_xen_parse_features knows
+
+
+@dataclass(frozen=True)
+class Features(NoteValue):
+    """XEN_ELFNOTE_FEATURES: the string and its tokens."""
+
+    text: str
+    features: tuple[Feature, ...]
+
+    def describe(self) -> str:
+        required = [f.name for f in self.features if f.required]
+        unknown = [f.name for f in self.features if f.bit is None]
+        text = repr(self.text)
+        if required:
+            text += f" required: {', '.join(required)}"
+        return text + (f" unknown: {', '.join(unknown)}" if unknown else "")
+
+    def to_json(self) -> Any:
+        return {"text": self.text, "features": [vars(f).copy() for f in self.features]}
+
+
+@dataclass(frozen=True)
+class FeatureBits(NoteValue):
+    """XEN_ELFNOTE_SUPPORTED_FEATURES: the u32 bitmap and the XENFEAT_* name of each bit set."""
+
+    value: int
+
+    @property
+    def bits(self) -> list[tuple[int, str | None]]:
+        return [(bit, XENFEAT_NAMES.get(bit)) for bit in range(32) if self.value >> bit & 1]
+
+    def describe(self) -> str:
+        names = [name or f"bit{bit}" for bit, name in self.bits]
+        return f"{self.value:#x} [{', '.join(names)}]"
+
+    def to_json(self) -> Any:
+        return {"value": self.value, "bits": [{"bit": b, "name": n} for b, n in self.bits]}
+
+
+@dataclass(frozen=True)
+class MfnPairs(NoteValue):
+    """XEN_ELFNOTE_L1_MFN_VALID: (mask, value) pairs of the ELF's word size."""
+
+    pairs: tuple[tuple[int, int], ...]
+
+    def describe(self) -> str:
+        return ", ".join(f"mask={mask:#x} value={value:#x}" for mask, value in self.pairs)
+
+    def to_json(self) -> Any:
+        return [{"mask": mask, "value": value} for mask, value in self.pairs]
+
+
+@dataclass(frozen=True)
+class Phys32Reloc(NoteValue):
+    """XEN_ELFNOTE_PHYS32_RELOC: align, min and max, each present only when descsz reaches it."""
+
+    align: int | None = None
+    min: int | None = None
+    max: int | None = None
+
+    def present(self) -> dict[str, int]:
+        return {name: value for name, value in vars(self).items() if value is not None}
+
+    def describe(self) -> str:
+        return " ".join(f"{name}={value:#x}" for name, value in self.present().items())
+
+    def to_json(self) -> Any:
+        return self.present()
+
+
+def parse_features(text: str) -> tuple[Feature, ...]:
     """elf_xen_parse_features: '|' tokens (63 chars max), '!' = required, no trimming."""
     tokens: list[str] = []
     for part in text.split("|"):
@@ -112,43 +246,39 @@ def parse_features(text: str) -> list[dict[str, Any]]:
             continue
         required = token.startswith("!")
         name = token[1:] if required else token
-        features.append({"name": name, "required": required, "bit": FEATURE_BITS.get(name)})
-    return features
-
-
-def bits_of(value: int) -> list[dict[str, Any]]:
-    return [{"bit": bit, "name": XENFEAT_NAMES.get(bit)} for bit in range(32) if value >> bit & 1]
+        features.append(Feature(name, required, FEATURE_BITS.get(name)))
+    return tuple(features)
 
 
 def decode_value(number: int, desc: bytes, descsz: int, string: str | None, class64: bool) -> Any:
-    """The note's value as libelf reads it (`string` is read to the first NUL by the caller)."""
+    """The note's value as libelf reads it (`string` is read to the first NUL by the caller):
+    int, str, a NoteValue, or None for unknown kinds."""
     kind = NOTE_KINDS.get(number)
-    if kind is None or kind.kind == "unknown":
+    if kind is None or kind.kind == ValueKind.UNKNOWN:
         return None
-    if kind.kind == "num":
+    if kind.kind == ValueKind.NUMBER:
         return numeric_value(desc, descsz)
-    if kind.kind == "str":
-        if number == 10 and string is not None:
-            return {"text": string, "features": parse_features(string)}
+    if kind.kind == ValueKind.STRING:
+        if number == XenNote.FEATURES and string is not None:
+            return Features(string, parse_features(string))
         return string
-    if number == 17:  # libelf reads u32 index 0, only if descsz % 4 == 0
-        word = int.from_bytes(desc[:4], "little") if descsz % 4 == 0 and descsz >= 4 else 0
-        return {"value": word, "bits": bits_of(word)}
-    if number == 13:
+    if number == XenNote.SUPPORTED_FEATURES:  # u32 index 0, only if descsz % 4 == 0
+        return FeatureBits(int.from_bytes(desc[:4], "little") if descsz % 4 == 0 else 0)
+    if number == XenNote.L1_MFN_VALID:
         unit = 8 if class64 else 4
         pairs = []
         for pos in range(0, len(desc) - 2 * unit + 1, 2 * unit):
             mask = int.from_bytes(desc[pos : pos + unit], "little")
-            val = int.from_bytes(desc[pos + unit : pos + 2 * unit], "little")
-            pairs.append({"mask": mask, "value": val})
-        return pairs
-    if number == 19:
+            value = int.from_bytes(desc[pos + unit : pos + 2 * unit], "little")
+            pairs.append((mask, value))
+        return MfnPairs(tuple(pairs))
+    if number == XenNote.PHYS32_RELOC:
         # Xen 4.20 elf_xen_parse_note: align if descsz >= 4, min if >= 8, max if >= 12, each
         # through elf_note_numeric_array(4, i), which reads 0 unless descsz % 4 == 0.
-        names = ("align", "min", "max")
         whole = descsz % 4 == 0
-        return {name: int.from_bytes(desc[4 * i : 4 * i + 4], "little") if whole else 0
-                for i, name in enumerate(names) if descsz >= 4 * (i + 1)}  # fmt: skip
+        words = [int.from_bytes(desc[4 * i : 4 * i + 4], "little") if whole else 0
+                 for i in range(3) if descsz >= 4 * (i + 1)]  # fmt: skip
+        return Phys32Reloc(*words)
     return None
 
 

@@ -17,7 +17,8 @@ from fixtures.elfgen import PF_R, PF_W, PF_X, Load, Note, NoteArea, build_elf, x
 from pvhlint.api import fix
 from pvhlint.checker import Options, check_image, claimed_targets
 from pvhlint.image import open_image
-from tests.test_rules_xen import ENTRY, TEXT_PADDR, TEXT_VADDR, notes64
+from pvhlint.xennotes import Phys32Reloc, XenNote
+from tests.rules.registry import ENTRY, TEXT_PADDR, TEXT_VADDR, notes64
 
 LINUX_72 = b"7.2.13+deb14-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC\0"
 LINUX_614 = b"6.14.11-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC\0"
@@ -127,11 +128,13 @@ def test_pv_strings_without_entry_claim_no_xen_pv(tmp_path):
 
 
 def _reloc_value(tmp_path: Path, desc: bytes) -> object:
-    notes = [*notes64(), Note(b"Xen\0", 19, desc)]
+    notes = [*notes64(), Note(b"Xen\0", XenNote.PHYS32_RELOC, desc)]
     load = Load(TEXT_VADDR, TEXT_PADDR, b"\x90" * 0x100)
     path = tmp_path / f"reloc{len(desc)}"
     path.write_bytes(build_elf(elf_class=64, loads=[load], note_areas=[NoteArea(notes)]).data)
-    return open_image(path).elf.notes_of_type(19)[0].value
+    value = open_image(path).elf.notes_of_type(XenNote.PHYS32_RELOC)[0].value
+    assert isinstance(value, Phys32Reloc)
+    return value.present()
 
 
 def test_phys32_reloc_read_as_xen_4_20_reads_each_descsz(tmp_path):

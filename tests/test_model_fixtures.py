@@ -14,6 +14,7 @@ import pytest
 from fixtures import catalogue
 from pvhlint.errors import ImageError
 from pvhlint.image import open_image
+from pvhlint.xennotes import Features
 
 FIXTURES = catalogue()
 NOTE_PROBLEMS = {"owner-not-xen", "bad-alignment", "truncated", "desc-past-segment"}
@@ -36,7 +37,7 @@ def _primary_notes(image) -> dict[int, object]:
 
 
 def _plain_value(value):
-    return value["text"] if isinstance(value, dict) and "text" in value else value
+    return value.text if isinstance(value, Features) else value
 
 
 OPENABLE = sorted(set(FIXTURES) - set(FAILS_TO_OPEN))

@@ -1,4 +1,4 @@
-"""The rules/ directory is found as `pvhlint.rules` from a wheel install and an editable one."""
+"""The rules in pvhlint/rules/<family>/ are found from a wheel install and an editable one."""
 
 from __future__ import annotations
 
@@ -21,7 +21,18 @@ PROBE = (
 
 
 def _install(tmp_path: Path, editable: bool) -> Path:
-    env_dir = tmp_path / ("editable" if editable else "wheel")
+    python = _environment(tmp_path / ("editable" if editable else "wheel"))
+    target = ["-e", str(REPO)] if editable else [str(REPO)]
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", *target],
+        check=True,
+        capture_output=True,
+    )
+    return python
+
+
+def _environment(env_dir: Path) -> Path:
+    """A virtual environment without pvhlint: its python."""
     # The running interpreter's packages supply typer, rich, ...: only pvhlint itself is
     # installed here. system_site_packages reaches the base Python's; when the tests run in
     # a virtualenv, its site-packages come from a .pth file (a .pth inside them is not run,
@@ -33,12 +44,6 @@ def _install(tmp_path: Path, editable: bool) -> Path:
                             text=True).stdout.strip()  # fmt: skip
     outer = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
     Path(nested, "outer-site-packages.pth").write_text("".join(f"{path}\n" for path in outer))
-    target = ["-e", str(REPO)] if editable else [str(REPO)]
-    subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-deps", *target],
-        check=True,
-        capture_output=True,
-    )
     return python
 
 
@@ -50,15 +55,32 @@ def test_rules_are_discovered(tmp_path, editable):
     package_file, rules_dir, rule_ids = done.stdout.split("\n")[:3]
     if editable:
         assert Path(package_file).parent == REPO / "pvhlint"
-        assert Path(rules_dir) == REPO / "rules"
+        assert Path(rules_dir) == REPO / "pvhlint" / "rules"
     else:
         assert str(tmp_path) in package_file and str(tmp_path) in rules_dir
-    on_disk = {p.stem for p in (REPO / "rules").glob("*.py") if not p.stem.startswith("_")}
-    assert len(rule_ids.split(",")) == len(on_disk) >= 1
+    assert len(rule_ids.split(",")) == len(_rule_modules()) > 50
     assert "bzimage-crc" in rule_ids.split(",")
     script = python.parent / "pvhlint"
     shown = subprocess.run([script, "--help"], cwd=tmp_path, capture_output=True, text=True)
     assert shown.returncode == 0 and "inspect" in shown.stdout
+
+
+def _rule_modules() -> set[str]:
+    return {p.stem for p in (REPO / "pvhlint" / "rules").rglob("*.py")
+            if "\nRULE = Rule(" in p.read_text()}  # fmt: skip
+
+
+def test_a_plain_checkout_runs_with_pythonpath(tmp_path):
+    """No install at all: `PYTHONPATH=.` finds pvhlint and every rule (no package-dir map)."""
+    python = _environment(tmp_path / "bare")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([python, "-c", PROBE], cwd=tmp_path, env=env, capture_output=True,
+                          text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    package_file, rules_dir, rule_ids = done.stdout.split("\n")[:3]
+    assert Path(package_file).parent == REPO / "pvhlint"
+    assert Path(rules_dir) == REPO / "pvhlint" / "rules"
+    assert len(rule_ids.split(",")) == len(_rule_modules()) > 50
 
 
 def test_nested_environment_sees_the_running_interpreters_packages(tmp_path):

@@ -21,6 +21,7 @@ import pytest
 from fixtures import debian
 from pvhlint.checker import Options, check_image
 from pvhlint.image import open_image
+from pvhlint.xennotes import XenNote
 from tests.independent import (
     extract_vmlinux,
     gunzip,
@@ -55,7 +56,8 @@ def test_debian_kernel_matches_extracted_vmlinux(debian_image, tmp_path, name, c
     _assert_notes_match_readelf(image, vmlinux)
     phys32 = [n for n in readelf_notes(vmlinux)[0] if unknown_type(n) == 0x12]
     assert len(phys32) == 1
-    assert image.elf.notes_of_type(18)[0].value == int.from_bytes(phys32[0].desc, "little")
+    entry = image.elf.notes_of_type(XenNote.PHYS32_ENTRY)[0]
+    assert entry.value == int.from_bytes(phys32[0].desc, "little")
     segments = [(s.type_name, s.offset, s.vaddr, s.paddr, s.filesz, s.memsz)
                 for s in image.elf.segments]  # fmt: skip
     assert segments == readelf_segments(vmlinux)

@@ -12,31 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.elfgen import Load, Note, NoteArea, build_elf, linux_pvh_notes, xen_num, xen_str
+from fixtures.elfgen import Note, NoteArea, linux_pvh_notes, xen_num, xen_str
 from pvhlint.checker import Options, check_image
 from pvhlint.image import open_image
 from pvhlint.profiles import Profile
-
-TEXT_VADDR, TEXT_PADDR = 0xFFFFFFFF81000000, 0x1000000
-ENTRY = TEXT_PADDR + 0x40
+from tests.rules.registry import ENTRY, notes64, pvh_elf
 
 
-def notes64(phys32: int | None = ENTRY, *, entry_note: bool = True) -> list[Note]:
-    notes = [n for n in linux_pvh_notes(64, phys32 or 0) if n.type != 18 or phys32 is not None]
-    if entry_note:
-        notes.append(xen_num(1, TEXT_VADDR + 0x40, 8))
-    return notes
-
-
-def build(tmp_path: Path, notes: list[Note] | None = None, *, elf_class: int = 64,
-          areas: list[NoteArea] | None = None, name: str = "k", **kwargs) -> Path:  # fmt: skip
-    vaddr = TEXT_VADDR if elf_class == 64 else 0xC1000000
-    load = Load(vaddr, TEXT_PADDR, b"\x90" * 0x100, bss=0x2000)
-    if areas is None:
-        areas = [NoteArea(notes if notes is not None else notes64())]
-    built = build_elf(elf_class=elf_class, loads=[load], note_areas=areas, **kwargs)
+def build(tmp_path: Path, notes: list[Note] | None = None, *, name: str = "k",
+          **kwargs) -> Path:  # fmt: skip
+    """tests.rules.registry's PVH ELF (one PT_LOAD, the notes), written to a file."""
     path = tmp_path / name
-    path.write_bytes(built.data)
+    path.write_bytes(pvh_elf(notes, **kwargs).data)
     return path
 
 

@@ -1,0 +1,1 @@
+"""The Linux boot protocol: the bzImage setup header, its payload and CRC."""

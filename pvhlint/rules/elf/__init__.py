@@ -1,0 +1,1 @@
+"""The ELF itself: machine, program headers, what every ELF loader reads first."""

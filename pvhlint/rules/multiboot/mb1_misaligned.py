@@ -1,0 +1,45 @@
+"""A Multiboot 1 header with a good checksum sits at an offset that is not a multiple of 4.
+
+What:
+  The magic 0x1BADB002, flags and checksum are all there and sum to zero, inside the
+  8 KiB GRUB reads, but the header does not start on a 4-byte boundary, and no
+  aligned header exists.
+
+Why:
+  GRUB and QEMU both step through the file 4 bytes at a time, so neither sees a
+  misaligned header: GRUB refuses with `error: no multiboot header found.` and QEMU
+  -kernel takes another path. The usual cause is a `.multiboot` section without
+  `.align 4`, or a header placed after an odd-sized blob.
+
+Fix:
+  Align the header: `.align 4` before it in assembly, `__attribute__((aligned(4)))`
+  in C, or `. = ALIGN(4);` in the linker script before the section.
+
+Example:
+  kernel.elf: mb1-misaligned: Multiboot 1 header at 0x1002 is not 4-byte aligned; GRUB
+  and QEMU only look at multiples of 4 (GRUB: "error: no multiboot header found.")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pvhlint.model import Image
+from pvhlint.multiboot import MB1
+from pvhlint.rule import Hit, Rule
+
+from .helpers import misaligned
+
+
+def check(image: Image) -> Iterator[Hit]:
+    yield from misaligned(image, MB1, lambda h: f" (flags {h.flags:#x})", "GRUB and QEMU only look")
+
+
+RULE = Rule(
+    id="mb1-misaligned",
+    title="Multiboot 1 header not 4-byte aligned",
+    severity="error",
+    targets=("multiboot1",),
+    doc=__doc__ or "",
+    check=check,
+)

@@ -1,0 +1,1 @@
+"""PE/EFI images: the Authenticode signature."""

@@ -1,0 +1,1 @@
+"""QEMU -kernel: its boot path, PVH note search and ROM layout."""

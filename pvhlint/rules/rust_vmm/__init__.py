@@ -1,0 +1,1 @@
+"""rust-vmm linux-loader's PVH path."""

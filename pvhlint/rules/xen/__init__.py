@@ -1,0 +1,1 @@
+"""Xen's domain builders: libelf's note parsing, libxenguest's loaders."""

@@ -1,0 +1,38 @@
+"""Every rule is tested: each fires in at least one case of tests/rules/test_<family>.py, in
+the file of its own family, and every boot-protocol image has its expected findings."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+
+from fixtures.variants_boot import BUILDERS
+from pvhlint.rule import discover_rules
+
+FAMILIES = sorted(path.name for path in (Path(__file__).parents[2] / "pvhlint" / "rules").iterdir()
+                  if (path / "__init__.py").is_file())  # fmt: skip
+
+
+def _cases() -> dict[str, dict[str, list]]:
+    """family -> {image name: expectations}, BOOT_CASES and NAMED_CASES together."""
+    found = {}
+    for family in FAMILIES:
+        name = f"tests.rules.test_{family}"
+        module = importlib.import_module(name) if importlib.util.find_spec(name) else None
+        found[family] = getattr(module, "BOOT_CASES", {}) | getattr(module, "NAMED_CASES", {})
+    return found
+
+
+def test_every_rule_fires_in_its_familys_tests():
+    cases = _cases()
+    fired = {(family, e.rule) for family, table in cases.items()
+             for expects in table.values() for e in expects}  # fmt: skip
+    wanted = {(rule.check.__module__.split(".")[2], rule.id) for rule in discover_rules()}
+    assert wanted - fired == set(), "rules no case of their family's tests fires"
+
+
+def test_every_boot_image_has_expectations():
+    named = {name for table in _cases().values() for name in table}
+    missing = {f"boot/{name}" for name in BUILDERS} - named
+    assert missing == set(), "boot-protocol images without expected findings"
