@@ -318,8 +318,21 @@ def _apply_features(parse: XenParse, text: str) -> None:
             parse.required |= 1 << bit
 
 
+# elf_strfmt's text for a string elf_strval cannot end inside the image (libelf-tools.c: it
+# returns NULL there, without marking the image broken).
+LIBELF_INVALID = "(invalid)"
+
+
+def _features(text: str) -> Features:
+    from .xennotes import parse_features
+
+    return Features(text, tuple(parse_features(text)))
+
+
 def _apply_note(parse: XenParse, note: Note) -> None:
     value = note.value
+    if isinstance(value, str | Features) and ProblemCode.STRING_UNTERMINATED in note.problems:
+        value = LIBELF_INVALID if isinstance(value, str) else _features(LIBELF_INVALID)
     parse.values[note.type] = value
     strings = {XenNote.LOADER: "loader", XenNote.GUEST_OS: "guest_os",
                XenNote.XEN_VERSION: "xen_version"}  # fmt: skip

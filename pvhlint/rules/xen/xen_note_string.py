@@ -9,8 +9,10 @@ What:
 Why:
   A string whose NUL lies only in the padding after the descriptor works by
   luck: Debian's 6.1 kernels carry FEATURES as 41 bytes with no NUL, ended by
-  the zero padding. A string with no NUL before the end of the data makes
-  libelf mark the image broken. Past 15 characters, Xen sees a truncated
+  the zero padding. A string with no NUL before the end of the image is read as
+  "(invalid)" (libelf-tools.c elf_strval returns NULL, elf_strfmt substitutes
+  that text): a LOADER, GUEST_OS or XEN_VERSION that was right becomes wrong
+  (xen-pv-parse), FEATURES lose their flags. Past 15 characters, Xen sees a truncated
   value, which matters for the "generic" / "linux" / "xen-3.0" prefix checks.
 
 Fix:
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import xen_elf
+from pvhlint.loaders import LIBELF_INVALID, xen_elf
 from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note, name
@@ -43,8 +45,8 @@ def check(image: Image) -> Iterator[Hit]:
         if ProblemCode.STRING_UNTERMINATED in note.problems:
             yield at_note(
                 note,
-                f"{name(note)}: no NUL before the end of the data: libelf marks the image broken",
-                rejects=XEN_TARGETS,
+                f"{name(note)}: no NUL before the end of the data: libelf reads the string "
+                f'as "{LIBELF_INVALID}" (what follows depends on the note)',
             )
         elif ProblemCode.STRING_NOT_IN_DESC in note.problems:
             yield at_note(
