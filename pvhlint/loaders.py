@@ -92,7 +92,7 @@ def libelf_size(image: Image, layer: int) -> int:
     info = image.layers[layer]
     if info.kind == "payload" and info.codec == UNCOMPRESSED and info.size is not None:
         return info.size
-    if info.kind in ("gzip", "payload") and info.codec != "lzo" and info.size_trailer:
+    if info.kind in ("gzip", "payload") and info.codec != "lzo" and info.size_trailer is not None:
         return info.size_trailer
     return layer_size(image, layer)
 
