@@ -471,6 +471,10 @@ def rust_vmm_pvh(image: Image) -> PvhEntry:
     elf = image.elf
     if image.format not in ("elf32", "elf64") or elf is None:
         return PvhEntry(error="Kernel Loader: Invalid Elf magic number")
+    if image.has_problem(ProblemCode.BIG_ENDIAN):  # validate_header checks EI_DATA next
+        return PvhEntry(
+            error="Kernel Loader: Trying to load big-endian binary on little-endian machine"
+        )
     # validate_header (linux-loader 0.14 src/loader/elf/mod.rs): e_phentsize must be
     # sizeof(Elf64_Phdr); an ELF32 read as Elf64_Ehdr fails the same check.
     if elf.elf_class != 64 or elf.phentsize != 56:
