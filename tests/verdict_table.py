@@ -243,9 +243,9 @@ def _available(release: Release = Release.DEBIAN12) -> frozenset[str]:
     return frozenset(tools)
 
 
-def _qemu(path: Path, release: Release = Release.DEBIAN12) -> Real:
+def _qemu(path: Path, release: Release = Release.DEBIAN12, timeout: float = 10.0) -> Real:
     try:
-        verdict = qemu_verdict(path, release=release)
+        verdict = qemu_verdict(path, release=release, timeout=timeout)
     except subprocess.TimeoutExpired as exc:  # QEMU 7.2 on p_filesz > p_memsz, for one
         return Real(False, f"hang: no loader error and no monitor answer in {exc.timeout:g} s")
     if verdict.accept:
