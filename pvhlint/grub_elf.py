@@ -132,7 +132,7 @@ def _file_type(image: Image, elf: ElfInfo, *_: object) -> GrubElfError | None:
 def _phdr_window(
     image: Image, elf: ElfInfo, header: MultibootHeader, window: int, mbi2: bool
 ) -> GrubElfError | None:
-    end = elf.phdr_offset(len(elf.segments))
+    end = elf.phoff + elf.phnum * elf.phentsize  # e_phnum, however many could be read
     if end <= window:
         return None
     return GrubElfError(
