@@ -45,6 +45,7 @@ from .multiboot import Mb2Tag, scan_multiboot
 from .pe import read_pe, read_sections
 from .xenbin import find_bin_table
 from .xennotes import NOTE_NUMBERS
+from .xz_index import grub_xzio_size
 from .xz_index import uncompressed_size as xz_uncompressed_size
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -197,6 +198,8 @@ class _Opener:
         """A whole-file xz or lzop stream: GRUB reads files through its xzio and lzopio
         filters (grub-file answers for the ELF inside), while Xen unwraps only gzip and QEMU
         takes the file as it is. False when the stream holds no kernel: then it is raw."""
+        if codec == "xz" and grub_xzio_size(self.data) is None:
+            return False  # xzio's footer test fails: GRUB reads the file as it is
         stream = DecodedStream(codec, self.data, self.max_output)
         head = stream.read(0, 0x400)
         if not head or stream.error:

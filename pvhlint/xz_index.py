@@ -71,3 +71,29 @@ def _index_total(index: bytes, blocks_size: int) -> int | None:
         padded_blocks += (unpadded + 3) // 4 * 4
         out += size
     return out if padded_blocks == blocks_size else None
+
+
+def grub_xzio_size(stream: bytes | memoryview) -> int | None:
+    """The size GRUB's xzio filter gives the file (grub-core/io/xzio.c test_footer), or
+    None when its footer test fails and GRUB reads the file as it is. Looser than
+    uncompressed_size: the "YZ" magic, the backward size, and the index's record count and
+    records readable; no CRC, no stream padding, the marker byte not checked."""
+    data = bytes(stream[-(1 << 20) :]) if len(stream) > 1 << 20 else bytes(stream)
+    total = len(stream)
+    if total < _HEADER_SIZE + _FOOTER_SIZE or data[-2:] != XZ_FOOTER_MAGIC:
+        return None
+    backsize = (struct.unpack("<I", data[-8:-4])[0] + 1) * 4
+    start = total - _FOOTER_SIZE - backsize
+    if start < 0 or total - start > len(data):
+        return None
+    index = data[len(data) - (total - start) :]
+    try:
+        count, pos = _varint(index, 1)
+        size = 0
+        for _ in range(min(count, _MAX_RECORDS)):
+            _, pos = _varint(index, pos)
+            step, pos = _varint(index, pos)
+            size += step
+    except ValueError:
+        return None
+    return size

@@ -48,3 +48,17 @@ def test_not_one_wellformed_stream_is_unknown() -> None:
     broken = bytearray(stream)
     broken[-8] ^= 1  # the footer's backward size, caught by its CRC32
     assert uncompressed_size(bytes(broken)) is None
+
+
+def test_grub_xzio_footer_test() -> None:
+    """GRUB's xzio takes a stream whose footer and index read (it checks no CRC), and
+    falls back to the raw file when they do not, e.g. a file cut short."""
+    from pvhlint.xz_index import grub_xzio_size
+
+    stream = lzma.compress(_data(70_000, 3), check=lzma.CHECK_CRC32)
+    assert grub_xzio_size(stream) == 70_000
+    broken = bytearray(stream)
+    broken[-12] ^= 1  # the footer's CRC32: GRUB does not check it
+    assert grub_xzio_size(bytes(broken)) == 70_000
+    assert grub_xzio_size(stream[:-1]) is None
+    assert grub_xzio_size(stream[: len(stream) // 2]) is None
