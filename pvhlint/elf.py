@@ -182,7 +182,7 @@ class ElfReader:
             if seg.type != PT_NOTE:
                 continue
             notes = self._walk(seg.offset, seg.offset + seg.filesz, 4, "PT_NOTE")
-            if seg.align == 4:
+            if seg.align == 4 and not self.class64:  # the same walk, in the same 32 bits
                 by_align: list[Note] | None = notes
             elif seg.align == 0:
                 by_align = None
@@ -211,7 +211,10 @@ class ElfReader:
             info.xen_notes_from = "SHT_NOTE"
 
     def _walk(self, start: int, end: int, pad: int, counted: str | None) -> list[Note]:
-        """Walk [start, end) like elf_xen_parse_notes; `counted` notes count toward the cap."""
+        """Walk [start, end) like elf_xen_parse_notes; `counted` notes count toward the cap.
+        Padded sizes wrap like the walker's integers: libelf's `unsigned` (32 bits: a namesz
+        of 0xfffffffd or more pads to 0), QEMU's elf_word (the ELF's word) otherwise."""
+        bits = 32 if counted or not self.class64 else 64
         notes: list[Note] = []
         pos = start
         while pos < end:
@@ -233,15 +236,15 @@ class ElfReader:
                 self.total_notes += 1
             else:
                 self.aligned_notes += 1
-            notes.append(self._note(pos, end, pad, header))
-            pos = notes[-1].desc_offset + align_up(notes[-1].descsz, pad)
+            notes.append(self._note(pos, end, pad, header, bits))
+            pos = notes[-1].desc_offset + (align_up(notes[-1].descsz, pad) & (2**bits - 1))
         return notes
 
-    def _note(self, pos: int, end: int, pad: int, header: bytes) -> Note:
+    def _note(self, pos: int, end: int, pad: int, header: bytes, bits: int) -> Note:
         namesz, descsz, n_type = struct.unpack(self.endian + "III", header)
         name_off = pos + 12
         # Sizes are padded, not offsets: libelf with 4, QEMU and rust-vmm with p_align.
-        desc_off = name_off + align_up(namesz, pad)
+        desc_off = name_off + (align_up(namesz, pad) & (2**bits - 1))
         owner = self.blob.read(name_off, min(namesz, _MAX_OWNER))
         desc = self.blob.read(desc_off, min(descsz, _MAX_DESC))
         is_xen = self.blob.read(name_off, 4) == b"Xen\0"  # strcmp: namesz is not consulted

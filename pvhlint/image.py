@@ -56,6 +56,7 @@ SCAN_LIMIT = 1 << 20
 # early: a few ms, and Xen's verdict depends on the tail (it decodes it all). A bigger
 # payload is too, unless it is xz, whose index states the decoded size.
 COMPLETE_BELOW = 1 << 20
+GUNZIP_SLACK = 16  # xc_dom_check_gzip returns ISIZE + 16: the gunzipped kernel's size
 
 # The entry points a Multiboot 2 header's tags give (EntryPoint.kind).
 MB2_ENTRY_KINDS = {
@@ -224,7 +225,9 @@ class _Opener:
         all (xen.efi carries multiboot headers, and QEMU and GRUB look for them first)."""
         self._scan_multiboot(blob, layer)
         if layer == 0 or self.image.layers[layer].kind == "gzip":  # libxenguest's kernel blob
-            self.image.xen_bin_table = find_bin_table(blob, layer)
+            # xc_dom_try_gunzip's buffer is ISIZE + 16 bytes (xc_dom_check_gzip), zeroed
+            zeros = GUNZIP_SLACK if self.image.layers[layer].kind == "gzip" else 0
+            self.image.xen_bin_table = find_bin_table(blob, layer, zeros)
         if head.startswith(ELF_MAGIC):
             self._elf(blob, layer)
         elif looks_like_bzimage(head):

@@ -14,6 +14,7 @@ from itertools import pairwise
 from typing import Any
 
 from .codecs import UNCOMPRESSED
+from .image import GUNZIP_SLACK
 from .model import PT_LOAD, ElfInfo, Image, MultibootHeader, Note, ProblemCode, Segment, align_up
 from .multiboot import MULTIBOOT, QEMU_MB1_LIMIT, Mb1Flag
 from .xenbin import BinOutcome, XenLoader, parse_bin_table
@@ -93,7 +94,8 @@ def libelf_size(image: Image, layer: int) -> int:
     if info.kind == "payload" and info.codec == UNCOMPRESSED and info.size is not None:
         return info.size
     if info.kind in ("gzip", "payload") and info.codec != "lzo" and info.size_trailer is not None:
-        return info.size_trailer
+        # xc_dom_check_gzip sizes the gunzip buffer (and the kernel) ISIZE + 16
+        return info.size_trailer + (GUNZIP_SLACK if info.codec == "gzip" else 0)
     return layer_size(image, layer)
 
 

@@ -37,14 +37,16 @@ class XenLoader(StrEnum):
     LATER = "HVM-generic, Linux bzImage or ELF-generic"  # the ELF and bzImage rules' loaders
 
 
-def find_bin_table(blob: Blob, layer: int) -> XenBinTable | None:
+def find_bin_table(blob: Blob, layer: int, zeros: int = 0) -> XenBinTable | None:
     """find_table: 4-byte steps from the start, below 8192, or below size - 32 in a file of
-    at most 8192 + 32 bytes; the first magic whose magic + flags + checksum is 0 (mod 2^32)."""
-    size = blob.ensure(BIN_WINDOW + TABLE_SIZE + 1)
+    at most 8192 + 32 bytes; the first magic whose magic + flags + checksum is 0 (mod 2^32).
+    `zeros`: bytes libxenguest's buffer holds past the data (a gunzipped kernel's 16)."""
+    size = blob.ensure(BIN_WINDOW + TABLE_SIZE + 1) + zeros
     if size < TABLE_SIZE:
         return None
     end = BIN_WINDOW if size > BIN_WINDOW + TABLE_SIZE else size - TABLE_SIZE
     head = blob.read(0, end + TABLE_SIZE)
+    head += bytes(max(0, end + TABLE_SIZE - len(head)))
     needle = struct.pack("<I", BIN_MAGIC)
     pos = head.find(needle)
     while 0 <= pos < end:
