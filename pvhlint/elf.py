@@ -159,22 +159,22 @@ class ElfReader:
             at = shoff + index * shentsize
             fmt = "IIQQQQIIQQ" if self.class64 else "IIIIIIIIII"
             try:
-                name, sh_type, sh_flags, addr, off, size, *_ = self._unpack(
+                name, sh_type, sh_flags, addr, off, size, link, *_ = self._unpack(
                     fmt, at, f"section header {index}"
                 )
             except FormatError as exc:
                 self._problem(ProblemCode.TRUNCATED, str(exc), at)
                 break
-            raw.append((index, name, sh_type, sh_flags, addr, off, size))
+            raw.append((index, name, sh_type, sh_flags, addr, off, size, link))
         strtab = b""
         if 0 < shstrndx < len(raw):
-            _, _, _, _, _, str_off, str_size = raw[shstrndx]
+            _, _, _, _, _, str_off, str_size, _ = raw[shstrndx]
             strtab = self.blob.read(str_off, min(str_size, 1 << 20))
         sections = []
-        for index, name_off, sh_type, sh_flags, addr, off, size in raw:
+        for index, name_off, sh_type, sh_flags, addr, off, size, link in raw:
             end = strtab.find(b"\0", name_off)
             name = strtab[name_off : end if end >= 0 else None].decode("latin-1")
-            sections.append(Section(index, name, sh_type, off, size, addr, sh_flags))
+            sections.append(Section(index, name, sh_type, off, size, addr, sh_flags, link))
         return sections
 
     def _note_segments(self, info: ElfInfo) -> None:

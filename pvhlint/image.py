@@ -284,9 +284,10 @@ class _Opener:
 
     def _elf(self, blob: Blob, layer: int) -> None:
         # GRUB's multiboot loaders read the section headers (and load sections); a vmlinux
-        # keeps them at its end, past what the notes need, so they are read only for those.
+        # keeps them at its end, past what the notes need in a decoded payload.
         grub = any(header.layer == layer for header in self.image.multiboot)
-        info = read_elf(blob, layer, self.image.problems, self.full or grub)
+        # QEMU's load_elf reads the file's symbol table (load_symbols): cheap in the file.
+        info = read_elf(blob, layer, self.image.problems, self.full or grub or layer == 0)
         self.image.elf = info
         self.image.layers[layer].format = f"elf{info.elf_class}"
 

@@ -15,7 +15,17 @@ from typing import Any
 
 from .codecs import UNCOMPRESSED
 from .image import GUNZIP_SLACK
-from .model import PT_LOAD, ElfInfo, Image, MultibootHeader, Note, ProblemCode, Segment, align_up
+from .model import (
+    PT_LOAD,
+    ElfInfo,
+    Image,
+    MultibootHeader,
+    Note,
+    ProblemCode,
+    Section,
+    Segment,
+    align_up,
+)
 from .multiboot import MULTIBOOT, QEMU_MB1_LIMIT, Mb1Flag
 from .xenbin import BinOutcome, XenLoader, parse_bin_table
 from .xennotes import FEATURE_BITS, FeatureBits, Features, XenNote
@@ -215,6 +225,29 @@ def qemu_elf_roms(elf: ElfInfo) -> list[Rom]:
             name = f"ELF program header segment {seg.index}"
             roms.append(Rom(name, seg.paddr, size, min(seg.filesz, size)))
     return roms
+
+
+SHT_SYMTAB = 2
+# g_malloc aborts (SIGTRAP) when malloc fails; no host gives one allocation this size.
+QEMU_MALLOC_IMPOSSIBLE = 1 << 40
+
+
+def qemu_symbols_crash(elf: ElfInfo, size: int) -> Section | None:
+    """load_symbols (include/hw/elf_ops.h), which load_elf runs first on a `size`-byte file:
+    the section header table (e_shnum * sizeof(Shdr) at e_shoff; none read, none used),
+    the first SHT_SYMTAB, then its sh_link string table, each read with load_at, i.e.
+    g_malloc(sh_size) before any read. The section whose size no malloc can give, else
+    None (a size that fits but runs past the file only makes load_symbols give up)."""
+    entry = 64 if elf.elf_class == 64 else 40
+    if elf.shentsize != entry or not elf.sections or elf.shoff + elf.shnum * entry > size:
+        return None
+    symtab = next((sec for sec in elf.sections if sec.type == SHT_SYMTAB), None)
+    if symtab is None or symtab.size >= QEMU_MALLOC_IMPOSSIBLE:
+        return symtab
+    if symtab.offset + symtab.size > size or symtab.link >= len(elf.sections):
+        return None
+    strtab = elf.sections[symtab.link]
+    return strtab if strtab.size >= QEMU_MALLOC_IMPOSSIBLE else None
 
 
 def qemu_elf_extent(elf: ElfInfo) -> tuple[int, int]:

@@ -123,6 +123,7 @@ class Section:
     size: int
     addr: int
     flags: int
+    link: int = 0
 
 
 @dataclass

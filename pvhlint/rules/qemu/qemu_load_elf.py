@@ -2,6 +2,9 @@
 
 What:
   Failures of QEMU's load_elf path that no other rule names:
+  - load_elf first reads the symbol table (load_symbols): the first SHT_SYMTAB and
+    its string table, each through g_malloc(sh_size). A size no host can allocate
+    (1 TiB or more) makes g_malloc abort: QEMU dies of SIGTRAP.
   - e_phnum is 0. load_elf (include/hw/elf_ops.h) allocates e_phnum *
     sizeof(Phdr) bytes with g_malloc0, which returns NULL for 0 bytes, and
     fails: "Error while loading elf kernel", on the PVH path and the Multiboot
@@ -41,6 +44,7 @@ from pvhlint.loaders import (
     qemu_mb1,
     qemu_multiboot_fetch_short,
     qemu_path,
+    qemu_symbols_crash,
 )
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
@@ -52,6 +56,13 @@ EHDR_PHNUM = {32: 0x2C, 64: 0x38}
 def check(image: Image) -> Iterator[Hit]:
     elf = image.elf
     if elf is None or elf.layer != 0 or not qemu_loads_elf(image):
+        return
+    huge = qemu_symbols_crash(elf, image.size)
+    if huge is not None:
+        yield Hit(f"section {huge.index} ({huge.name or 'no name'}) has sh_size {huge.size:#x}: "
+                  "QEMU's load_symbols asks g_malloc for that many bytes before reading them "
+                  "and aborts (SIGTRAP)", elf.layer, elf.shoff, None,
+                  rejects=("qemu",))  # fmt: skip
         return
     if elf.phnum == 0:
         yield Hit("e_phnum is 0: QEMU's load_elf allocates no program header table and fails "
