@@ -76,19 +76,28 @@ def check(image: Image) -> Iterator[Hit]:
                       f"({said})", problem.layer, problem.offset, 4,
                       rejects=() if takes else XEN)  # fmt: skip
         elif problem.code == ProblemCode.PAYLOAD_CORRUPT:
-            payload = image.layers[problem.layer]
-            inside = payload.kind == "payload"
-            yield Hit(f"the payload does not decompress ({problem.message}) ({_xen_says(image)})",
-                      payload.parent or 0 if inside else problem.layer,
-                      payload.offset if inside else problem.offset,
-                      payload.size if inside else None, rejects=XEN)  # fmt: skip
+            layer = image.layers[problem.layer]
+            inside = layer.kind == "payload"
+            # one decode call into a trailer-sized buffer stops before damage past it
+            before = (inside and layer.codec in ONE_CALL and layer.size_trailer is not None
+                      and layer.size_trailer <= (layer.decoded_prefix or 0))  # fmt: skip
+            said = (f"libxenguest stops after the trailer's {layer.size_trailer:#x} bytes, "
+                    "before the damage" if before else _xen_says(image))  # fmt: skip
+            yield Hit(f"the payload does not decompress ({problem.message}) ({said})",
+                      layer.parent or 0 if inside else problem.layer,
+                      layer.offset if inside else problem.offset,
+                      layer.size if inside else None,
+                      rejects=() if before else XEN)  # fmt: skip
+
+
+ONE_CALL = ("xz", "lzma", "bzip2")  # _xc_try_lzma_decode, xc_try_bzip2_decode
 
 
 def _xen_takes(codec: str | None, decoded: int | None, trailer: int | None) -> bool:
     """Whether libxenguest's decoder accepts a payload whose trailer is not its size."""
     if decoded is None or trailer is None:
         return False
-    if codec in ("xz", "lzma", "bzip2"):  # one decode call into a trailer-sized buffer
+    if codec in ONE_CALL:  # one decode call into a trailer-sized buffer
         return trailer < decoded
     return codec == "lz4" and trailer > decoded  # the blocks fit; the size is not compared
 
