@@ -1124,6 +1124,7 @@ def long_run(
     settings: Settings = DEFAULT,
     mutants: int | None = None,
     chunk: int = 60,
+    part: tuple[int, int] = (0, 1),
 ) -> Report:
     """Chunks of `chunk` mutants, each generated from the next number of a generator seeded
     with `seed`, until `minutes` have passed or `mutants` have been compared: the same seed
@@ -1133,9 +1134,14 @@ def long_run(
     report = Report(seed, settings)
     parents = default_parents(with_debian)
     rng = random.Random(seed)
-    while (time.monotonic() < deadline) if mutants is None else (report.mutants < mutants):
-        size = chunk if mutants is None else min(chunk, mutants - report.mutants)
-        recipes = generate(rng.getrandbits(32), chunk, parents)[:size]
+    done = 0  # mutants generated, this part's or not
+    while (time.monotonic() < deadline) if mutants is None else (done < mutants):
+        size = chunk if mutants is None else min(chunk, mutants - done)
+        chunk_seed, index = rng.getrandbits(32), done // chunk
+        done += size
+        if index % part[1] != part[0]:
+            continue  # another process's chunk (--part)
+        recipes = generate(chunk_seed, chunk, parents)[:size]
         report.add(run_batch(recipes, directory, settings))
         report.seconds = time.monotonic() - start
         for path in directory.glob("mutant-*.bin"):
@@ -1191,6 +1197,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--mutants", type=int, default=None, help="stop after N (not minutes)")
+    parser.add_argument("--part", default="0/1", help="I/N: this process runs chunks I, I+N, ...")
     parser.add_argument("--count", type=int, default=None, help="one batch of N (as CI runs)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--no-debian", action="store_true", help="synthetic parents only")
@@ -1215,8 +1222,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.count is not None:
             report = ci_batch(seed, args.count, Path(tmp), settings)
         else:
+            index, count = (int(x) for x in args.part.split("/"))
             report = long_run(args.minutes, seed, not args.no_debian, Path(tmp), settings,
-                              args.mutants)  # fmt: skip
+                              args.mutants, part=(index, count))  # fmt: skip
         print(report.text(), flush=True)
         describe_classes(report, Path(tmp) / "minimise", args.examples)
     return 0
