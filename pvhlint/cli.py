@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from rich.console import Console
+    from rich.progress import TaskID
 
     from .checker import Options, Report
+    from .repack import Step, Watch
 
 app = typer.Typer(
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
@@ -588,11 +590,13 @@ def fix_command(
     from .fixer import UsageError
 
     try:
-        result = api.fix(image, output=output, drop_obsolete_notes=drop_obsolete_notes,
-                         drop_notes=_split(drop_note), set_notes=_note_values(image, set_note),
-                         require=_split(require), dry_run=dry_run, backup=backup,
-                         break_signature=break_signature, loaders=loaders,
-                         max_output=_cap(max_decompressed), force=force)  # fmt: skip
+        with _recompression_bar() as watch:
+            result = api.fix(image, output=output, drop_obsolete_notes=drop_obsolete_notes,
+                             drop_notes=_split(drop_note),
+                             set_notes=_note_values(image, set_note), require=_split(require),
+                             dry_run=dry_run, backup=backup, break_signature=break_signature,
+                             loaders=loaders, max_output=_cap(max_decompressed), force=force,
+                             watch=watch)  # fmt: skip
     except api.OptionsError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -606,6 +610,42 @@ def fix_command(
 
     print_fix(result, image, dry_run)
     raise typer.Exit(result.exit_code)
+
+
+@contextmanager
+def _recompression_bar() -> Iterator[Watch | None]:
+    """On a terminal (stderr), a bar while a bzImage's payload is re-compressed: the codec
+    and options, bytes done, time left. It goes once the work ends (or Ctrl-C ends it)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich import progress as bars
+    from rich.console import Console
+
+    bar = bars.Progress(
+        bars.TextColumn("{task.description}"),
+        bars.BarColumn(),
+        bars.DownloadColumn(binary_units=True),
+        bars.TimeElapsedColumn(),
+        bars.TextColumn("left"),
+        bars.TimeRemainingColumn(),
+        console=Console(stderr=True, emoji=False),
+        transient=True,
+    )
+    tasks: dict[int, TaskID] = {}
+
+    def watch(step: Step) -> None:
+        if step.attempt not in tasks:
+            bar.start()  # at the first step: a fix that needs no re-compression shows none
+            tasks[step.attempt] = bar.add_task(
+                f"re-compressing ({step.options})", total=step.total if step.exact else None
+            )
+        bar.update(tasks[step.attempt], completed=step.done)
+
+    try:
+        yield watch
+    finally:
+        bar.stop()
 
 
 def _note_values(image: Path, items: list[str] | None) -> dict[str | int, str]:
