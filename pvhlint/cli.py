@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import TaskID
 
+    from . import result_cache
     from .checker import Options, Report
     from .repack import Step, Watch
 
@@ -369,6 +370,14 @@ def check(
         ),
     ] = None,
     max_decompressed: MaxDecompressed = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Neither answer from nor write the result cache (a re-check of an unchanged "
+            "image with the same options, under ~/.cache/pvhlint/results).",
+        ),
+    ] = False,
 ) -> None:
     """Lint images and predict, per boot target, whether its loader accepts them."""
     from . import api
@@ -409,11 +418,62 @@ def check(
     for result in report.results:
         if result.error:
             fail(f"{result.path}: {result.error}")
-    if output_file is None:
-        deliver(lambda: emit(report))
-    else:
+    entry = None if no_cache or output_file is not None else _cache_entry(report)
+    if output_file is not None:
         _write_to_file(output_file, lambda: emit(report))
+    elif entry is not None:
+        deliver(lambda: _emit_and_keep(emit, report, entry))
+    else:
+        deliver(lambda: emit(report))
     raise typer.Exit(report.exit_code)
+
+
+def _cache_entry(report: Report) -> result_cache.Entry | None:
+    """Where this run's answer goes in the result cache (the launcher's miss), if anywhere:
+    a clean answer only (exit 0 or 1, no image that could not be read)."""
+    from . import result_cache
+
+    entry, result_cache.pending = result_cache.pending, None
+    if report.exit_code not in (0, 1) or any(result.error for result in report.results):
+        return None
+    return entry
+
+
+class _Recorder(io.TextIOBase):
+    """stdout as it is (a terminal stays one to rich), with a copy of what is written."""
+
+    def __init__(self, target: io.TextIOBase) -> None:
+        self.target = target
+        self.copy: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.copy.append(text)
+        return self.target.write(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def isatty(self) -> bool:
+        return self.target.isatty()
+
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.target.encoding
+
+
+def _emit_and_keep(emit: Callable[[Report], object], report: Report,
+                   entry: result_cache.Entry) -> None:  # fmt: skip
+    """Print the report and keep what was printed in the result cache."""
+    from . import result_cache
+
+    recorder = _Recorder(sys.stdout)  # type: ignore[arg-type]
+    with redirect_stdout(recorder):  # type: ignore[type-var]
+        emit(report)
+        recorder.flush()
+    result_cache.store(entry, "".join(recorder.copy), report.exit_code)
 
 
 STDIN = "-"
