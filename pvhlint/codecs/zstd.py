@@ -23,9 +23,24 @@ SKIPPABLE = 0x184D2A50
 _SKIPPABLE_HEADER = 8  # magic, u32 size
 
 
-def decode(data: memoryview, limit: int) -> Chunks:
-    import io
+class _Source:
+    """The payload as the file zstandard's stream reader pulls from, read in place:
+    io.BytesIO would first copy the whole of it (14 MB of a Debian 13 kernel)."""
 
+    def __init__(self, data: memoryview) -> None:
+        self.data = data
+        self.pos = 0
+
+    def read(self, size: int) -> bytes:
+        piece = bytes(self.data[self.pos : self.pos + size])
+        self.pos += len(piece)
+        return piece
+
+    def tell(self) -> int:
+        return self.pos
+
+
+def decode(data: memoryview, limit: int) -> Chunks:
     import zstandard
 
     # A frame header may ask for a window up to 2 GiB (zstd -22 --ultra uses 128 MiB);
@@ -34,7 +49,7 @@ def decode(data: memoryview, limit: int) -> Chunks:
     # window size"), so a cap above 2 GiB must not become one.
     window = min(decoder_memory(limit), MAX_WINDOW)
     decoder = zstandard.ZstdDecompressor(max_window_size=window)
-    source = io.BytesIO(data)
+    source = _Source(data)
     reader = decoder.stream_reader(source, read_size=IN_CHUNK, read_across_frames=False)
     while True:
         try:
