@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import os
-import shutil
 import sys
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
@@ -156,6 +154,8 @@ def inspect(
             image.pe.authenticode = signature_details(image.path)
         opened.append(image)
     if as_json:
+        import json
+
         from .serialize import report_to_dict
 
         deliver(lambda: sys.stdout.write(json.dumps(report_to_dict(opened), indent=2) + "\n"))
@@ -381,7 +381,6 @@ def check(
 ) -> None:
     """Lint images and predict, per boot target, whether its loader accepts them."""
     from . import api
-    from .baseline import BaselineError
     from .config import ConfigError
 
     try:
@@ -410,11 +409,7 @@ def check(
             raise typer.Exit(EXIT_BAD_INPUT) from None
     report.config = None if source is None else str(source)
     _rename_stdin(report)
-    try:
-        _apply_baseline(report, baseline, write_baseline)
-    except BaselineError as exc:
-        fail(str(exc))
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    _apply_baseline(report, baseline, write_baseline)
     for result in report.results:
         if result.error:
             fail(f"{result.path}: {result.error}")
@@ -487,6 +482,7 @@ def _stdin_image(images: list[Path]) -> Iterator[list[str]]:
     if STDIN not in paths:
         yield paths
         return
+    import shutil
     import tempfile
 
     with tempfile.NamedTemporaryFile(prefix="pvhlint-stdin-") as spool:
@@ -510,11 +506,15 @@ def _apply_baseline(report: Report, baseline: Path | None, write: bool) -> None:
     """--write-baseline records the findings; --baseline drops the recorded ones."""
     if baseline is None:
         return
-    from .baseline import read_baseline, suppress, write_baseline
+    from .baseline import BaselineError, read_baseline, suppress, write_baseline
 
-    if write:
-        write_baseline(baseline, report)
-    suppress(report, read_baseline(baseline))
+    try:
+        if write:
+            write_baseline(baseline, report)
+        suppress(report, read_baseline(baseline))
+    except BaselineError as exc:
+        fail(str(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _write_to_file(path: Path, write: Callable[[], object]) -> None:
