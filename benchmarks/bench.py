@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -48,11 +49,16 @@ ENCODE = {"xz": "xz --check=crc32 --x86 --lzma2=,dict=32MiB -T1", "zstd": "zstd 
 
 
 def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MiB) of one run, output discarded."""
+    """(wall seconds, peak RSS in MiB) of one run, output discarded; a run that ends with
+    an exit status past 1 (bad input, a refusal, a crash) stops the benchmark."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env=UNCACHED if env is None else env)  # fmt: skip
-    _, _, usage = os.wait4(process.pid, 0)
+    complaint = process.stderr.read() if process.stderr else b""
+    _, status, usage = os.wait4(process.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(command)}: exit {code}: {complaint.decode()[-500:]}")
     return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
@@ -222,7 +228,9 @@ def fix_rows(bz: Path, zstd: list[tuple[str, Path]], folder: Path,
     kernels = [("Debian 12 6.1", bz, "xz")]
     kernels += [(f"{label} {version_of(image)}", image, "zstd") for label, image in zstd[:1]]
     rows = []
-    for label, image, codec in kernels:
+    for label, shared, codec in kernels:
+        image = folder / shared.name  # a copy of its own: no lock another run holds on it
+        shutil.copyfile(shared, image)
         build = compressor(codec, extract(image, folder))
         profiles = (("", ()), (" --loaders debian12", ("--loaders", "debian12")))
         for note, profile in profiles if codec == "xz" else profiles[:1]:
