@@ -27,6 +27,7 @@ from .profiles import DEFAULT_PROFILE, Profile
 
 if TYPE_CHECKING:
     from .fixer import FixResult
+    from .repack import Watch
 
 StrPath: TypeAlias = str | os.PathLike[str]
 Names: TypeAlias = str | Iterable[str]  # one name, or several
@@ -102,6 +103,7 @@ def fix(
     max_output: int | None = None,
     force: bool = False,
     loaders: str = DEFAULT_PROFILE,
+    watch: Watch | None = None,
 ) -> FixResult:
     """Edit the Xen notes of an ELF kernel or a bzImage byte-minimally, re-check the result,
     and write it (to `output`, else over `path`) unless a required target would stop accepting.
@@ -114,7 +116,9 @@ def fix(
     `require`: targets that must still accept (default for `drop_obsolete_notes`: xen-pvh,
     plus qemu and rust-vmm where they accepted before). `max_output`: as for `check`.
     `force`: write a result that no boot target accepts although one accepted before
-    (refused otherwise). A refusal is not an exception: `FixResult.refused` says why,
+    (refused otherwise). `watch`: called with a `pvhlint.repack.Step` as a bzImage's payload
+    is re-compressed, from a worker thread (the command line's progress bar). A refusal is
+    not an exception: `FixResult.refused` says why,
     nothing written."""
     from .fixer import FixRequest
     from .fixer import fix as run_fix
@@ -137,6 +141,7 @@ def fix(
         max_output,
         force,
         profile,
+        watch,
     )
     return run_fix(request)
 

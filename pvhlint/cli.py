@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import os
-import shutil
 import sys
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
@@ -21,8 +19,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from rich.console import Console
+    from rich.progress import TaskID
 
+    from . import result_cache
     from .checker import Options, Report
+    from .repack import Step, Watch
 
 app = typer.Typer(
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
@@ -153,6 +154,8 @@ def inspect(
             image.pe.authenticode = signature_details(image.path)
         opened.append(image)
     if as_json:
+        import json
+
         from .serialize import report_to_dict
 
         deliver(lambda: sys.stdout.write(json.dumps(report_to_dict(opened), indent=2) + "\n"))
@@ -367,10 +370,17 @@ def check(
         ),
     ] = None,
     max_decompressed: MaxDecompressed = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Neither answer from nor write the result cache (a re-check of an unchanged "
+            "image with the same options, under ~/.cache/pvhlint/results).",
+        ),
+    ] = False,
 ) -> None:
     """Lint images and predict, per boot target, whether its loader accepts them."""
     from . import api
-    from .baseline import BaselineError
     from .config import ConfigError
 
     try:
@@ -399,19 +409,66 @@ def check(
             raise typer.Exit(EXIT_BAD_INPUT) from None
     report.config = None if source is None else str(source)
     _rename_stdin(report)
-    try:
-        _apply_baseline(report, baseline, write_baseline)
-    except BaselineError as exc:
-        fail(str(exc))
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    _apply_baseline(report, baseline, write_baseline)
     for result in report.results:
         if result.error:
             fail(f"{result.path}: {result.error}")
-    if output_file is None:
-        deliver(lambda: emit(report))
-    else:
+    entry = None if no_cache or output_file is not None else _cache_entry(report)
+    if output_file is not None:
         _write_to_file(output_file, lambda: emit(report))
+    elif entry is not None:
+        deliver(lambda: _emit_and_keep(emit, report, entry))
+    else:
+        deliver(lambda: emit(report))
     raise typer.Exit(report.exit_code)
+
+
+def _cache_entry(report: Report) -> result_cache.Entry | None:
+    """Where this run's answer goes in the result cache (the launcher's miss), if anywhere:
+    a clean answer only (exit 0 or 1, no image that could not be read)."""
+    from . import result_cache
+
+    entry, result_cache.pending = result_cache.pending, None
+    if report.exit_code not in (0, 1) or any(result.error for result in report.results):
+        return None
+    return entry
+
+
+class _Recorder(io.TextIOBase):
+    """stdout as it is (a terminal stays one to rich), with a copy of what is written."""
+
+    def __init__(self, target: io.TextIOBase) -> None:
+        self.target = target
+        self.copy: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.copy.append(text)
+        return self.target.write(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def isatty(self) -> bool:
+        return self.target.isatty()
+
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.target.encoding
+
+
+def _emit_and_keep(emit: Callable[[Report], object], report: Report,
+                   entry: result_cache.Entry) -> None:  # fmt: skip
+    """Print the report and keep what was printed in the result cache."""
+    from . import result_cache
+
+    recorder = _Recorder(sys.stdout)  # type: ignore[arg-type]
+    with redirect_stdout(recorder):  # type: ignore[type-var]
+        emit(report)
+        recorder.flush()
+    result_cache.store(entry, "".join(recorder.copy), report.exit_code)
 
 
 STDIN = "-"
@@ -425,6 +482,7 @@ def _stdin_image(images: list[Path]) -> Iterator[list[str]]:
     if STDIN not in paths:
         yield paths
         return
+    import shutil
     import tempfile
 
     with tempfile.NamedTemporaryFile(prefix="pvhlint-stdin-") as spool:
@@ -448,11 +506,15 @@ def _apply_baseline(report: Report, baseline: Path | None, write: bool) -> None:
     """--write-baseline records the findings; --baseline drops the recorded ones."""
     if baseline is None:
         return
-    from .baseline import read_baseline, suppress, write_baseline
+    from .baseline import BaselineError, read_baseline, suppress, write_baseline
 
-    if write:
-        write_baseline(baseline, report)
-    suppress(report, read_baseline(baseline))
+    try:
+        if write:
+            write_baseline(baseline, report)
+        suppress(report, read_baseline(baseline))
+    except BaselineError as exc:
+        fail(str(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _write_to_file(path: Path, write: Callable[[], object]) -> None:
@@ -588,11 +650,13 @@ def fix_command(
     from .fixer import UsageError
 
     try:
-        result = api.fix(image, output=output, drop_obsolete_notes=drop_obsolete_notes,
-                         drop_notes=_split(drop_note), set_notes=_note_values(image, set_note),
-                         require=_split(require), dry_run=dry_run, backup=backup,
-                         break_signature=break_signature, loaders=loaders,
-                         max_output=_cap(max_decompressed), force=force)  # fmt: skip
+        with _recompression_bar() as watch:
+            result = api.fix(image, output=output, drop_obsolete_notes=drop_obsolete_notes,
+                             drop_notes=_split(drop_note),
+                             set_notes=_note_values(image, set_note), require=_split(require),
+                             dry_run=dry_run, backup=backup, break_signature=break_signature,
+                             loaders=loaders, max_output=_cap(max_decompressed), force=force,
+                             watch=watch)  # fmt: skip
     except api.OptionsError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -606,6 +670,42 @@ def fix_command(
 
     print_fix(result, image, dry_run)
     raise typer.Exit(result.exit_code)
+
+
+@contextmanager
+def _recompression_bar() -> Iterator[Watch | None]:
+    """On a terminal (stderr), a bar while a bzImage's payload is re-compressed: the codec
+    and options, bytes done, time left. It goes once the work ends (or Ctrl-C ends it)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich import progress as bars
+    from rich.console import Console
+
+    bar = bars.Progress(
+        bars.TextColumn("{task.description}"),
+        bars.BarColumn(),
+        bars.DownloadColumn(binary_units=True),
+        bars.TimeElapsedColumn(),
+        bars.TextColumn("left"),
+        bars.TimeRemainingColumn(),
+        console=Console(stderr=True, emoji=False),
+        transient=True,
+    )
+    tasks: dict[int, TaskID] = {}
+
+    def watch(step: Step) -> None:
+        if step.attempt not in tasks:
+            bar.start()  # at the first step: a fix that needs no re-compression shows none
+            tasks[step.attempt] = bar.add_task(
+                f"re-compressing ({step.options})", total=step.total if step.exact else None
+            )
+        bar.update(tasks[step.attempt], completed=step.done)
+
+    try:
+        yield watch
+    finally:
+        bar.stop()
 
 
 def _note_values(image: Path, items: list[str] | None) -> dict[str | int, str]:

@@ -25,13 +25,10 @@ from __future__ import annotations
 
 import os
 import stat
-import tomllib
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-from .codecs import parse_size
 
 KEYS = (
     "require",
@@ -82,6 +79,10 @@ def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
 
 def read_config(path: Path) -> dict[str, Any] | None:
     """The pvhlint settings in `path` (None when it has none); ConfigError when invalid."""
+    import tomllib  # here, not above: the result cache finds the files without parsing them
+
+    from .codecs import parse_size
+
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -130,6 +131,8 @@ def configured_max_output(start: Path) -> int | None:
                 continue
             settings = _cached_config(str(folder / name), info.st_mtime_ns, info.st_size)
             if settings is not None:
+                from .codecs import parse_size
+
                 value = settings.get("max-decompressed")
                 return None if value is None else parse_size(value)
     return None

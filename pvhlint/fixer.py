@@ -14,6 +14,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .atomic import (
     backup_free,
@@ -52,6 +53,9 @@ from .xennotes import (
     parse_note_name,
 )
 
+if TYPE_CHECKING:
+    from .repack import Watch
+
 
 class UsageError(Exception):
     """A request that cannot apply to this input (exit 2, nothing written)."""
@@ -71,6 +75,7 @@ class FixRequest:
     max_output: int | None = None  # decompression cap; None: pvhlint.image.resolve_max_output
     force: bool = False  # write a result no boot target accepts
     loaders: Profile = DEFAULT_PROFILE  # the loader versions the checks model
+    watch: Watch | None = None  # sees a bzImage's re-compression (the progress bar)
 
 
 @dataclass
@@ -315,7 +320,7 @@ def _plan_and_verify(request: FixRequest,
     _check_note_areas(image.elf, len(raw))
     try:
         plan = plan_edit(image.elf, raw, drop, values)
-        new_file = _repack(image, plan) if layer else None
+        new_file = _repack(image, plan, request.watch) if layer else None
     except EditError as exc:
         return FixResult(None, before, None, required, refused=str(exc)), None
     result = FixResult(plan, before, None, required)
@@ -505,7 +510,8 @@ def _verify_outside_payload(before: Image, written: bytes) -> None:
                         "slot and the CRC changed; nothing written")  # fmt: skip
 
 
-def _repack(image: Image, plan: Plan) -> tuple[bytes, dict[str, object]]:
+def _repack(image: Image, plan: Plan,
+            watch: Watch | None = None) -> tuple[bytes, dict[str, object]]:  # fmt: skip
     """The bzImage with `plan`'s decoded payload re-compressed into the same slot."""
     from .repack import repack, store_crc
 
@@ -514,7 +520,7 @@ def _repack(image: Image, plan: Plan) -> tuple[bytes, dict[str, object]]:
                         "moving it would change the kernel's decompressed size")  # fmt: skip
     payload = image.layers[1]
     assert payload.codec is not None and payload.size is not None and image.setup is not None
-    new_payload, stream, options = repack(payload.codec, plan.data, payload.size)
+    new_payload, stream, options = repack(payload.codec, plan.data, payload.size, watch)
     data = bytearray(image.blobs[0].read(0, image.size))
     data[payload.offset : payload.offset + payload.size] = new_payload
     crc = _crc_state(image.setup, len(data))

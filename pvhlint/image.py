@@ -28,6 +28,8 @@ from .codecs import (
     detect_codec,
     max_output_from_env,
 )
+from .codecs.xz import grub_xzio_size
+from .codecs.xz import uncompressed_size as xz_uncompressed_size
 from .elf import ELF_MAGIC, read_elf
 from .errors import FormatError, ImageError
 from .model import (
@@ -45,8 +47,6 @@ from .multiboot import Mb2Tag, scan_multiboot
 from .pe import read_pe, read_sections
 from .xenbin import find_bin_table
 from .xennotes import NOTE_NUMBERS
-from .xz_index import grub_xzio_size
-from .xz_index import uncompressed_size as xz_uncompressed_size
 
 GZIP_MAGIC = b"\x1f\x8b"
 # Whole-file streams GRUB opens through a filter (xzio, lzopio) and Xen does not unwrap.

@@ -20,16 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .check_line import parse_check
+
 if TYPE_CHECKING:
     from .model import Image
 
-# `pvhlint check` options followed by a value, which is never an image
-# (tests/test_prefetch.py keeps this in step with the command's definition).
-VALUE_OPTIONS = frozenset({
-    "--require", "-r", "--select", "--ignore", "--severity", "--fail-on", "--format", "-f",
-    "--output-format", "--output-file", "-o", "--baseline", "--jobs", "-j", "--config",
-    "--max-decompressed", "--loaders",
-})  # fmt: skip
 # Options that choose the decompression cap: the thread would decode with another one.
 CAP_OPTIONS = frozenset({"--max-decompressed", "--config"})
 
@@ -68,25 +63,12 @@ def lone_image(argv: list[str]) -> str | None:
 
 def _lone_file(argv: list[str]) -> tuple[str, tuple[int, ...]] | None:
     """`lone_image`'s path with its `_identity`."""
-    if not argv or argv[0] != "check":
+    parsed = parse_check(argv)
+    if parsed is None or parsed.options & CAP_OPTIONS:
+        return None  # with a cap of its own the checker opens it; a prefetch would be waited for
+    if len(parsed.positional) != 1:
         return None
-    positional, expect_value, only_positional = [], False, False
-    for arg in argv[1:]:
-        if expect_value:
-            expect_value = False
-        elif only_positional or not arg.startswith("-") or arg == "-":
-            positional.append(arg)
-        elif arg == "--":
-            only_positional = True
-        elif arg.split("=", 1)[0] in CAP_OPTIONS:
-            return None  # the checker opens it with that cap; a prefetch would be waited for
-        elif arg in VALUE_OPTIONS:
-            expect_value = True
-        elif arg in ("--help", "-h"):
-            return None
-    if len(positional) != 1:
-        return None
-    path = str(Path(positional[0]))  # the spelling typer hands the checker
+    path = str(Path(parsed.positional[0]))  # the spelling typer hands the checker
     identity = _identity(path)
     return (path, identity) if identity is not None else None
 

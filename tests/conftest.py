@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -46,3 +46,12 @@ def pytest_terminal_summary(terminalreporter, config) -> None:  # type: ignore[n
         terminalreporter.write_sep("-", "robustness: cases run and the longest single case")
         for tally in fuzz.STATS.values():
             terminalreporter.write_line(tally.line())
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_result_cache() -> Iterator[None]:
+    """Every command the tests run computes its answer: a cached one would skip the code a
+    test means to run (tests/test_result_cache.py turns the cache on where it is tested)."""
+    os.environ["PVHLINT_NO_CACHE"] = "1"
+    yield
+    os.environ.pop("PVHLINT_NO_CACHE", None)

@@ -141,12 +141,12 @@ def test_a_gzip_file_bomb_is_a_finding_and_in_full_a_clean_error(tmp_path):
 def _lz4_zeros(total: int) -> bytes:
     """A legacy lz4 stream of `total` bytes: the bomb ELF's header, then zeros, built from
     one compressed 8 MiB block (compressing 600 MiB would take the test's memory)."""
-    from pvhlint.repack import LZ4_BLOCK, _lz4_block
+    from pvhlint.codecs.lz4 import BLOCK, encode_block
 
     head = bomb_head(total)
-    first = _lz4_block(head + bytes(LZ4_BLOCK - len(head)), 9)
-    zeros = _lz4_block(bytes(LZ4_BLOCK), 9)
-    blocks = [first] + [zeros] * (total // LZ4_BLOCK - 1)
+    first = encode_block(head + bytes(BLOCK - len(head)), 9)
+    zeros = encode_block(bytes(BLOCK), 9)
+    blocks = [first] + [zeros] * (total // BLOCK - 1)
     return struct.pack("<I", 0x184C2102) + b"".join(blocks)
 
 
@@ -395,8 +395,8 @@ def test_scrambled_note_offsets_do_not_restart_the_decode_each_time(monkeypatch)
     bz = rewrap_payload(catalogue()["bzimage-gzip"].data, _scrambled_notes_elf(40, 12 << 20))
     assert bz is not None
     decodes = []
-    real = codecs._DECODERS["gzip"]
-    monkeypatch.setitem(codecs._DECODERS, "gzip", lambda *a: decodes.append(1) or real(*a))
+    real = codecs.DECODERS["gzip"]
+    monkeypatch.setitem(codecs.DECODERS, "gzip", lambda *a: decodes.append(1) or real(*a))
     image = open_image_bytes(bz, "scrambled", lenient=True, max_output=64 << 20)
     check_image(image, Options())
     assert image.elf is not None and len(image.elf.xen_notes) == 40

@@ -44,7 +44,7 @@ def test_the_faster_backend_is_installed():
 def test_both_backends_agree(codec: str, damage, monkeypatch: pytest.MonkeyPatch):
     data = damage(STREAMS[codec])
     fast_bytes, fast_error = decoded(codec, data)
-    monkeypatch.setattr(codecs, "liblzma", lambda: lzma)
+    monkeypatch.setattr(codecs.xz, "liblzma", lambda: lzma)
     std_bytes, std_error = decoded(codec, data)
     assert fast_bytes == std_bytes
     assert (fast_error is None) == (std_error is None)
@@ -55,11 +55,11 @@ def test_both_backends_agree(codec: str, damage, monkeypatch: pytest.MonkeyPatch
 
 
 def test_input_step_grows_for_kernels_and_stays_small_for_bombs():
-    step = codecs._input_step
-    assert step(0, 0) == codecs._IN_CHUNK  # nothing known yet
-    assert step(4 << 20, 1 << 20) == codecs._MAX_IN_CHUNK  # ratio 4: 1 MiB / 4 = 256 KiB
-    assert step(70 << 20, 1 << 20) == codecs._IN_CHUNK  # ratio 70: 1 MiB / 70 < 16 KiB
-    assert step(1 << 20, 1 << 10) == codecs._IN_CHUNK  # a bomb's ratio
+    step = codecs.base.input_step
+    assert step(0, 0) == codecs.base.IN_CHUNK  # nothing known yet
+    assert step(4 << 20, 1 << 20) == codecs.base.MAX_IN_CHUNK  # ratio 4: 1 MiB / 4 = 256 KiB
+    assert step(70 << 20, 1 << 20) == codecs.base.IN_CHUNK  # ratio 70: 1 MiB / 70 < 16 KiB
+    assert step(1 << 20, 1 << 10) == codecs.base.IN_CHUNK  # a bomb's ratio
 
 
 def test_a_kernel_like_stream_is_decoded_in_few_calls():
@@ -79,7 +79,7 @@ def test_a_kernel_like_stream_is_decoded_in_few_calls():
     noise = random.Random(3).randbytes(24 * 32768)  # compresses about 2.6x, like a kernel
     raw = b"".join(noise[i * 24 : i * 24 + 24] + bytes(40) for i in range(32768))
     data = lzma.compress(raw, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32)
-    chunks = list(codecs._pull_chunks(Counting(), memoryview(data), "xz"))
+    chunks = list(codecs.base.pull_chunks(Counting(), memoryview(data), "xz"))
     assert b"".join(chunk for chunk, _ in chunks) == raw
-    assert max(calls) == codecs._MAX_IN_CHUNK  # the step grew past the first 16 KiB
-    assert len(calls) < len(data) // codecs._IN_CHUNK // 4
+    assert max(calls) == codecs.base.MAX_IN_CHUNK  # the step grew past the first 16 KiB
+    assert len(calls) < len(data) // codecs.base.IN_CHUNK // 4

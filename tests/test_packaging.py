@@ -14,9 +14,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PROBE = (
-    "import pvhlint, pvhlint.rules; from pvhlint.rule import discover_rules; "
+    "import pvhlint, pvhlint.rules, pvhlint.codecs.zstd; from pvhlint.rule import discover_rules; "
     "print(pvhlint.__file__); print(pvhlint.rules.__path__[0]); "
-    "print(','.join(r.id for r in discover_rules()))"
+    "print(','.join(r.id for r in discover_rules())); print(pvhlint.codecs.zstd.__file__)"
 )
 
 
@@ -52,12 +52,13 @@ def test_rules_are_discovered(tmp_path, editable):
     python = _install(tmp_path, editable)
     done = subprocess.run([python, "-c", PROBE], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    package_file, rules_dir, rule_ids = done.stdout.split("\n")[:3]
+    package_file, rules_dir, rule_ids, codec_file = done.stdout.split("\n")[:4]
     if editable:
         assert Path(package_file).parent == REPO / "pvhlint"
         assert Path(rules_dir) == REPO / "pvhlint" / "rules"
     else:
         assert str(tmp_path) in package_file and str(tmp_path) in rules_dir
+        assert str(tmp_path) in codec_file  # a subpackage found by packages.find
     assert len(rule_ids.split(",")) == len(_rule_modules()) > 50
     assert "bzimage-crc" in rule_ids.split(",")
     script = python.parent / "pvhlint"

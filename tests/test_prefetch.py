@@ -14,7 +14,7 @@ import typer.main
 from click import Option
 
 from fixtures import catalogue
-from pvhlint import prefetch
+from pvhlint import check_line, prefetch
 from pvhlint.checker import Options, check_image
 from pvhlint.cli import app
 from pvhlint.errors import ImageError
@@ -45,7 +45,7 @@ def test_value_options_match_the_check_command():
         if isinstance(param, Option) and not param.is_flag
         for name in (*param.opts, *param.secondary_opts)
     }
-    assert taking_values == prefetch.VALUE_OPTIONS
+    assert taking_values == check_line.VALUE_OPTIONS
 
 
 def test_lone_image_from_the_command_line(image: Path, tmp_path: Path):

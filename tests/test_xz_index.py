@@ -1,4 +1,4 @@
-"""pvhlint/xz_index.py reads an .xz stream's decoded size from its index; checked against
+"""pvhlint/codecs/xz.py reads an .xz stream's decoded size from its index; checked against
 what the xz tool and liblzma write and against the decoded length itself."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from pvhlint.xz_index import uncompressed_size
+from pvhlint.codecs.xz import uncompressed_size
 
 
 def _data(size: int, seed: int) -> bytes:
@@ -53,7 +53,7 @@ def test_not_one_wellformed_stream_is_unknown() -> None:
 def test_grub_xzio_footer_test() -> None:
     """GRUB's xzio takes a stream whose footer and index read (it checks no CRC), and
     falls back to the raw file when they do not, e.g. a file cut short."""
-    from pvhlint.xz_index import grub_xzio_size
+    from pvhlint.codecs.xz import grub_xzio_size
 
     stream = lzma.compress(_data(70_000, 3), check=lzma.CHECK_CRC32)
     assert grub_xzio_size(stream) == 70_000
