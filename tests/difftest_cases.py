@@ -1156,6 +1156,15 @@ CASES: tuple[Case, ...] = (
 # agreement test is a regression test, not an expected failure.
 FIXED = frozenset(
     {
+        "multiboot1-boot/mb1-aout-below-4g-47f045d8",
+        "multiboot2-elf32-mb2-f6eaac83",
+        "linux-debian-cloud-9ea94cbd",
+        "multiboot1-pvh32-mb1-fad08f15",
+        "multiboot1-boot/mb1-elf64-3584aa20",
+        "multiboot2-boot/mb2-no-end-tag-962a277e",
+        "multiboot1-boot/mb1-elf32-truncated-56d112c5",
+        "multiboot2-boot/mb2-tag8-optional-514c4c44",
+        "multiboot2-boot/mb2-no-end-tag-3ded3a83",
         "linux-bzimage-gzip-fa44a838",
         "qemu-elf32-machine-arm-c0e71f5c",
         "qemu-boot/mb2-misaligned-2046102f",

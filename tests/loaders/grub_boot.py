@@ -121,7 +121,7 @@ def grub_load_verdict(
     path: str | Path,
     command: str,
     *,
-    timeout: float = 20.0,
+    timeout: float = 60.0,
     retries: int = 1,
     release: Release | str = DEFAULT_RELEASE,
 ) -> LoaderVerdict:
