@@ -115,7 +115,8 @@ def test_a_file_changed_meanwhile_is_opened_again(image: Path):
 
 def test_bad_input_raises_what_opening_raises(tmp_path: Path):
     junk = tmp_path / "junk"
-    junk.write_bytes(b"\x1f\x8b" + b"not a gzip stream" * 100)  # bad input even to `check`
+    # bad input even to `check` (a damaged gzip gets verdicts now: no loader takes it)
+    junk.write_bytes(b"")
     with pytest.raises(ImageError) as direct:
         open_image(str(junk), lenient=True)
     prefetch.start(["check", str(junk)])
