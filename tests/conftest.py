@@ -55,3 +55,12 @@ def _no_result_cache() -> Iterator[None]:
     os.environ["PVHLINT_NO_CACHE"] = "1"
     yield
     os.environ.pop("PVHLINT_NO_CACHE", None)
+
+
+def default_sigint() -> None:
+    """preexec_fn for a child a test interrupts: SIGINT back to its default. A shell starts
+    background jobs with SIGINT ignored, children inherit that, and Python then installs no
+    KeyboardInterrupt handler, so a test run from such a job would never see Ctrl-C work."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

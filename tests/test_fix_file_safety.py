@@ -18,6 +18,7 @@ import pytest
 from fixtures.catalogue import catalogue
 from pvhlint import fixer
 from pvhlint.fixer import FixRequest, fix
+from tests.conftest import default_sigint
 
 KERNEL = catalogue()["elf64-pvh"].data
 BZIMAGE = catalogue()["bzimage-xz"].data
@@ -190,7 +191,7 @@ sys.argv = ["pvhlint", "fix", "--set-note", "GUEST_VERSION=killed", {str(kernel)
 app()
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+                          timeout=120, preexec_fn=default_sigint)  # fmt: skip
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
     assert os.listdir(tmp_path) == ["vmlinux"] and kernel.read_bytes() == KERNEL
 

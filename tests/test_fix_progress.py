@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import catalogue
+from tests.conftest import default_sigint
 
 HANG_LIMIT = 120  # seconds: a hung child fails the test instead of stalling the suite
 BAR = b"re-compressing (xz --check=crc32 --x86 --lzma2=,dict=32MiB)"
@@ -27,7 +28,7 @@ def spawn_on_pty(*args: str | Path) -> tuple[subprocess.Popen[bytes], int]:
     env = {**os.environ, "COLUMNS": "200", "TERM": "xterm"}
     child = subprocess.Popen([sys.executable, "-m", "pvhlint", *map(str, args)],
                              stdin=subprocess.DEVNULL, stdout=writer, stderr=writer,
-                             env=env)  # fmt: skip
+                             env=env, preexec_fn=default_sigint)  # fmt: skip
     os.close(writer)
     return child, reader
 
