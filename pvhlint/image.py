@@ -28,6 +28,7 @@ from .codecs import (
     detect_codec,
     max_output_from_env,
 )
+from .codecs.gzip import GUNZIP_SLACK
 from .codecs.xz import grub_xzio_size
 from .codecs.xz import uncompressed_size as xz_uncompressed_size
 from .elf import ELF_MAGIC, read_elf
@@ -56,7 +57,6 @@ SCAN_LIMIT = 1 << 20
 # early: a few ms, and Xen's verdict depends on the tail (it decodes it all). A bigger
 # payload is too, unless it is xz, whose index states the decoded size.
 COMPLETE_BELOW = 1 << 20
-GUNZIP_SLACK = 16  # xc_dom_check_gzip returns ISIZE + 16: the gunzipped kernel's size
 
 # The entry points a Multiboot 2 header's tags give (EntryPoint.kind).
 MB2_ENTRY_KINDS = {

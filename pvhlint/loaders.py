@@ -14,7 +14,7 @@ from itertools import pairwise
 from typing import Any
 
 from .codecs import UNCOMPRESSED
-from .image import GUNZIP_SLACK
+from .codecs.gzip import GUNZIP_SLACK
 from .model import (
     PT_LOAD,
     ElfInfo,
@@ -205,22 +205,26 @@ class Rom:
 QEMU_BIOS = Rom("bios-256k.bin", 0xFFFC0000, 0x40000)
 
 
+def _qemu_load_size(seg: Segment, loads: list[Segment], word: int) -> int:
+    """load_elf's mem_size for a PT_LOAD: p_memsz, cut to p_filesz when the zero-fill tail
+    overlaps another PT_LOAD's [p_paddr, p_paddr + p_memsz), sums in the ELF's word."""
+    if seg.memsz <= seg.filesz:
+        return seg.memsz
+    zero = ((seg.paddr + seg.filesz) & word, (seg.paddr + seg.memsz) & word)
+    for other in loads:
+        end = (other.paddr + other.memsz) & word
+        if other is not seg and not (other.paddr >= zero[1] or zero[0] >= end):
+            return seg.filesz
+    return seg.memsz
+
+
 def qemu_elf_roms(elf: ElfInfo) -> list[Rom]:
-    """load_elf's ROM blobs (QEMU 7.2 include/hw/elf_ops.h), one per PT_LOAD with a size: a
-    segment's zero-fill tail is dropped (memsz cut to filesz) when it overlaps another
-    PT_LOAD's [p_paddr, p_paddr + p_memsz), with the sums in the ELF's word size."""
+    """load_elf's ROM blobs (QEMU 7.2 include/hw/elf_ops.h), one per PT_LOAD with a size."""
     word = 2**elf.elf_class - 1
     loads = [seg for seg in elf.segments if seg.type == PT_LOAD]
     roms = []
     for seg in loads:
-        size = seg.memsz
-        if seg.memsz > seg.filesz:
-            zero = ((seg.paddr + seg.filesz) & word, (seg.paddr + seg.memsz) & word)
-            for other in loads:
-                end = (other.paddr + other.memsz) & word
-                if other is not seg and not (other.paddr >= zero[1] or zero[0] >= end):
-                    size = seg.filesz
-                    break
+        size = _qemu_load_size(seg, loads, word)
         if size:
             name = f"ELF program header segment {seg.index}"
             roms.append(Rom(name, seg.paddr, size, min(seg.filesz, size)))
@@ -255,11 +259,10 @@ def qemu_elf_extent(elf: ElfInfo) -> tuple[int, int]:
     zero-fill cut, sign-extended from the ELF's word (include/hw/elf_ops.h)."""
     word, bits = 2**elf.elf_class - 1, elf.elf_class
     low, high = word, 0
-    sizes = {rom.name: rom.size for rom in qemu_elf_roms(elf)}
-    for seg in elf.segments:
-        if seg.type == PT_LOAD:
-            size = sizes.get(f"ELF program header segment {seg.index}", 0)
-            low, high = min(low, seg.paddr & word), max(high, (seg.paddr + size) & word)
+    loads = [seg for seg in elf.segments if seg.type == PT_LOAD]
+    for seg in loads:
+        size = _qemu_load_size(seg, loads, word)
+        low, high = min(low, seg.paddr & word), max(high, (seg.paddr + size) & word)
 
     def signed(value: int) -> int:
         return value - (1 << bits) if value >> (bits - 1) else value
