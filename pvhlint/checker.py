@@ -15,7 +15,9 @@ from typing import Any
 from . import prefetch, profiles
 from .errors import ImageError
 from .image import open_image
-from .loaders import grub_layer, grub_mb1, grub_mb2, qemu_path, xen_first_loader, xen_parse
+from .loaders.grub import grub_layer, grub_mb1, grub_mb2
+from .loaders.qemu import qemu_path
+from .loaders.xen import xen_first_loader, xen_parse
 from .model import Image
 from .multiboot import MULTIBOOT
 from .profiles import DEFAULT_PROFILE, Profile

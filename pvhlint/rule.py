@@ -11,12 +11,14 @@ import importlib
 import pkgutil
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
+from .loaders import loader_errors
+from .loaders.outcome import ErrorCode
+from .loaders.xen import XenLoader
 from .model import Image
 from .text import printable
-from .xenbin import XenLoader
 
 SEVERITIES = ("info", "warning", "error")
 TARGETS = ("xen-pvh", "xen-pv", "qemu", "multiboot1", "multiboot2", "linux", "rust-vmm")
@@ -71,21 +73,40 @@ class Rule:
     severity: str
     targets: tuple[str, ...]
     doc: str
-    check: Callable[[Image], Iterable[Hit]]
+    check: Callable[[Image], Iterable[Hit]] = lambda image: ()
     when: Callable[[Scope], bool] | None = None
     fix: str | None = None  # the `pvhlint fix` options that remove its findings, if any
     # Which of libxenguest's loaders the rule's Xen rejects model: only the loader xl picks
     # (the first whose probe succeeds) decides the xen-pv and xen-pvh verdicts.
     xen_loader: XenLoader = XenLoader.LATER
+    # The loader errors whose findings this rule phrases (pvhlint.loaders): each error the
+    # loader models report with one of these codes becomes one of the rule's findings.
+    explains: tuple[ErrorCode, ...] = ()
+    family: str = ""  # its package under pvhlint/rules (bzimage, elf, ...), set by discovery
 
     def sections(self) -> dict[str, str]:
         """The docstring's What/Why/Fix/Example paragraphs."""
         return parse_doc(self.doc)
 
     def run(self, image: Image) -> list[Finding]:
+        hits = [*self.check(image), *explained(image, self.explains)]
         # Messages quote the image's own strings: one printable line, in every format.
         return [Finding(self.id, self.severity, printable(hit.message), hit.layer, hit.offset,
-                        hit.length, hit.rejects) for hit in self.check(image)]  # fmt: skip
+                        hit.length, hit.rejects) for hit in hits]  # fmt: skip
+
+
+def explained(image: Image, codes: tuple[ErrorCode, ...]) -> list[Hit]:
+    """The loader errors with one of `codes`, as hits: errors of several loaders about the
+    same cause (same account, same place) make one hit refusing all their targets."""
+    if not codes:
+        return []
+    merged: dict[tuple[str, int, int | None, int | None], tuple[str, ...]] = {}
+    for error in loader_errors(image):
+        if error.code in codes:
+            key = (error.detail, error.layer, error.offset, error.length)
+            merged[key] = merged.get(key, ()) + error.refuses
+    return [Hit(detail, layer, offset, length, tuple(dict.fromkeys(refuses)))
+            for (detail, layer, offset, length), refuses in merged.items()]  # fmt: skip
 
 
 def parse_doc(doc: str) -> dict[str, str]:
@@ -106,7 +127,7 @@ def discover_rules() -> tuple[Rule, ...]:
         loaded = importlib.import_module(module.name)
         rule = getattr(loaded, "RULE", None)
         if isinstance(rule, Rule):
-            found.append(rule)
+            found.append(replace(rule, family=module.name.split(".")[2]))
     return tuple(sorted(found, key=lambda rule: rule.id))
 
 

@@ -9,8 +9,6 @@ loader's, whatever else it is.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from enum import StrEnum
 
 from .blob import Blob
 from .model import XenBinTable
@@ -27,14 +25,6 @@ FLAGS_REQUIRED = FLAG_ADDRSVALID
 # PAE bits -> guest type; 3 ("detects PAE at runtime") is x86_32p only where Xen offers it.
 GUEST_TYPES = {0: "xen-3.0-x86_32", 1: "xen-3.0-x86_32p", 2: "xen-3.0-x86_64", 3: "xen-3.0-x86_32"}
 MASK32 = 0xFFFFFFFF
-
-
-class XenLoader(StrEnum):
-    """libxenguest's loaders, in the order xc_dom_find_loader tries them: the first whose
-    probe succeeds is the one that parses (and refuses or accepts) the image."""
-
-    MULTIBOOT_BINARY = "multiboot-binary"
-    LATER = "HVM-generic, Linux bzImage or ELF-generic"  # the ELF and bzImage rules' loaders
 
 
 def find_bin_table(blob: Blob, layer: int, zeros: int = 0) -> XenBinTable | None:
@@ -56,38 +46,3 @@ def find_bin_table(blob: Blob, layer: int, zeros: int = 0) -> XenBinTable | None
                 return XenBinTable(layer, pos, flags, checksum, *addrs)
         pos = head.find(needle, pos + 1)
     return None
-
-
-@dataclass(frozen=True)
-class BinOutcome:
-    """What xc_dom_parse_bin_kernel and xc_dom_compat_check make of the table."""
-
-    guest_type: str | None  # set when the parse succeeds
-    error: str | None  # the panic message when a check fails
-
-
-def parse_bin_table(table: XenBinTable, image_size: int, xen_caps: str) -> BinOutcome:
-    """xc_dom_parse_bin_kernel's checks in its order (uint32 fields, a size_t image size),
-    then xc_dom_compat_check against the hypervisor's capabilities."""
-    found = table.flags & FLAGS_MASK
-    if found != FLAGS_REQUIRED:
-        return BinOutcome(None, "xc_dom_parse_bin_kernel: xen_bin_image_table flags required "
-                                f"0x{FLAGS_REQUIRED:08x} found 0x{found:08x}")  # fmt: skip
-    if (table.header_addr < table.load_addr
-            or table.offset < table.header_addr - table.load_addr):  # fmt: skip
-        return BinOutcome(None, "xc_dom_parse_bin_kernel: Invalid header_addr.")
-    start = (table.header_addr - table.offset) & MASK32
-    load_end = table.load_end_addr or (start + image_size) & MASK32
-    bss_end = table.bss_end_addr or load_end
-    if start + image_size < load_end:
-        return BinOutcome(None, "xc_dom_parse_bin_kernel: Invalid load_end_addr.")
-    if bss_end < load_end:
-        return BinOutcome(None, "xc_dom_parse_bin_kernel: Invalid bss_end_addr.")
-    pae = (table.flags & PAE_MASK) >> PAE_SHIFT
-    guest = GUEST_TYPES[pae]
-    if pae == 3 and "xen-3.0-x86_32p" in xen_caps.split():
-        guest = "xen-3.0-x86_32p"
-    if guest not in xen_caps.split():
-        return BinOutcome(guest, f"xc_dom_compat_check: guest type {guest} not supported by "
-                                 "xen kernel, sorry")  # fmt: skip
-    return BinOutcome(guest, None)

@@ -70,7 +70,7 @@ from fixtures.uki import BuildError, build_uki
 from pvhlint.checker import Options, check_image
 from pvhlint.errors import ImageError
 from pvhlint.image import open_image
-from pvhlint.loaders import grub_mb1, grub_mb2
+from pvhlint.loaders.grub import grub_mb1, grub_mb2
 from pvhlint.profiles import LOADER_OF, PROFILES, Profile
 from tests.loaders import (
     Release,

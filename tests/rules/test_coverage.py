@@ -28,7 +28,7 @@ def test_every_rule_fires_in_its_familys_tests():
     cases = _cases()
     fired = {(family, e.rule) for family, table in cases.items()
              for expects in table.values() for e in expects}  # fmt: skip
-    wanted = {(rule.check.__module__.split(".")[2], rule.id) for rule in discover_rules()}
+    wanted = {(rule.family, rule.id) for rule in discover_rules()}
     assert wanted - fired == set(), "rules no case of their family's tests fires"
 
 
@@ -36,3 +36,17 @@ def test_every_boot_image_has_expectations():
     named = {name for table in _cases().values() for name in table}
     missing = {f"boot/{name}" for name in BUILDERS} - named
     assert missing == set(), "boot-protocol images without expected findings"
+
+
+def test_every_loader_error_is_explained_by_exactly_one_rule():
+    """A loader model's error codes (pvhlint.loaders.*: one enum per loader) each become the
+    findings of one rule: a code no rule explains would refuse with no finding to show, one
+    two rules explain would show twice."""
+    from pvhlint.loaders import grub, qemu, rust_vmm, xen
+
+    enums = (xen.XenError, qemu.QemuError, grub.GrubError, rust_vmm.RustVmmError)
+    rules = discover_rules()
+    explainers = {code: [rule.id for rule in rules if code in rule.explains]
+                  for enum in enums for code in enum}  # fmt: skip
+    assert {str(code): ids for code, ids in explainers.items() if len(ids) != 1} == {}
+    assert set(explainers) >= {code for rule in rules for code in rule.explains}

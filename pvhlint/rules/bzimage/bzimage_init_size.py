@@ -27,7 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.bzimage import FIELD_OFFSETS
-from pvhlint.loaders import grub_layer, layer_size
+from pvhlint.loaders.common import layer_size
+from pvhlint.loaders.grub import grub_layer
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.bzimage import FIELD_OFFSETS
-from pvhlint.loaders import layer_size
+from pvhlint.loaders.common import layer_size
 from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 

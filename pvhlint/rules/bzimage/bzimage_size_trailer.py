@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import XEN_DECOMPRESS_MAX
+from pvhlint.loaders.xen import XEN_DECOMPRESS_MAX
 from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 

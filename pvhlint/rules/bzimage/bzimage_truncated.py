@@ -30,7 +30,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import boot_layer, grub_layer, layer_size, qemu_path
+from pvhlint.loaders.common import boot_layer, layer_size
+from pvhlint.loaders.grub import grub_layer
+from pvhlint.loaders.qemu import qemu_path
 from pvhlint.model import Image, SetupHeader
 from pvhlint.rule import Hit, Rule
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import qemu_path
+from pvhlint.loaders.qemu import qemu_path
 from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 

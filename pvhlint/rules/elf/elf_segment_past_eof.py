@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import qemu_loads_elf, qemu_path
+from pvhlint.loaders.qemu import qemu_loads_elf, qemu_path
 from pvhlint.model import PT_LOAD, PT_NOTE, Image
 from pvhlint.rule import Hit, Rule
 

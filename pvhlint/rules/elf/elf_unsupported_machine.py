@@ -35,7 +35,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.grub_elf import grub_mb1_elf_header, grub_mb2_elf_header, qemu_elf_layer
+from pvhlint.loaders.grub import grub_mb1_elf_header, grub_mb2_elf_header
+from pvhlint.loaders.qemu import qemu_elf_layer
 from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.grub_elf import (
+from pvhlint.loaders.grub import (
     grub_mb1_elf_header,
     grub_mb2_elf_header,
     grub_shnum_error,

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from pvhlint.grub_elf import grub_elf_error, grub_text
-from pvhlint.loaders import grub_layer, grub_mb1, grub_mb2, grub_scan_limit, layer_size
+from pvhlint.loaders.common import layer_size
+from pvhlint.loaders.grub import (
+    grub_elf_error,
+    grub_layer,
+    grub_mb1,
+    grub_mb2,
+    grub_scan_limit,
+    grub_text,
+)
 from pvhlint.model import Image, MultibootHeader
 from pvhlint.multiboot import MB1, MultibootSpec
 from pvhlint.rule import Hit

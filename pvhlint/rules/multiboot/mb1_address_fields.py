@@ -40,7 +40,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from pvhlint.loaders import grub_mb1, layer_size, qemu_mb1, qemu_path
+from pvhlint.loaders.common import layer_size
+from pvhlint.loaders.grub import grub_mb1
+from pvhlint.loaders.qemu import qemu_mb1, qemu_path
 from pvhlint.model import Image, MultibootHeader
 from pvhlint.multiboot import Mb1Flag
 from pvhlint.rule import Hit, Rule

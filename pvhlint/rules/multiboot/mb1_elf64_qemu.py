@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.grub_elf import EM_X86_64, is_big_endian
-from pvhlint.loaders import qemu_mb1, qemu_path
-from pvhlint.model import Image
+from pvhlint.loaders.grub import is_big_endian
+from pvhlint.loaders.qemu import qemu_mb1, qemu_path
+from pvhlint.model import EM_X86_64, Image
 from pvhlint.multiboot import Mb1Flag
 from pvhlint.rule import Hit, Rule
 

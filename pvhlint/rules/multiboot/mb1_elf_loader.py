@@ -36,14 +36,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.grub_elf import (
-    EM_386,
-    elf_of_layer,
-    grub_mb1_elf_header,
-    is_big_endian,
-)
-from pvhlint.loaders import layer_size, qemu_mb1, qemu_path
-from pvhlint.model import PT_LOAD, Image
+from pvhlint.loaders.common import layer_size
+from pvhlint.loaders.grub import elf_of_layer, grub_mb1_elf_header, is_big_endian
+from pvhlint.loaders.qemu import qemu_mb1, qemu_path
+from pvhlint.model import EM_386, PT_LOAD, Image
 from pvhlint.multiboot import MB1, Mb1Flag
 from pvhlint.rule import Hit, Rule
 

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import grub_layer, grub_mb1, layer_size
+from pvhlint.loaders.common import layer_size
+from pvhlint.loaders.grub import grub_layer, grub_mb1
 from pvhlint.model import Image
 from pvhlint.multiboot import MB1, QEMU_MB1_LIMIT, Mb1Flag, mb1_header_size
 from pvhlint.rule import Hit, Rule

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import grub_mb1, qemu_mb1, qemu_path, qemu_sees_setup
+from pvhlint.loaders.grub import grub_mb1
+from pvhlint.loaders.qemu import qemu_mb1, qemu_path, qemu_sees_setup
 from pvhlint.model import Image
 from pvhlint.multiboot import QEMU_MB1_LIMIT
 from pvhlint.rule import Hit, Rule

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import grub_mb1, qemu_mb1, qemu_path
+from pvhlint.loaders.grub import grub_mb1
+from pvhlint.loaders.qemu import qemu_mb1, qemu_path
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 

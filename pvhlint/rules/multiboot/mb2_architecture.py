@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import grub_mb2
+from pvhlint.loaders.grub import grub_mb2
 from pvhlint.model import Image
 from pvhlint.multiboot import MB2
 from pvhlint.rule import Hit, Rule

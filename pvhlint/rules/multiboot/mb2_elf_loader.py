@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.grub_elf import grub_mb2_elf_header
+from pvhlint.loaders.grub import grub_mb2_elf_header
 from pvhlint.model import Image
 from pvhlint.multiboot import MB2
 from pvhlint.rule import Hit, Rule

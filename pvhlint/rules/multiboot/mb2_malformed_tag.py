@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import grub_mb2
+from pvhlint.loaders.grub import grub_mb2
 from pvhlint.model import Image, MultibootTag
 from pvhlint.multiboot import Mb2Tag
 from pvhlint.rule import Hit, Rule

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import qemu_mb1, qemu_path, qemu_pvh
+from pvhlint.loaders.qemu import qemu_mb1, qemu_path, qemu_pvh
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.xennotes import XenNote

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import qemu_loads_elf
+from pvhlint.loaders.qemu import qemu_loads_elf
 from pvhlint.model import PT_LOAD, Image
 from pvhlint.rule import Hit, Rule
 

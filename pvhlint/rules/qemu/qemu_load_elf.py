@@ -36,57 +36,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders import (
-    qemu_elf_roms,
-    qemu_loads_elf,
-    qemu_mb1,
-    qemu_multiboot_fetch_short,
-    qemu_path,
-    qemu_symbols_crash,
-)
-from pvhlint.model import Image
-from pvhlint.rule import Hit, Rule
-
-EM_X86_64 = 62
-EHDR_PHNUM = {32: 0x2C, 64: 0x38}
-
-
-def check(image: Image) -> Iterator[Hit]:
-    elf = image.elf
-    if elf is None or elf.layer != 0 or not qemu_loads_elf(image):
-        return
-    huge = qemu_symbols_crash(elf, image.size)
-    if huge is not None:
-        yield Hit(f"section {huge.index} ({huge.name or 'no name'}) has sh_size {huge.size:#x}: "
-                  "QEMU's load_symbols asks g_malloc for that many bytes before reading them "
-                  "and aborts (SIGTRAP)", elf.layer, elf.shoff, None,
-                  rejects=("qemu",))  # fmt: skip
-        return
-    if elf.phnum == 0:
-        yield Hit("e_phnum is 0: QEMU's load_elf allocates no program header table and fails "
-                  '("Error while loading elf kernel")', elf.layer, EHDR_PHNUM[elf.elf_class],
-                  2, rejects=("qemu",))  # fmt: skip
-        return
-    view = elf.packed_view()
-    total = sum(rom.size for rom in qemu_elf_roms(view))
-    if total & 0x80000000:
-        yield Hit(f"the PT_LOAD segments add up to {total:#x} bytes: load_elf returns that "
-                  "count, which QEMU keeps in an int, where it reads as negative (\"Error while "
-                  'loading elf kernel")', elf.layer, elf.phoff, None,
-                  rejects=("qemu",))  # fmt: skip
-        return
-    if qemu_path(image) != "multiboot" or elf.machine == EM_X86_64:  # mb1-elf64-qemu's case
-        return
-    copied = qemu_multiboot_fetch_short(view)
-    if copied is not None:
-        header = qemu_mb1(image)
-        yield Hit(f"QEMU's Multiboot loader copies the loaded range back out of its ROMs and "
-                  f"gets {copied:#x} bytes, not the range's size (\"Error while fetching elf "
-                  'kernel from rom")', elf.layer, header.offset if header else None,
-                  rejects=("qemu",))  # fmt: skip
-
+from pvhlint.loaders.qemu import QemuError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="qemu-load-elf",
@@ -94,5 +45,10 @@ RULE = Rule(
     severity="error",
     targets=("qemu",),
     doc=__doc__ or "",
-    check=check,
+    explains=(
+        QemuError.SYMBOLS_MALLOC,
+        QemuError.NO_PROGRAM_HEADERS,
+        QemuError.LOAD_SIZE_NEGATIVE,
+        QemuError.MULTIBOOT_ROM_FETCH,
+    ),
 )

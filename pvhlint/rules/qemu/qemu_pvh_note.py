@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import qemu_path, qemu_pvh
+from pvhlint.loaders.qemu import qemu_path, qemu_pvh
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import at_elf, at_note

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import rust_vmm_pvh
+from pvhlint.loaders.rust_vmm import rust_vmm_pvh
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 

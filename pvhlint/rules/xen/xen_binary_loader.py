@@ -33,11 +33,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import xen_binary
+from pvhlint.loaders.xen import XenLoader, xen_binary
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS
-from pvhlint.xenbin import TABLE_SIZE, XenLoader
+from pvhlint.xenbin import TABLE_SIZE
 
 
 def check(image: Image) -> Iterator[Hit]:

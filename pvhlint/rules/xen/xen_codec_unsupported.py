@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.codecs import UNCOMPRESSED
-from pvhlint.loaders import XEN_DEBIAN12_CODECS
+from pvhlint.loaders.xen import XEN_DEBIAN12_CODECS
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import libelf_init_error
+from pvhlint.loaders.xen import libelf_init_error
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_elf

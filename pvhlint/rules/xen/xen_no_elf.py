@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import libelf_init_error, xen_elf
+from pvhlint.loaders.xen import libelf_init_error, xen_elf
 from pvhlint.model import FORMAT_DESCRIPTIONS, Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import xen_elf
+from pvhlint.loaders.xen import xen_elf
 from pvhlint.model import Image, Note
 from pvhlint.rule import Hit, Rule
 

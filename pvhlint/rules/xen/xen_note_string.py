@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import LIBELF_INVALID, xen_elf
+from pvhlint.loaders.xen import LIBELF_INVALID, xen_elf
 from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note, name

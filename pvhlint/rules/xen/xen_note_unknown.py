@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import xen_elf
+from pvhlint.loaders.xen import xen_elf
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import loadable_range, xen_elf, xen_parse
+from pvhlint.loaders.xen import loadable_range, xen_elf, xen_parse
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import at_note

@@ -28,12 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders import XenParse, xen_bounds, xen_elf, xen_parse
-from pvhlint.model import Image
+from pvhlint.loaders.xen import XenParse, xen_bounds, xen_elf, xen_parse
+from pvhlint.model import EM_386, Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import at_elf
 
-EM_386 = 3
 PV = ("xen-pv",)
 
 

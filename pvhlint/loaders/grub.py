@@ -1,18 +1,62 @@
-"""Loader facts for the multiboot and ELF rules: which loader reads which ELF, and GRUB's
-ELF path. GRUB 2.06 grub-core/loader/multiboot_elfxx.c, shared by `multiboot`
-(8 KiB window) and `multiboot2` (32 KiB window), checked against real GRUB 2.06 (i386-pc,
-booted in QEMU by tests/loaders/grub_boot.py) on the fixtures in tests/test_rules_boot.py.
+"""GRUB 2.06/2.12: the layer it reads (through its gzip, xz and lzop filters), its Multiboot 1
+and 2 scans, and its ELF path (grub-core/loader/multiboot_elfxx.c, shared by `multiboot`, 8 KiB
+window, and `multiboot2`, 32 KiB window), checked against real GRUB (i386-pc, booted in QEMU by
+tests/loaders/grub_boot.py) on the fixtures in tests/test_rules_boot.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .loaders import grub_layer, grub_mb1, grub_mb2, layer_size, qemu_mb1, qemu_path
-from .model import PT_LOAD, ElfInfo, Image, MultibootHeader, ProblemCode, Segment
-from .multiboot import Mb1Flag, Mb2Tag
+from ..model import (
+    EM_386,
+    EM_X86_64,
+    PT_LOAD,
+    ElfInfo,
+    Image,
+    MultibootHeader,
+    ProblemCode,
+    Segment,
+)
+from ..multiboot import MULTIBOOT, Mb1Flag, Mb2Tag
+from ..profiles import Loader
+from .common import boot_layer, first_header, layer_size
+from .outcome import Check, ErrorCode, Outcome, walk
 
-EM_386, EM_X86_64 = 3, 62
+GRUB_FILTERS = ("gzip", "xz", "lzo")  # whole-file streams GRUB reads through (gzip first)
+
+
+def grub_layer(image: Image) -> int:
+    """GRUB opens files through its gzip, xz and lzop filters (gzio, xzio, lzopio)."""
+    if image.format in GRUB_FILTERS and len(image.layers) > 1:
+        return 1
+    return boot_layer(image)
+
+
+def grub_scan_limit(image: Image, version: int) -> int:
+    """The last offset GRUB's multiboot scan tries in the layer it reads: it reads the
+    first 8 KiB (MB1) or 32 KiB (MB2) and stops 12 or 16 bytes before the end of that."""
+    return MULTIBOOT[version].scan_limit(layer_size(image, grub_layer(image)))
+
+
+def grub_mb1(image: Image) -> MultibootHeader | None:
+    """GRUB: 4-byte steps up to min(8192, size) - 12, magic plus a zero checksum."""
+    layer = grub_layer(image)
+    limit = grub_scan_limit(image, 1)
+    return first_header([h for h in image.multiboot if h.version == 1 and h.layer == layer
+                   and h.checksum_ok and h.aligned and h.offset <= limit])  # fmt: skip
+
+
+def grub_mb2(image: Image, *, loader: bool = True) -> MultibootHeader | None:
+    """GRUB: 8-byte steps up to min(32768, size) - 16; the loader (not grub-file) also
+    needs architecture 0."""
+    layer = grub_layer(image)
+    limit = grub_scan_limit(image, 2)
+    return first_header([h for h in image.multiboot if h.version == 2 and h.layer == layer
+                   and h.checksum_ok and h.aligned and h.offset <= limit
+                   and (h.architecture == 0 or not loader)])  # fmt: skip
+
+
 ET_EXEC, ET_DYN = 2, 3
 SHT_RELA, SHT_REL = 4, 9
 U32 = 0xFFFFFFFF
@@ -56,18 +100,6 @@ def grub_mb2_elf_header(image: Image) -> MultibootHeader | None:
     if header is None or any(tag.type == Mb2Tag.ADDRESS for tag in header.tags):
         return None
     return header
-
-
-def qemu_elf_layer(image: Image) -> int | None:
-    """Layer 0 when QEMU -kernel hands the file to load_elf: the Multiboot path without the
-    a.out kludge, or the PVH path. None when QEMU never parses it as an ELF."""
-    path = qemu_path(image)
-    if path == "pvh":
-        return 0
-    header = qemu_mb1(image)
-    if path == "multiboot" and header is not None and not header.flags & Mb1Flag.AOUT_KLUDGE:
-        return 0
-    return None
 
 
 def grub_elf_error(
@@ -370,16 +402,12 @@ def grub_shnum_error(image: Image, header: MultibootHeader) -> GrubElfError | No
     return None
 
 
-__all__ = [
-    "GrubElfError",
-    "elf_of_layer",
-    "grub_elf_error",
-    "grub_layer",
-    "grub_mb1_elf_header",
-    "grub_mb2_elf_header",
-    "grub_shnum_error",
-    "grub_text",
-    "is_big_endian",
-    "qemu_elf_layer",
-    "x86_machine",
-]
+class GrubError(ErrorCode):
+    """GRUB's messages (it prints `error: <message>.`), or how it dies."""
+
+
+CHECKS: tuple[Check, ...] = ()
+
+
+def run(image: Image) -> Outcome:
+    return walk(image, Loader.GRUB, CHECKS)

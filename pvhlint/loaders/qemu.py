@@ -1,0 +1,274 @@
+"""QEMU `-kernel` (7.2 and 10.0): hw/i386/x86.c's dispatch (Linux setup header, Multiboot 1,
+PVH ELF, else an old zImage), hw/i386/multiboot.c, include/hw/elf_ops.h's load_elf and
+hw/core/loader.c's ROMs, checked against the real QEMU by tests/test_verdicts_real.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import pairwise
+
+from ..model import (
+    EM_X86_64,
+    PT_LOAD,
+    ElfInfo,
+    Image,
+    MultibootHeader,
+    ProblemCode,
+    Section,
+    Segment,
+)
+from ..multiboot import QEMU_MB1_LIMIT, Mb1Flag
+from ..profiles import Loader
+from ..xennotes import XenNote
+from .common import PvhEntry, boot_layer, cached_fact, first_header, pt_notes
+from .outcome import Check, ErrorCode, LoaderError, Outcome, walk
+
+
+def qemu_mb1(image: Image) -> MultibootHeader | None:
+    """QEMU: the raw file (no gzip), 4-byte steps below 8144."""
+    layer = boot_layer(image)
+    return first_header([h for h in image.multiboot if h.version == 1 and h.layer == layer
+                   and h.checksum_ok and h.aligned and h.offset < QEMU_MB1_LIMIT])  # fmt: skip
+
+
+def qemu_sees_setup(image: Image) -> bool:
+    """A Linux setup header in the layer QEMU is handed (the file, or a UKI's kernel)."""
+    setup = image.setup
+    return setup is not None and setup.has_hdrs and setup.layer == boot_layer(image)
+
+
+def qemu_path(image: Image) -> str:
+    """QEMU -kernel dispatch: HdrS, then Multiboot 1, then a PVH ELF, else an old zImage.
+    QEMU reads the file as it is: a setup header inside a whole-file gzip or xz is not seen."""
+    if qemu_sees_setup(image):
+        return "linux"
+    if qemu_mb1(image) is not None:
+        return "multiboot"
+    if image.format in ("elf32", "elf64") or image.has_problem(ProblemCode.ELF_HEADER_UNREADABLE):
+        return "pvh"  # load_elfboot: the ELF magic alone sends the file to load_elf
+    return "zimage"
+
+
+def qemu_loads_elf(image: Image) -> bool:
+    """QEMU runs load_elf on the file: the PVH path, or a Multiboot 1 header that asks for
+    no a.out kludge (flag bit 16 clear)."""
+    path = qemu_path(image)
+    header = qemu_mb1(image)
+    return path == "pvh" or (path == "multiboot" and header is not None
+                              and not header.flags & Mb1Flag.AOUT_KLUDGE)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Rom:
+    """A region QEMU registers in guest memory: an ELF segment's load range, or the BIOS."""
+
+    name: str
+    start: int
+    size: int
+    datasize: int = 0  # the bytes taken from the file; the rest of `size` is zeros
+
+
+# SeaBIOS's bios-256k.bin, the pc and q35 machines' default, mapped to end at 4 GiB
+# (hw/i386/x86.c x86_bios_rom_init: rom_add_file_fixed(bios, (uint32_t)(-bios_size))).
+QEMU_BIOS = Rom("bios-256k.bin", 0xFFFC0000, 0x40000)
+
+
+def _qemu_load_size(seg: Segment, loads: list[Segment], word: int) -> int:
+    """load_elf's mem_size for a PT_LOAD: p_memsz, cut to p_filesz when the zero-fill tail
+    overlaps another PT_LOAD's [p_paddr, p_paddr + p_memsz), sums in the ELF's word."""
+    if seg.memsz <= seg.filesz:
+        return seg.memsz
+    zero = ((seg.paddr + seg.filesz) & word, (seg.paddr + seg.memsz) & word)
+    for other in loads:
+        end = (other.paddr + other.memsz) & word
+        if other is not seg and not (other.paddr >= zero[1] or zero[0] >= end):
+            return seg.filesz
+    return seg.memsz
+
+
+def qemu_elf_roms(elf: ElfInfo) -> list[Rom]:
+    """load_elf's ROM blobs (QEMU 7.2 include/hw/elf_ops.h), one per PT_LOAD with a size."""
+    word = 2**elf.elf_class - 1
+    loads = [seg for seg in elf.segments if seg.type == PT_LOAD]
+    roms = []
+    for seg in loads:
+        size = _qemu_load_size(seg, loads, word)
+        if size:
+            name = f"ELF program header segment {seg.index}"
+            roms.append(Rom(name, seg.paddr, size, min(seg.filesz, size)))
+    return roms
+
+
+SHT_SYMTAB = 2
+
+
+# g_malloc aborts (SIGTRAP) when malloc fails; no host gives one allocation this size.
+QEMU_MALLOC_IMPOSSIBLE = 1 << 40
+
+
+def qemu_symbols_crash(elf: ElfInfo, size: int) -> Section | None:
+    """load_symbols (include/hw/elf_ops.h), which load_elf runs first on a `size`-byte file:
+    the section header table (e_shnum * sizeof(Shdr) at e_shoff; none read, none used),
+    the first SHT_SYMTAB, then its sh_link string table, each read with load_at, i.e.
+    g_malloc(sh_size) before any read. The section whose size no malloc can give, else
+    None (a size that fits but runs past the file only makes load_symbols give up)."""
+    entry = 64 if elf.elf_class == 64 else 40
+    if elf.shentsize != entry or not elf.sections or elf.shoff + elf.shnum * entry > size:
+        return None
+    symtab = next((sec for sec in elf.sections if sec.type == SHT_SYMTAB), None)
+    if symtab is None or symtab.size >= QEMU_MALLOC_IMPOSSIBLE:
+        return symtab
+    if symtab.offset + symtab.size > size or symtab.link >= len(elf.sections):
+        return None
+    strtab = elf.sections[symtab.link]
+    return strtab if strtab.size >= QEMU_MALLOC_IMPOSSIBLE else None
+
+
+def qemu_elf_extent(elf: ElfInfo) -> tuple[int, int]:
+    """load_elf's *lowaddr / *highaddr: over every PT_LOAD, zero-sized ones too, after the
+    zero-fill cut, sign-extended from the ELF's word (include/hw/elf_ops.h)."""
+    word, bits = 2**elf.elf_class - 1, elf.elf_class
+    low, high = word, 0
+    loads = [seg for seg in elf.segments if seg.type == PT_LOAD]
+    for seg in loads:
+        size = _qemu_load_size(seg, loads, word)
+        low, high = min(low, seg.paddr & word), max(high, (seg.paddr + size) & word)
+
+    def signed(value: int) -> int:
+        return value - (1 << bits) if value >> (bits - 1) else value
+
+    return signed(low) & (2**64 - 1), signed(high) & (2**64 - 1)
+
+
+def qemu_multiboot_fetch_short(elf: ElfInfo) -> int | None:
+    """hw/i386/multiboot.c, after load_elf: mb_kernel_size = elf_high - elf_low (u32), then
+    rom_copy (hw/core/loader.c) copies [elf_low, +size) back out of the ROMs, walking them
+    in address order: ROMs that end before the start are skipped, the walk stops at the
+    first one that starts before the start or past the end, and the count returned is where
+    the last copied ROM ends. Returns that count when it differs from the size ("Error
+    while fetching elf kernel from rom"), else None. A load with no PT_LOAD has
+    low = ~0 and high = 0: one byte wanted at 0xffffffff, none copied."""
+    low, high = qemu_elf_extent(elf)
+    start, size = low & 0xFFFFFFFF, (high - low) & 0xFFFFFFFF
+    end = start + size
+    copied = 0
+    roms = sorted([QEMU_BIOS, *qemu_elf_roms(elf)], key=lambda rom: rom.start)
+    for rom in roms:
+        if rom.start + rom.size < start:
+            continue
+        if rom.start > end or rom.start < start:
+            break
+        copied = rom.start - start + max(rom.size, rom.datasize)
+    return copied if copied != size else None
+
+
+@cached_fact("qemu-rom-overlap")
+def qemu_rom_overlap(image: Image) -> tuple[Rom, Rom] | None:
+    """The first two ROMs that overlap, in rom_check_and_register_reset's order (sorted by
+    address, each compared with the one before), or None."""
+    if image.elf is None or not qemu_loads_elf(image):
+        return None
+    roms = sorted([*qemu_elf_roms(image.elf.packed_view()), QEMU_BIOS], key=lambda r: r.start)
+    for before, rom in pairwise(roms):
+        if before.start + before.size > rom.start:
+            return before, rom
+    return None
+
+
+@cached_fact("qemu-pvh")
+def qemu_pvh(image: Image) -> PvhEntry:
+    """QEMU's load_elf note search: every PT_NOTE, sizes padded to p_align, owner not
+    checked; the entry read as u32 (ELF32) or u64 (ELF64) whatever descsz says. Program
+    headers at sizeof(Phdr) steps: load_elf ignores e_phentsize."""
+    found = PvhEntry()
+    if image.elf is None or image.elf.layer != 0:
+        return found
+    elf = image.elf.packed_view()
+    for segment, area in pt_notes(elf):
+        if segment.align == 0:
+            return PvhEntry(error="SIGFPE: PT_NOTE p_align 0 divides by zero", segment=segment)
+        for note in area.notes_by_align or []:
+            if note.type == XenNote.PHYS32_ENTRY:
+                width = 8 if elf.elf_class == 64 else 4
+                raw = (note.desc + note.after)[:width]
+                found = PvhEntry(int.from_bytes(raw, "little"), note, segment=segment)
+                break
+    return found
+
+
+def qemu_elf_layer(image: Image) -> int | None:
+    """Layer 0 when QEMU -kernel hands the file to load_elf: the Multiboot path without the
+    a.out kludge, or the PVH path. None when QEMU never parses it as an ELF."""
+    path = qemu_path(image)
+    if path == "pvh":
+        return 0
+    header = qemu_mb1(image)
+    if path == "multiboot" and header is not None and not header.flags & Mb1Flag.AOUT_KLUDGE:
+        return 0
+    return None
+
+
+class QemuError(ErrorCode):
+    """QEMU's own messages (hw/i386/x86.c, multiboot.c, include/hw/elf_ops.h), or how it dies."""
+
+    SYMBOLS_MALLOC = "failed to allocate"  # GLib's g_malloc, then abort (SIGTRAP)
+    NO_PROGRAM_HEADERS = "Error while loading elf kernel"
+    LOAD_SIZE_NEGATIVE = "Error while loading elf kernel"
+    MULTIBOOT_ROM_FETCH = "Error while fetching elf kernel from rom"
+
+
+QEMU = ("qemu",)
+EHDR_PHNUM = {32: 0x2C, 64: 0x38}
+
+
+def load_elf_failures(image: Image) -> Iterator[LoaderError]:
+    """load_elf (include/hw/elf_ops.h) on the PVH path or the Multiboot ELF path: load_symbols
+    first, then the program header table, then the loaded size as the caller keeps it; on the
+    Multiboot path, hw/i386/multiboot.c's copy of the loaded range back out of the ROMs."""
+    elf = image.elf
+    if elf is None or elf.layer != 0 or not qemu_loads_elf(image):
+        return
+    huge = qemu_symbols_crash(elf, image.size)
+    if huge is not None:
+        yield LoaderError(QemuError.SYMBOLS_MALLOC,
+                          f"section {huge.index} ({huge.name or 'no name'}) has sh_size "
+                          f"{huge.size:#x}: QEMU's load_symbols asks g_malloc for that many "
+                          "bytes before reading them and aborts (SIGTRAP)", elf.layer,
+                          elf.shoff, refuses=QEMU,
+                          text=f"failed to allocate {huge.size} bytes")  # fmt: skip
+        return
+    if elf.phnum == 0:
+        yield LoaderError(QemuError.NO_PROGRAM_HEADERS,
+                          "e_phnum is 0: QEMU's load_elf allocates no program header table and "
+                          'fails ("Error while loading elf kernel")', elf.layer,
+                          EHDR_PHNUM[elf.elf_class], 2, refuses=QEMU)  # fmt: skip
+        return
+    view = elf.packed_view()
+    total = sum(rom.size for rom in qemu_elf_roms(view))
+    if total & 0x80000000:
+        yield LoaderError(QemuError.LOAD_SIZE_NEGATIVE,
+                          f"the PT_LOAD segments add up to {total:#x} bytes: load_elf returns "
+                          "that count, which QEMU keeps in an int, where it reads as negative "
+                          '("Error while loading elf kernel")', elf.layer, elf.phoff,
+                          refuses=QEMU)  # fmt: skip
+        return
+    if qemu_path(image) != "multiboot" or elf.machine == EM_X86_64:  # mb1-elf64-qemu's case
+        return
+    copied = qemu_multiboot_fetch_short(view)
+    if copied is not None:
+        header = qemu_mb1(image)
+        yield LoaderError(QemuError.MULTIBOOT_ROM_FETCH,
+                          f"QEMU's Multiboot loader copies the loaded range back out of its ROMs "
+                          f"and gets {copied:#x} bytes, not the range's size (\"Error while "
+                          'fetching elf kernel from rom")', elf.layer,
+                          header.offset if header else None, refuses=QEMU)  # fmt: skip
+
+
+# In the order QEMU meets them (x86_load_linux, then load_multiboot or load_elfboot).
+CHECKS: tuple[Check, ...] = (load_elf_failures,)
+
+
+def run(image: Image) -> Outcome:
+    return walk(image, Loader.QEMU, CHECKS)
