@@ -300,8 +300,13 @@ class XenError(ErrorCode):
     """libxenguest's and libelf's messages, as xl and the domain builder's log print them."""
 
 
-CHECKS: tuple[Check, ...] = ()
+# xc_dom_find_loader tries the loaders in order and the first whose probe succeeds parses:
+# the binary loader's checks when its table is in the first 8 KiB, else the ELF loaders'
+# (HVM-generic, Linux bzImage, ELF-generic), each list in the order libxenguest meets them.
+BINARY_CHECKS: tuple[Check, ...] = ()
+ELF_CHECKS: tuple[Check, ...] = ()
 
 
 def run(image: Image) -> Outcome:
-    return walk(image, Loader.XEN, CHECKS)
+    binary = xen_first_loader(image) is XenLoader.MULTIBOOT_BINARY
+    return walk(image, Loader.XEN, BINARY_CHECKS if binary else ELF_CHECKS)
