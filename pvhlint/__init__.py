@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .api import OptionsError, check, fix
+    from .api import OptionsError, check, fix, open_image
     from .checker import ImageResult, Options, Report, Verdict
     from .errors import ImageError
     from .fixer import FixResult, UsageError
-    from .image import open_image
     from .model import Image
     from .rule import Finding
 
@@ -37,7 +36,7 @@ _EXPORTS = {
     "FixResult": ".fixer",
     "UsageError": ".fixer",
     "ImageError": ".errors",
-    "open_image": ".image",
+    "open_image": ".api",
     "Image": ".model",
 }
 

@@ -27,6 +27,7 @@ from .profiles import DEFAULT_PROFILE, Profile
 
 if TYPE_CHECKING:
     from .fixer import FixResult
+    from .model import Image
     from .repack import Watch
 
 StrPath: TypeAlias = str | os.PathLike[str]
@@ -120,6 +121,7 @@ def fix(
     is re-compressed, from a worker thread (the command line's progress bar). A refusal is
     not an exception: `FixResult.refused` says why,
     nothing written."""
+    from .config import resolve_max_output
     from .fixer import FixRequest
     from .fixer import fix as run_fix
 
@@ -138,12 +140,25 @@ def fix(
         dry_run,
         backup,
         break_signature,
-        max_output,
+        resolve_max_output(os.fspath(path), max_output),
         force,
         profile,
         watch,
     )
     return run_fix(request)
+
+
+def open_image(path: StrPath, *, full: bool = False, max_output: int | None = None,
+               lenient: bool = False) -> Image:  # fmt: skip
+    """pvhlint.image.open_image with the decompression cap resolved as `check` resolves it
+    (`max_output`, else $PVHLINT_MAX_DECOMPRESSED, else `max-decompressed` in the
+    configuration found from the current directory, else 512 MiB)."""
+    from .config import resolve_max_output
+    from .image import open_image as open_with_cap
+
+    name = os.fspath(path)
+    return open_with_cap(name, full=full, max_output=resolve_max_output(name, max_output),
+                         lenient=lenient)  # fmt: skip
 
 
 def _profile(name: str) -> Profile:
@@ -172,4 +187,4 @@ def _note_text(value: NoteValue) -> str:
     return hex(value) if isinstance(value, int) else value
 
 
-__all__ = ["OptionsError", "check", "fix"]
+__all__ = ["OptionsError", "check", "fix", "open_image"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import prefetch, profiles
+from .config import resolve_max_output
 from .errors import ImageError
 from .image import open_image
 from .loaders.grub import grub_layer, grub_mb1, grub_mb2
@@ -21,11 +22,12 @@ from .loaders.xen import xen_first_loader, xen_parse
 from .model import Image
 from .multiboot import MULTIBOOT
 from .profiles import DEFAULT_PROFILE, Profile
-from .rule import SEVERITIES, TARGETS, Finding, Rule, Scope, discover_rules
+from .rule import SEVERITIES, TARGETS, Finding, Rule, Scope, discover_rules, fix_of
 from .rulekit import XEN_TARGETS
 from .xennotes import XenNote
 
 FAIL_ON = ("info", "warning", "error", "never")
+CHECK_SCHEMA_VERSION = 1  # of the JSON report (docs/check-json.md)
 # Version-control metadata inside a checked folder: never images (git keeps packed objects).
 VCS_FOLDERS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", "CVS", ".jj", ".pijul"})
 NO_TARGET = ("claims no boot target (no Xen note, multiboot header or Linux setup header): "
@@ -42,7 +44,7 @@ class Options:
     ignore: tuple[str, ...] = ()
     severity: tuple[tuple[str, str], ...] = ()  # (rule id, severity) overrides
     fail_on: str = "error"
-    max_output: int | None = None  # decompression cap; None: pvhlint.image.resolve_max_output
+    max_output: int | None = None  # decompression cap; None: pvhlint.config.resolve_max_output
     pvh_only: bool = False  # xen-pvh required, and notes only Xen PV reads are errors
     # (glob, rule ids or prefixes): hidden in images whose path matches the glob
     per_path_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -110,9 +112,45 @@ class ImageResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report's IMAGE object (docs/check-json.md)."""
-        from .output import result_to_dict
-
-        return result_to_dict(self)
+        if self.error is not None:
+            return {"path": self.path, "error": self.error}
+        image = self.image
+        assert image is not None
+        return {
+            "path": self.path,
+            "format": image.format,
+            "kernel_format": image.kernel_format,
+            "layers": [
+                {
+                    "index": layer.index,
+                    "kind": layer.kind,
+                    "format": layer.format,
+                    "codec": layer.codec,
+                    "parent": layer.parent,
+                    "offset": layer.offset,
+                    "size": layer.size,
+                }
+                for layer in image.layers
+            ],
+            "required": list(self.required),
+            "required_from": self.required_from,
+            "pvh_only": self.pvh_only,
+            "findings": [
+                {
+                    "rule": f.rule,
+                    "severity": f.severity,
+                    "message": f.message,
+                    "layer": f.layer,
+                    "layer_kind": image.layers[f.layer].kind,
+                    "offset": f.offset,
+                    "length": f.length,
+                    "rejects": list(f.rejects),
+                    "fix": fix_of(f.rule),
+                }
+                for f in self.findings
+            ],
+            "verdicts": {target: self.verdicts[target].to_dict() for target in TARGETS},
+        }
 
 
 @dataclass
@@ -122,13 +160,12 @@ class Report:
 
     results: list[ImageResult]
     options: Options
-    config: str | None = None  # the configuration file the command line read, if any
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON report, exactly what `pvhlint check --format json` prints."""
-        from .output import report_to_dict
-
-        return report_to_dict(self)
+        """The JSON report, what `pvhlint check --format json` prints (which also names
+        the configuration file the command line read, `config`: None here)."""
+        return {"version": CHECK_SCHEMA_VERSION, "config": None,
+                "images": [result.to_dict() for result in self.results]}  # fmt: skip
 
     @property
     def exit_code(self) -> int:
@@ -314,7 +351,7 @@ def check_one(path: str, explicit: bool, options: Options) -> ImageResult | None
     """One image's result; None for a file inside a folder that is simply not a kernel."""
     try:
         image = prefetch.take(path, options.max_output) or open_image(
-            path, lenient=True, max_output=options.max_output
+            path, lenient=True, max_output=resolve_max_output(path, options.max_output)
         )
     except ImageError as exc:
         if explicit or not exc.not_a_kernel:

@@ -137,33 +137,35 @@ def inspect(
     max_decompressed: MaxDecompressed = None,
 ) -> None:
     """Show what pvhlint reads in each image: layers, headers, notes, entry points."""
+    from .config import resolve_max_output
     from .image import open_image
 
     cap = _cap(max_decompressed)
     opened, failed = [], False
     for path in images:
         try:
-            image = open_image(path, full=True, max_output=cap)
+            image = open_image(path, full=True, max_output=resolve_max_output(str(path), cap))
         except ImageError as exc:
             fail(str(exc))
             failed = True
             continue
+        details = None
         if image.pe and image.pe.signed:
             from .authenticode import signature_details
 
-            image.pe.authenticode = signature_details(image.path)
-        opened.append(image)
+            details = signature_details(image.path)
+        opened.append((image, details))
     if as_json:
         import json
 
-        from .serialize import report_to_dict
+        from .output.inspect_json import report_to_dict
 
         deliver(lambda: sys.stdout.write(json.dumps(report_to_dict(opened), indent=2) + "\n"))
     else:
-        from .render import image_tree
+        from .output.inspect_tree import image_tree
 
         out = console()
-        deliver(lambda: [out.print(image_tree(image)) for image in opened])
+        deliver(lambda: [out.print(image_tree(image, details)) for image, details in opened])
     if failed:
         raise typer.Exit(EXIT_BAD_INPUT)
 
@@ -396,7 +398,8 @@ def check(
         fail("--write-baseline needs --baseline FILE")
         raise typer.Exit(EXIT_BAD_INPUT)
     to_terminal = output_file is None and sys.stdout.isatty()
-    emit = _emitter(output_format, to_terminal, quiet, statistics)
+    config_read = None if source is None else str(source)
+    emit = _emitter(output_format, to_terminal, quiet, statistics, config_read)
     workers = jobs or os.cpu_count() or 1
     with _stdin_image(images) as paths:
         try:
@@ -407,7 +410,6 @@ def check(
         except api.OptionsError as exc:
             fail(str(exc))
             raise typer.Exit(EXIT_BAD_INPUT) from None
-    report.config = None if source is None else str(source)
     _rename_stdin(report)
     _apply_baseline(report, baseline, write_baseline)
     for result in report.results:
@@ -498,8 +500,6 @@ _STDIN_NAMES: dict[str, str] = {}  # temporary file -> the name reported
 def _rename_stdin(report: Report) -> None:
     for result in report.results:
         result.path = _STDIN_NAMES.get(result.path, result.path)
-        if result.image is not None:
-            result.image.path = result.path
 
 
 def _apply_baseline(report: Report, baseline: Path | None, write: bool) -> None:
@@ -568,28 +568,33 @@ def _check_with_progress(paths: list[str], options: Options, workers: int) -> Re
         bar.stop()
 
 
-def _emitter(output_format: str, to_terminal: bool, quiet: bool = False,
-             statistics: bool = False) -> Callable[[Report], object]:  # fmt: skip
-    """The writer for a format. `check` asks for it before opening any image, so these
+def _emitter(output_format: str, to_terminal: bool, quiet: bool = False, statistics: bool = False,
+             config: str | None = None) -> Callable[[Report], object]:  # fmt: skip
+    """The writer for a format (`config`: the configuration file read, which the console,
+    JSON and SARIF reports name). `check` asks for it before opening any image, so these
     imports overlap a prefetched image's decoding (pvhlint.prefetch) instead of following it."""
     if statistics:
-        from .concise import statistics_json, statistics_text
+        from .output.check_concise import statistics_json, statistics_text
 
         render = statistics_json if output_format == "json" else statistics_text
         return lambda report: sys.stdout.write(render(report))
     if output_format == "console":
-        from .console_report import print_console
+        from .output.check_console import print_console
 
         out = console(to_terminal)
-        return lambda report: print_console(report, out, quiet=quiet)
+        return lambda report: print_console(report, out, quiet=quiet, config=config)
+    if output_format == "json":
+        from .output.check_json import report_json
+
+        return lambda report: sys.stdout.write(report_json(report, config))
+    if output_format == "sarif":
+        from .output.sarif import report_sarif
+
+        return lambda report: sys.stdout.write(report_sarif(report, config))
     if output_format == "concise":
-        from .concise import report_concise as render
-    elif output_format == "json":
-        from .output import report_json as render
-    elif output_format == "sarif":
-        from .sarif import report_sarif as render
+        from .output.check_concise import report_concise as render
     else:
-        from .github import report_github as render
+        from .output.github import report_github as render
     return lambda report: sys.stdout.write(render(report))
 
 
@@ -729,11 +734,13 @@ def extract(
     max_decompressed: MaxDecompressed = None,
 ) -> None:
     """Write the ELF kernel held in a bzImage's compressed payload (like extract-vmlinux)."""
+    from .config import resolve_max_output
     from .fixer import UsageError
     from .fixer import extract as extract_payload
 
     try:
-        size, replaced = extract_payload(image, output, _cap(max_decompressed))
+        cap = resolve_max_output(str(image), _cap(max_decompressed))
+        size, replaced = extract_payload(image, output, cap)
     except ImageError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None

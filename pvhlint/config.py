@@ -141,3 +141,24 @@ def configured_max_output(start: Path) -> int | None:
 @lru_cache(maxsize=16)
 def _cached_config(path: str, mtime_ns: int, size: int) -> dict[str, Any] | None:
     return read_config(Path(path))
+
+
+def resolve_max_output(name: str, explicit: int | None = None) -> int:
+    """The decompression cap for opening `name`: the caller's, else $PVHLINT_MAX_DECOMPRESSED,
+    else `max-decompressed` in the configuration found from the current directory, else
+    512 MiB. A malformed environment value is an ImageError naming `name`."""
+    if explicit is not None:
+        return explicit
+    from .codecs import DEFAULT_MAX_OUTPUT, max_output_from_env
+    from .errors import ImageError
+
+    try:
+        from_env = max_output_from_env()
+    except ValueError as exc:
+        raise ImageError(name, str(exc)) from None
+    if from_env is not None:
+        return from_env
+    try:
+        return configured_max_output(Path.cwd()) or DEFAULT_MAX_OUTPUT
+    except (ConfigError, OSError):  # `check` reports a bad configuration itself
+        return DEFAULT_MAX_OUTPUT

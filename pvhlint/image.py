@@ -17,7 +17,6 @@ import os
 import stat
 import struct
 from collections.abc import Callable
-from pathlib import Path
 
 from .blob import Blob, BytesBlob, read_file
 from .bzimage import check_crc_before_signing, looks_like_bzimage, read_setup
@@ -26,7 +25,6 @@ from .codecs import (
     UNCOMPRESSED,
     DecodedStream,
     detect_codec,
-    max_output_from_env,
 )
 from .codecs.gzip import GUNZIP_SLACK
 from .codecs.xz import grub_xzio_size
@@ -79,10 +77,10 @@ def open_image(
     `payload-corrupt` problem instead (its setup header still boots in QEMU and
     GRUB; `check` wants their verdicts). `max_output` caps each decompressed layer
     (a payload past it is `payload-corrupt`, or bad input for a gzip file); None
-    means $PVHLINT_MAX_DECOMPRESSED, else `max-decompressed` in the configuration
-    found from the current directory, else 512 MiB."""
+    means 512 MiB. The caller resolves $PVHLINT_MAX_DECOMPRESSED and the configuration
+    (pvhlint.config.resolve_max_output; `pvhlint.open_image` does)."""
     name = os.fspath(path)
-    cap = resolve_max_output(name, max_output)
+    cap = DEFAULT_MAX_OUTPUT if max_output is None else max_output
     data = _read_file(name)
     try:
         return _Opener(name, data, full, cap, lenient).build()
@@ -93,33 +91,13 @@ def open_image(
 def open_image_bytes(data: bytes, name: str, *, full: bool = False,
                      max_output: int | None = None, lenient: bool = False) -> Image:  # fmt: skip
     """Open an image held in memory (`name` labels it in messages), e.g. a planned rewrite."""
-    cap = resolve_max_output(name, max_output)
+    cap = DEFAULT_MAX_OUTPUT if max_output is None else max_output
     if not data:
         raise ImageError(name, "empty file")
     try:
         return _Opener(name, data, full, cap, lenient).build()
     except FormatError as exc:
         raise ImageError(name, str(exc)) from None
-
-
-def resolve_max_output(name: str, explicit: int | None = None) -> int:
-    """The decompression cap for opening `name`: the caller's, else $PVHLINT_MAX_DECOMPRESSED,
-    else `max-decompressed` in the configuration found from the current directory, else
-    512 MiB. A malformed environment value is an ImageError naming `name`."""
-    if explicit is not None:
-        return explicit
-    try:
-        from_env = max_output_from_env()
-    except ValueError as exc:
-        raise ImageError(name, str(exc)) from None
-    if from_env is not None:
-        return from_env
-    from .config import ConfigError, configured_max_output
-
-    try:
-        return configured_max_output(Path.cwd()) or DEFAULT_MAX_OUTPUT
-    except (ConfigError, OSError):  # `check` reports a bad configuration itself
-        return DEFAULT_MAX_OUTPUT
 
 
 def _read_file(path: str) -> bytes:

@@ -364,8 +364,6 @@ class PEInfo:
     security_offset: int
     security_size: int
     certificates: list[dict[str, int]]
-    # Signers and verification through LIEF; filled by `inspect` only (LIEF is slow to import).
-    authenticode: dict[str, Any] | None = None
     # The section table, read for stand-alone PE images (not for a bzImage's stub).
     section_table: list[PESection] = field(default_factory=list)
 

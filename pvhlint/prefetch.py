@@ -39,8 +39,9 @@ class _Opening:
     max_output: int | None = None  # the decompression cap it opened with
 
     def run(self) -> None:
+        from .config import resolve_max_output  # imported already by `start`
         from .errors import ImageError
-        from .image import open_image, resolve_max_output  # imported already by `start`
+        from .image import open_image
 
         try:
             self.max_output = resolve_max_output(self.path)
@@ -92,7 +93,7 @@ def start(argv: list[str]) -> None:
         return
     # Imported here, before the thread starts: two threads importing at once share one
     # interpreter lock and the decode would begin no sooner.
-    from . import image  # noqa: F401
+    from . import config, image  # noqa: F401
 
     opening = _Opening(*found)
     opening.thread = threading.Thread(target=opening.run, name="pvhlint-prefetch", daemon=True)
@@ -119,8 +120,8 @@ def take(path: str, max_output: int | None = None) -> Image | None:
 
 
 def _resolved_cap(path: str, explicit: int | None) -> int | None:
+    from .config import resolve_max_output
     from .errors import ImageError
-    from .image import resolve_max_output
 
     try:
         return resolve_max_output(path, explicit)

@@ -18,10 +18,10 @@ from urllib.parse import unquote
 import pytest
 
 from fixtures.catalogue import catalogue
-from pvhlint.github import command, escape_data, escape_property
+from pvhlint.output.github import command, escape_data, escape_property
+from pvhlint.output.sarif import artifact_uri
 from pvhlint.profiles import LOADER_OF, PROFILES, Profile
 from pvhlint.rule import TARGETS, discover_rules
-from pvhlint.sarif import artifact_uri
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "check-json.md"

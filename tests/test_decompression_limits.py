@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import pvhlint
 from fixtures.catalogue import catalogue
 from pvhlint.checker import Options, check_image
 from pvhlint.codecs import (
@@ -95,7 +96,7 @@ def test_a_bomb_stops_at_the_ratio_as_a_finding(bombs, codec):
 def test_strict_open_of_a_bomb_is_clean(bombs, codec, monkeypatch):
     monkeypatch.setenv(MAX_OUTPUT_ENV, SMALL_CAP)
     try:
-        image = open_image(bombs[codec], full=True)
+        image = pvhlint.open_image(bombs[codec], full=True)
     except ImageError as exc:
         assert "\n" not in str(exc) and str(exc).startswith(str(bombs[codec]))
         return
@@ -105,7 +106,7 @@ def test_strict_open_of_a_bomb_is_clean(bombs, codec, monkeypatch):
 @pytest.mark.parametrize("codec", CAPPED_CODECS)
 def test_the_cap_stops_codecs_the_ratio_cannot(bombs, codec, monkeypatch):
     monkeypatch.setenv(MAX_OUTPUT_ENV, SMALL_CAP)
-    image = open_image(bombs[codec], lenient=True)
+    image = pvhlint.open_image(bombs[codec], lenient=True)
     assert "expands past the 32 MiB cap" in _corrupt(image)
     assert image.blobs[1].decoded_size == 32 << 20  # never kept past the cap
 
@@ -269,17 +270,17 @@ def test_the_cap_comes_from_the_argument_then_environment_then_configuration(
     monkeypatch.delenv(MAX_OUTPUT_ENV, raising=False)
     (tmp_path / "pvhlint.toml").write_text('max-decompressed = "16MiB"\n')
     monkeypatch.chdir(tmp_path)
-    assert "16 MiB cap" in _corrupt(open_image(bombs["lz4"], lenient=True))
+    assert "16 MiB cap" in _corrupt(pvhlint.open_image(bombs["lz4"], lenient=True))
     monkeypatch.setenv(MAX_OUTPUT_ENV, "8MiB")
-    assert "8 MiB cap" in _corrupt(open_image(bombs["lz4"], lenient=True))
-    image = open_image(bombs["lz4"], lenient=True, max_output=4 << 20)
+    assert "8 MiB cap" in _corrupt(pvhlint.open_image(bombs["lz4"], lenient=True))
+    image = pvhlint.open_image(bombs["lz4"], lenient=True, max_output=4 << 20)
     assert "4 MiB cap" in _corrupt(image)
 
 
 def test_a_malformed_environment_cap_is_one_clean_line(bombs, monkeypatch):
     monkeypatch.setenv(MAX_OUTPUT_ENV, "lots")
     with pytest.raises(ImageError) as caught:
-        open_image(bombs["xz"])
+        pvhlint.open_image(bombs["xz"])
     assert MAX_OUTPUT_ENV in str(caught.value) and "\n" not in str(caught.value)
 
 

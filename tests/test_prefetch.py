@@ -19,7 +19,6 @@ from pvhlint.checker import Options, check_image
 from pvhlint.cli import app
 from pvhlint.errors import ImageError
 from pvhlint.image import open_image
-from pvhlint.output import result_to_dict
 
 FIXTURES = catalogue()
 
@@ -93,9 +92,7 @@ def test_prefetched_model_checks_like_a_fresh_open(image: Path):
     prefetched = prefetch.take(str(image))
     assert prefetched is not None
     fresh = open_image(str(image), lenient=True)
-    assert result_to_dict(check_image(prefetched, Options())) == result_to_dict(
-        check_image(fresh, Options())
-    )
+    assert check_image(prefetched, Options()).to_dict() == (check_image(fresh, Options()).to_dict())
     assert prefetch.take(str(image)) is None  # handed out once
 
 
@@ -149,7 +146,7 @@ def test_the_command_uses_the_prefetched_image(image: Path):
     import pvhlint
 
     expected = pvhlint.check([str(image)]).results[0]
-    assert json.loads(run.stdout)["images"][0] == result_to_dict(expected)
+    assert json.loads(run.stdout)["images"][0] == expected.to_dict()
 
 
 def test_a_usage_error_while_the_thread_decodes_exits_cleanly(image: Path):

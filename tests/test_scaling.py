@@ -32,7 +32,7 @@ def test_the_console_report_of_many_findings_renders_within_the_budget(tmp_path)
     from rich.console import Console
 
     from pvhlint.checker import Options, check_paths
-    from pvhlint.console_report import print_console
+    from pvhlint.output.check_console import print_console
 
     image = tmp_path / "duplicates"
     image.write_bytes(CASES["32768 duplicated unknown note types"])

@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .bzimage import LOADFLAG_NAMES, XLOADFLAG_NAMES, flag_names
-from .model import Image, Note, NoteArea, Segment
-from .xennotes import NoteValue, note_label
+from ..bzimage import LOADFLAG_NAMES, XLOADFLAG_NAMES, flag_names
+from ..model import Image, Note, NoteArea, Segment
+from ..xennotes import NoteValue, note_label
 
 INSPECT_SCHEMA_VERSION = 1
 
@@ -51,7 +51,8 @@ def _segment(segment: Segment) -> dict[str, Any]:
     return _plain(segment) | {"type_name": segment.type_name}
 
 
-def image_to_dict(image: Image) -> dict[str, Any]:
+def image_to_dict(image: Image, authenticode: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`authenticode`: a signed PE image's signers and verification (`inspect` asks LIEF)."""
     data = _plain(image)
     data["kernel_format"] = image.kernel_format
     if image.elf:
@@ -67,9 +68,19 @@ def image_to_dict(image: Image) -> dict[str, Any]:
         data["setup"]["linux_release"] = image.setup.linux_release
         data["setup"]["crc_trailer"] = image.setup.crc_trailer.value
     if image.pe:
+        data["pe"] = _after(data["pe"], "certificates", "authenticode", authenticode)
         data["pe"]["signed"] = image.pe.signed
     return data
 
 
-def report_to_dict(images: list[Image]) -> dict[str, Any]:
-    return {"version": INSPECT_SCHEMA_VERSION, "images": [image_to_dict(im) for im in images]}
+def _after(data: dict[str, Any], key: str, new: str, value: Any) -> dict[str, Any]:
+    """`data` with `new` placed right after `key` (the documented order of the fields)."""
+    items = list(data.items())
+    at = [name for name, _ in items].index(key) + 1
+    return dict([*items[:at], (new, value), *items[at:]])
+
+
+def report_to_dict(inspected: list[tuple[Image, dict[str, Any] | None]]) -> dict[str, Any]:
+    """`inspected`: each image with its Authenticode details (None unless signed)."""
+    images = [image_to_dict(image, details) for image, details in inspected]
+    return {"version": INSPECT_SCHEMA_VERSION, "images": images}

@@ -8,12 +8,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from .bzimage import LOADFLAG_NAMES, XLOADFLAG_NAMES, flag_names
-from .model import ElfInfo, Image, MultibootHeader, Note, NoteArea, PESection
-from .output import where
-from .text import printable
-from .values import plain_value
-from .xennotes import note_label
+from ..bzimage import LOADFLAG_NAMES, XLOADFLAG_NAMES, flag_names
+from ..model import ElfInfo, Image, MultibootHeader, Note, NoteArea, PESection
+from ..text import printable
+from ..values import plain_value
+from ..xennotes import note_label
+from .layers import where
 
 
 def format_value(value: Any) -> str:
@@ -21,7 +21,8 @@ def format_value(value: Any) -> str:
     return escape(printable(plain_value(value)))
 
 
-def image_tree(image: Image) -> Tree:
+def image_tree(image: Image, authenticode: dict[str, Any] | None = None) -> Tree:
+    """`authenticode`: a signed PE image's signers and verification (`inspect` asks LIEF)."""
     tree = Tree(
         f"[bold]{escape(printable(image.path))}[/]  {image.format} → {image.kernel_format}, "
         f"{image.size} bytes"
@@ -37,7 +38,7 @@ def image_tree(image: Image) -> Tree:
         branch = tree.add(f"[bold]{what}[/] at {pe.offset:#x}: {kind}, machine {pe.machine:#x}, "
                           f"subsystem {pe.subsystem}, {pe.sections} sections, "
                           f"Authenticode: {signed}")  # fmt: skip
-        _authenticode(tree, pe.authenticode)
+        _authenticode(tree, authenticode)
         if pe.section_table:
             _pe_sections(branch, pe.section_table)
     if image.elf:

@@ -9,19 +9,21 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .checker import Report, Verdict
-from .output import where
-from .profiles import describe
-from .rule import FIXABLE, TARGETS, fix_of
-from .text import printable
+from ..checker import Report, Verdict
+from ..profiles import describe
+from ..rule import FIXABLE, TARGETS, fix_of
+from ..text import printable
+from .layers import where
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def print_console(report: Report, console: Any, quiet: bool = False) -> None:
-    """The report; `quiet`: only images with findings, and those findings."""
-    if report.config is not None and not quiet:
-        console.print(f"config: {escape(printable(report.config))}")
+def print_console(report: Report, console: Any, quiet: bool = False,
+                  config: str | None = None) -> None:  # fmt: skip
+    """The report; `quiet`: only images with findings, and those findings; `config`: the
+    configuration file the command line read."""
+    if config is not None and not quiet:
+        console.print(f"config: {escape(printable(config))}")
     for result in report.results:
         if result.error is not None or (quiet and not result.findings):
             continue
@@ -62,7 +64,7 @@ def print_console(report: Report, console: Any, quiet: bool = False) -> None:
 
 
 def _fixable(report: Report, console: Any) -> None:
-    from .concise import fixable_lines
+    from .check_concise import fixable_lines
 
     for line in fixable_lines(report):
         console.print(escape(line))

@@ -7,10 +7,10 @@ import json
 from collections import Counter
 from typing import Any
 
-from .checker import Report
-from .output import where
-from .rule import FIXABLE, SEVERITIES, discover_rules, fix_of
-from .text import printable
+from ..checker import Report
+from ..rule import FIXABLE, SEVERITIES, discover_rules, fix_of
+from ..text import printable
+from .layers import where
 
 
 def report_concise(report: Report) -> str:

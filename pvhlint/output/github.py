@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .text import printable
+from ..text import printable
+from .layers import Located, located
 
 if TYPE_CHECKING:
-    from .checker import Report
-    from .model import Image
-    from .rule import Finding
+    from ..checker import Report
 
 COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -39,19 +38,16 @@ def command(name: str, message: str, **properties: str) -> str:
     return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
 
 
-def location(image: Image, finding: Finding) -> str:
+def location(spot: Located) -> str:
     """'file+0x155c, 4 bytes'; inside a decoded layer also where its bytes are stored."""
-    layer = image.layers[finding.layer]
+    finding, layer, top = spot.finding, spot.layer, spot.top
     if finding.offset is None:
         text = f"in {layer.kind}"
     else:
         text = f"{layer.kind}+{finding.offset:#x}"
         if finding.length is not None:
             text += f", {finding.length} byte{'s' if finding.length != 1 else ''}"
-    if finding.layer != 0:
-        top = layer
-        while top.parent not in (None, 0):
-            top = image.layers[top.parent]
+    if top is not None:
         codec = f"{top.codec} " if top.codec else ""
         text += f"; decoded from the {codec}{top.kind} at file offset {top.offset:#x}"
     return text
@@ -63,10 +59,10 @@ def report_github(report: Report) -> str:
         if result.error is not None:
             lines.append(command("error", result.error, file=result.path, title="pvhlint"))
             continue
-        image = result.image
-        assert image is not None
-        for finding in result.findings:
-            message = f"{finding.message} ({location(image, finding)})"
+        assert result.image is not None
+        for spot in located(result.image, result.findings):
+            finding = spot.finding
+            message = f"{finding.message} ({location(spot)})"
             lines.append(command(COMMAND[finding.severity], message, file=result.path,
                                  title=finding.rule))  # fmt: skip
     return "".join(line + "\n" for line in lines)

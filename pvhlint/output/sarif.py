@@ -20,14 +20,14 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from . import __version__
-from .output import where
-from .rule import TARGETS, Finding, Rule, discover_rules
-from .text import printable
+from .. import __version__
+from ..rule import TARGETS, Rule, discover_rules
+from ..text import printable
+from .layers import Located, located, where
 
 if TYPE_CHECKING:
-    from .checker import ImageResult, Report
-    from .model import Image, Layer
+    from ..checker import ImageResult, Report
+    from ..model import Image, Layer
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -79,14 +79,6 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
     return descriptor
 
 
-def _top_layer(image: Image, index: int) -> Layer:
-    """The layer directly inside the file that (transitively) holds layer `index`."""
-    layer = image.layers[index]
-    while layer.parent not in (None, 0):
-        layer = image.layers[layer.parent]
-    return layer
-
-
 def _region(offset: int | None, length: int | None, message: str | None = None) -> dict:
     """GitHub code scanning requires `startLine`: an image is one line, line 1, and the byte
     offsets say where in it."""
@@ -101,8 +93,9 @@ def _region(offset: int | None, length: int | None, message: str | None = None) 
 
 
 class _Run:
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, config: str | None) -> None:
         self.report = report
+        self.config = config
         self.rules = discover_rules()
         self.rule_index = {rule.id: index for index, rule in enumerate(self.rules)}
         self.artifacts: list[dict[str, Any]] = []
@@ -146,7 +139,7 @@ class _Run:
                 "ignore": list(options.ignore),
                 "failOn": options.fail_on,
                 "pvhOnly": options.pvh_only,
-                "config": self.report.config,
+                "config": self.config,
                 "loaders": str(options.loaders),
             },
         }
@@ -186,11 +179,8 @@ class _Run:
             for layer in image.layers[1:]:
                 self.layer_artifacts[uri, layer.index] = len(self.artifacts)
                 self.artifacts.append(self._layer_artifact(image, layer, uri))
-        seen: dict[tuple[str, int], int] = {}
-        for finding in result.findings:
-            occurrence = seen.get((finding.rule, finding.layer), 0)
-            seen[finding.rule, finding.layer] = occurrence + 1
-            self.results.append(self._result(image, finding, uri, occurrence))
+        for spot in located(image, result.findings):
+            self.results.append(self._result(image, spot, uri))
 
     def _file_artifact(self, result: ImageResult, uri: str) -> dict[str, Any]:
         image = result.image
@@ -231,8 +221,8 @@ class _Run:
             artifact["length"] = layer.decoded_size
         return artifact
 
-    def _result(self, image: Image, finding: Finding, uri: str, occurrence: int) -> dict:
-        layer = image.layers[finding.layer]
+    def _result(self, image: Image, spot: Located, uri: str) -> dict:
+        finding, layer = spot.finding, spot.layer
         properties: dict[str, Any] = {
             "layer": finding.layer,
             "layerKind": layer.kind,
@@ -241,10 +231,10 @@ class _Run:
             "lengthInLayer": finding.length,
             "rejects": list(finding.rejects),
         }
-        if finding.layer == 0:
+        if spot.top is None:
             region = _region(finding.offset, finding.length)
         else:
-            top = _top_layer(image, finding.layer)
+            top = spot.top
             properties["codec"] = layer.codec
             properties["layerArtifactIndex"] = self.layer_artifacts[uri, finding.layer]
             if finding.offset is None:
@@ -255,7 +245,7 @@ class _Run:
             region = _region(top.offset, top.size, note)
         physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "index": self.by_uri[uri]},
                                     "region": region}  # fmt: skip
-        identity = f"{finding.rule}\0{layer.kind}\0{occurrence}".encode()
+        identity = f"{finding.rule}\0{layer.kind}\0{spot.occurrence}".encode()
         return {
             "ruleId": finding.rule,
             "ruleIndex": self.rule_index[finding.rule],
@@ -272,5 +262,5 @@ def _layer_label(layer: Layer) -> str:
     return f"{codec}{layer.kind} ({layer.format})"
 
 
-def report_sarif(report: Report) -> str:
-    return json.dumps(_Run(report).build(), indent=2) + "\n"
+def report_sarif(report: Report, config: str | None = None) -> str:
+    return json.dumps(_Run(report, config).build(), indent=2) + "\n"
