@@ -23,9 +23,9 @@ from .model import (
     Section,
     Segment,
     XenGuestString,
-    align_up,
+    align_up_wrapped,
 )
-from .xennotes import NOTE_KINDS, ValueKind, decode_value, parse_xen_guest
+from .xennotes import NOTE_KINDS, ValueKind, XenNote, decode_value, parse_xen_guest
 
 ELF_MAGIC = b"\x7fELF"
 MAX_TOTAL_NOTES = 65536  # libelf's ELF_MAX_TOTAL_NOTE_COUNT
@@ -64,6 +64,7 @@ class ElfReader:
         # The p_align walks (QEMU, rust-vmm) have no cap of their own; without one, many
         # PT_NOTEs over one big area would make millions of notes.
         self.aligned_notes = 0
+        self.qemu_steps = 0
 
     def _unpack(self, fmt: str, offset: int, what: str) -> tuple[int, ...]:
         fmt = self.endian + fmt
@@ -189,7 +190,7 @@ class ElfReader:
             else:
                 by_align = self._walk(seg.offset, seg.offset + seg.filesz, seg.align, None)
             area = NoteArea(self.layer, "PT_NOTE", seg.index, seg.offset, seg.filesz, seg.align,
-                            None, notes, by_align)  # fmt: skip
+                            None, notes, by_align, self._qemu_search(seg))  # fmt: skip
             info.note_areas.append(area)
             if seg.offset == 0:  # libelf skips these (an old binutils bug)
                 message = f"PT_NOTE {seg.index} has p_offset 0; Xen skips it"
@@ -209,6 +210,33 @@ class ElfReader:
             info.xen_notes.extend(note for note in notes if note.is_xen)
         if info.xen_notes:
             info.xen_notes_from = "SHT_NOTE"
+
+    def _qemu_search(self, seg: Segment) -> Note | None:
+        """QEMU's get_elf_note_type (include/hw/elf_ops.h): from the segment's start, the
+        first note of type XEN_ELFNOTE_PHYS32_ENTRY. Each step is 12 + the name and
+        descriptor sizes padded to p_align, in the ELF's word (elf_word: it wraps); the
+        search ends when one step is larger than p_filesz, and only then: it reads on past
+        the segment's end. Past the file's end QEMU reads unmapped memory (None here); a
+        step of 0 spins on one note for ever (None: QEMU hangs)."""
+        if seg.align == 0:
+            return None  # QEMU divides by p_align first (SIGFPE)
+        bits = 64 if self.class64 else 32
+        mask = 2**bits - 1
+        pos = seg.offset
+        while self.qemu_steps < MAX_TOTAL_NOTES:  # one budget for all segments (hostile files)
+            self.qemu_steps += 1
+            header = self.blob.read(pos, 12)
+            if len(header) < 12:
+                return None
+            namesz, descsz, n_type = struct.unpack("<III", header)  # read as the host's
+            if n_type == XenNote.PHYS32_ENTRY:
+                return self._note(pos, seg.offset + seg.filesz, seg.align, header, bits)
+            step = (12 + align_up_wrapped(namesz, seg.align, bits)
+                    + align_up_wrapped(descsz, seg.align, bits)) & mask  # fmt: skip
+            if step == 0 or step > seg.filesz & mask:
+                return None
+            pos += step
+        return None
 
     def _walk(self, start: int, end: int, pad: int, counted: str | None) -> list[Note]:
         """Walk [start, end) like elf_xen_parse_notes; `counted` notes count toward the cap.
@@ -237,14 +265,14 @@ class ElfReader:
             else:
                 self.aligned_notes += 1
             notes.append(self._note(pos, end, pad, header, bits))
-            pos = notes[-1].desc_offset + (align_up(notes[-1].descsz, pad) & (2**bits - 1))
+            pos = notes[-1].desc_offset + align_up_wrapped(notes[-1].descsz, pad, bits)
         return notes
 
     def _note(self, pos: int, end: int, pad: int, header: bytes, bits: int) -> Note:
         namesz, descsz, n_type = struct.unpack(self.endian + "III", header)
         name_off = pos + 12
         # Sizes are padded, not offsets: libelf with 4, QEMU and rust-vmm with p_align.
-        desc_off = name_off + (align_up(namesz, pad) & (2**bits - 1))
+        desc_off = name_off + align_up_wrapped(namesz, pad, bits)
         owner = self.blob.read(name_off, min(namesz, _MAX_OWNER))
         desc = self.blob.read(desc_off, min(descsz, _MAX_DESC))
         is_xen = self.blob.read(name_off, 4) == b"Xen\0"  # strcmp: namesz is not consulted

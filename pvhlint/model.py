@@ -166,6 +166,9 @@ class NoteArea:
     name: str | None  # section name, when known
     notes: list[Note]
     notes_by_align: list[Note] | None  # None when p_align is 0 (QEMU divides by it)
+    # QEMU's own search (get_elf_note_type): the PHYS32_ENTRY note it stops at, if any; it
+    # may lie past the segment's end (None for a section, or p_align 0).
+    qemu_pvh_note: Note | None = None
 
 
 @dataclass
@@ -426,6 +429,14 @@ class Image:
 def align_up(value: int, alignment: int) -> int:
     """`value` rounded up to a multiple of `alignment` (as it is for an alignment of 0 or 1)."""
     return (value + alignment - 1) // alignment * alignment if alignment > 1 else value
+
+
+def align_up_wrapped(value: int, alignment: int, bits: int) -> int:
+    """C's ALIGN_UP(value, alignment) in `bits`-bit unsigned arithmetic: the sum wraps
+    before the division (QEMU_ALIGN_UP with a p_align near 2**32 pads a small size to 0)."""
+    if alignment <= 1:
+        return value
+    return ((value + alignment - 1) & (2**bits - 1)) // alignment * alignment
 
 
 # A Unified Kernel Image carries the kernel in this section (systemd's UKI specification).

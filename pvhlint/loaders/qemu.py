@@ -21,7 +21,6 @@ from ..model import (
 )
 from ..multiboot import QEMU_MB1_LIMIT, Mb1Flag
 from ..profiles import Loader
-from ..xennotes import XenNote
 from .common import PvhEntry, boot_layer, cached_fact, first_header, pt_notes
 from .outcome import Check, ErrorCode, LoaderError, Outcome, walk
 
@@ -179,9 +178,11 @@ def qemu_rom_overlap(image: Image) -> tuple[Rom, Rom] | None:
 
 @cached_fact("qemu-pvh")
 def qemu_pvh(image: Image) -> PvhEntry:
-    """QEMU's load_elf note search: every PT_NOTE, sizes padded to p_align, owner not
-    checked; the entry read as u32 (ELF32) or u64 (ELF64) whatever descsz says. Program
-    headers at sizeof(Phdr) steps: load_elf ignores e_phentsize."""
+    """QEMU's load_elf note search: every PT_NOTE, each searched by get_elf_note_type
+    (NoteArea.qemu_pvh_note: sizes padded to p_align, on past the segment's end), owner
+    not checked, a later PT_NOTE's find overriding; the entry read as u32 (ELF32) or u64
+    (ELF64) whatever descsz says. Program headers at sizeof(Phdr) steps: load_elf ignores
+    e_phentsize."""
     found = PvhEntry()
     if image.elf is None or image.elf.layer != 0:
         return found
@@ -189,12 +190,11 @@ def qemu_pvh(image: Image) -> PvhEntry:
     for segment, area in pt_notes(elf):
         if segment.align == 0:
             return PvhEntry(error="SIGFPE: PT_NOTE p_align 0 divides by zero", segment=segment)
-        for note in area.notes_by_align or []:
-            if note.type == XenNote.PHYS32_ENTRY:
-                width = 8 if elf.elf_class == 64 else 4
-                raw = (note.desc + note.after)[:width]
-                found = PvhEntry(int.from_bytes(raw, "little"), note, segment=segment)
-                break
+        note = area.qemu_pvh_note
+        if note is not None:
+            width = 8 if elf.elf_class == 64 else 4
+            raw = (note.desc + note.after)[:width]
+            found = PvhEntry(int.from_bytes(raw, "little"), note, segment=segment)
     return found
 
 
