@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from . import result_cache
     from .checker import Options, Report
-    from .repack import Step, Watch
+    from .fixer.repack import Step, Watch
 
 app = typer.Typer(
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
@@ -647,7 +647,7 @@ def fix_command(
     """Edit the Xen notes of a kernel in place, byte-minimally, and re-check it: an ELF
     directly, a bzImage by re-compressing its payload into the same slot."""
     from . import api
-    from .fixer import UsageError
+    from .errors import UsageError
 
     try:
         with _recompression_bar() as watch:
@@ -666,7 +666,7 @@ def fix_command(
     except OSError as exc:
         fail(f"{exc.filename or image}: {exc.strerror or exc}; nothing written")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    from .fix_report import print_fix
+    from .fixer.report import print_fix
 
     print_fix(result, image, dry_run)
     raise typer.Exit(result.exit_code)
@@ -729,8 +729,8 @@ def extract(
     max_decompressed: MaxDecompressed = None,
 ) -> None:
     """Write the ELF kernel held in a bzImage's compressed payload (like extract-vmlinux)."""
-    from .fixer import UsageError
-    from .fixer import extract as extract_payload
+    from .errors import UsageError
+    from .fixer.extract import extract as extract_payload
 
     try:
         size, replaced = extract_payload(image, output, _cap(max_decompressed))
