@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .api import OptionsError, check, fix, open_image
     from .checker import ImageResult, Options, Report, Verdict
-    from .errors import ImageError
-    from .fixer import FixResult, UsageError
+    from .errors import ImageError, UsageError
+    from .fixer.pipeline import FixResult
     from .model import Image
     from .rule import Finding
 
@@ -33,8 +33,8 @@ _EXPORTS = {
     "Verdict": ".checker",
     "Options": ".checker",
     "Finding": ".rule",
-    "FixResult": ".fixer",
-    "UsageError": ".fixer",
+    "FixResult": ".fixer.pipeline",
+    "UsageError": ".errors",
     "ImageError": ".errors",
     "open_image": ".api",
     "Image": ".model",

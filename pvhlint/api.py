@@ -26,9 +26,9 @@ from .checker import Options, Report, check_paths, validate
 from .profiles import DEFAULT_PROFILE, Profile
 
 if TYPE_CHECKING:
-    from .fixer import FixResult
+    from .fixer.pipeline import FixResult
+    from .fixer.repack import Watch
     from .model import Image
-    from .repack import Watch
 
 StrPath: TypeAlias = str | os.PathLike[str]
 Names: TypeAlias = str | Iterable[str]  # one name, or several
@@ -117,13 +117,13 @@ def fix(
     `require`: targets that must still accept (default for `drop_obsolete_notes`: xen-pvh,
     plus qemu and rust-vmm where they accepted before). `max_output`: as for `check`.
     `force`: write a result that no boot target accepts although one accepted before
-    (refused otherwise). `watch`: called with a `pvhlint.repack.Step` as a bzImage's payload
+    (refused otherwise). `watch`: called with a `pvhlint.fixer.repack.Step` as a bzImage's payload
     is re-compressed, from a worker thread (the command line's progress bar). A refusal is
     not an exception: `FixResult.refused` says why,
     nothing written."""
     from .config import resolve_max_output
-    from .fixer import FixRequest
-    from .fixer import fix as run_fix
+    from .fixer.pipeline import fix as run_fix
+    from .fixer.request import FixRequest
 
     required = _names(require)
     profile = _profile(loaders)
@@ -135,7 +135,7 @@ def fix(
         Path(output) if output is not None else None,
         drop_obsolete_notes,
         _names(drop_notes),
-        tuple(f"{name}={_note_text(value)}" for name, value in (set_notes or {}).items()),
+        tuple((str(name), _note_text(value)) for name, value in (set_notes or {}).items()),
         required,
         dry_run,
         backup,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from . import result_cache
     from .checker import Options, Report
-    from .repack import Step, Watch
+    from .fixer.repack import Step, Watch
 
 app = typer.Typer(
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
@@ -652,7 +652,7 @@ def fix_command(
     """Edit the Xen notes of a kernel in place, byte-minimally, and re-check it: an ELF
     directly, a bzImage by re-compressing its payload into the same slot."""
     from . import api
-    from .fixer import UsageError
+    from .errors import UsageError
 
     try:
         with _recompression_bar() as watch:
@@ -671,7 +671,7 @@ def fix_command(
     except OSError as exc:
         fail(f"{exc.filename or image}: {exc.strerror or exc}; nothing written")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    from .fix_report import print_fix
+    from .fixer.report import print_fix
 
     print_fix(result, image, dry_run)
     raise typer.Exit(result.exit_code)
@@ -735,8 +735,8 @@ def extract(
 ) -> None:
     """Write the ELF kernel held in a bzImage's compressed payload (like extract-vmlinux)."""
     from .config import resolve_max_output
-    from .fixer import UsageError
-    from .fixer import extract as extract_payload
+    from .errors import UsageError
+    from .fixer.extract import extract as extract_payload
 
     try:
         cap = resolve_max_output(str(image), _cap(max_decompressed))

@@ -1,6 +1,12 @@
-"""The one exception type users see: bad input, reported as a single line."""
+"""The exception types users see: bad input (exit 2) reported as a single line, and a fix
+refused (exit 1, nothing written)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .checker import ImageResult
 
 
 class ImageError(Exception):
@@ -20,3 +26,19 @@ class ImageError(Exception):
 
 class FormatError(Exception):
     """Raised by a reader for structure it cannot get past; the opener adds the path."""
+
+
+class UsageError(Exception):
+    """A fix request that cannot apply to this input (exit 2, nothing written)."""
+
+
+class EditError(Exception):
+    """A fix refused at one of its stages: the edit cannot be made, or its result fails a
+    check; nothing is written (`FixResult.refused`, exit 1). When the refusal comes from the
+    result's verdicts: that re-check (`after`) and the `notes` made on it."""
+
+    def __init__(self, message: str, after: ImageResult | None = None,
+                 notes: tuple[str, ...] = ()) -> None:  # fmt: skip
+        super().__init__(message)
+        self.after = after
+        self.notes = notes

@@ -419,6 +419,11 @@ class Image:
         return self.layers[-1].format
 
     @property
+    def payload_layer(self) -> Layer | None:
+        """The bzImage's compressed payload (in a UKI, that of its .linux section's bzImage)."""
+        return next((layer for layer in self.layers if layer.kind == "payload"), None)
+
+    @property
     def uki_kernel(self) -> Layer | None:
         """A Unified Kernel Image's .linux section layer (the kernel its stub boots)."""
         if self.format != "pe":

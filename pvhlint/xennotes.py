@@ -1,4 +1,5 @@
-"""Xen ELF note numbers, their value kinds, and decoding the way libelf does.
+"""Xen ELF note numbers, their value kinds, decoding the way libelf does, and encoding the
+values `pvhlint fix --set-note` is given.
 
 Source: xen/include/public/elfnote.h and xen/common/libelf/libelf-dominfo.c
 (summarised in shared/reference/xen-elfnotes.md §2-3).
@@ -9,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
+
+from .errors import UsageError
 
 
 class XenNote(IntEnum):
@@ -134,6 +137,62 @@ def parse_note_name(text: str) -> int | None:
         return int(text, 0)
     except ValueError:
         return None
+
+
+def note_number(text: str) -> int:
+    """A note named on the command line (`--drop-note`, `--set-note`) as its number."""
+    number = parse_note_name(text)
+    if number is None or number not in NOTE_KINDS:
+        raise UsageError(
+            f"unknown Xen note {text!r} (e.g. PHYS32_ENTRY, XEN_ELFNOTE_VIRT_BASE, 18)"
+        )
+    return number
+
+
+def encode_value(number: int, text: str, class64: bool, present_size: int | None) -> bytes:
+    """A `--set-note` VALUE as the descriptor bytes `decode_value` reads back for the note's
+    kind. `present_size`: the descsz of the note already there, kept for a number."""
+    kind = NOTE_KINDS[number].kind
+    wide = 8 if class64 else 4
+    if number == XenNote.SUPPORTED_FEATURES:
+        return _fitting(_feature_bits(text), 4).to_bytes(4, "little")
+    if number == XenNote.L1_MFN_VALID:
+        return b"".join(_fitting(v, wide).to_bytes(wide, "little") for v in _ints(text))
+    if number == XenNote.PHYS32_RELOC:
+        return b"".join(_fitting(v, 4).to_bytes(4, "little") for v in _ints(text)[:3])
+    if kind == ValueKind.NUMBER:
+        size = present_size if present_size in (1, 2, 4, 8) else wide
+        return _fitting(_int(text), size).to_bytes(size, "little")
+    if kind == ValueKind.STRING:
+        return text.encode() + b"\0"
+    raise UsageError(f"{note_label(number)} has no value pvhlint knows how to write")
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text.strip(), 0)
+    except ValueError:
+        raise UsageError(f"{text!r} is not a number (use 0x... for hex)") from None
+
+
+def _ints(text: str) -> list[int]:
+    return [_int(part) for part in text.replace(";", ",").split(",") if part.strip()]
+
+
+def _fitting(value: int, size: int) -> int:
+    if not 0 <= value < 1 << (8 * size):
+        raise UsageError(f"{value:#x} does not fit in {size} bytes")
+    return value
+
+
+def _feature_bits(text: str) -> int:
+    """XENFEAT_* names or numbers joined by '|'."""
+    names = {name: bit for bit, name in XENFEAT_NAMES.items()}
+    bits = 0
+    for part in text.split("|"):
+        part = part.strip()
+        bits |= 1 << names[part] if part in names else _int(part)
+    return bits
 
 
 def numeric_value(desc: bytes, descsz: int) -> int:

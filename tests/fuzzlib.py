@@ -20,8 +20,9 @@ from pathlib import Path
 from pvhlint.bzimage import SETUP_FIELDS
 from pvhlint.checker import Options, check_image
 from pvhlint.codecs import DEFAULT_MAX_OUTPUT
-from pvhlint.errors import ImageError
-from pvhlint.fixer import FixRequest, UsageError, fix
+from pvhlint.errors import ImageError, UsageError
+from pvhlint.fixer.pipeline import fix
+from pvhlint.fixer.request import FixRequest
 from pvhlint.image import open_image_bytes
 from pvhlint.model import Image
 from pvhlint.rule import discover_rules
@@ -198,8 +199,9 @@ def exercise_fix(data: bytes, folder: Path) -> Outcome:
     path.write_bytes(data)
     start = cpu_seconds()
     kinds = []
+    phys32_entry = (("PHYS32_ENTRY", "0x100000"),)
     for request in (FixRequest(path, drop_obsolete=True, dry_run=True),
-                    FixRequest(path, set=("PHYS32_ENTRY=0x100000",), dry_run=True)):  # fmt: skip
+                    FixRequest(path, set=phys32_entry, dry_run=True)):  # fmt: skip
         try:
             result = fix(request)
             kinds.append("refused" if result.refused else "planned")
@@ -402,7 +404,7 @@ def _cached_slots(data: bytes) -> list[tuple[int, int]]:
 def rewrap_payload(bz: bytes, inner: bytes) -> bytes | None:
     """`bz` with its payload replaced by `inner` compressed with the same codec (in process),
     payload_length updated: hostile ELFs inside every codec."""
-    from pvhlint.repack import COMPRESSORS
+    from pvhlint.fixer.repack import COMPRESSORS
 
     try:
         image = open_image_bytes(bz, "rewrap", lenient=True, max_output=CAP)

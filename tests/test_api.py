@@ -158,10 +158,10 @@ def test_fix_errors(images, tmp_path):
 
 def test_names_stay_the_functions_after_the_modules_load():
     from pvhlint.checker import Options  # loads the module pvhlint/checker.py
-    from pvhlint.fixer import FixRequest  # and pvhlint/fixer.py
+    from pvhlint.fixer.request import FixRequest  # and pvhlint/fixer/request.py
 
     assert pvhlint.check is api.check and pvhlint.fix is api.fix
-    assert Options is pvhlint.Options and FixRequest.__module__ == "pvhlint.fixer"
+    assert Options is pvhlint.Options and FixRequest.__module__ == "pvhlint.fixer.request"
     assert sys.modules["pvhlint.checker"].check_paths is not None
     for name in pvhlint.__all__:
         assert getattr(pvhlint, name) is not None, name
@@ -230,4 +230,4 @@ def test_check_path_imports_nothing_heavy(images):
     assert "pvhlint.api" in loaded
     heavy = {name for name in loaded if name.split(".")[0] in ("rich", "lief", "pydantic")}
     assert not heavy, heavy
-    assert not loaded & {"pvhlint.fixer", "pvhlint.docgen", "pvhlint.notes_edit"}
+    assert not loaded & {"pvhlint.fixer", "pvhlint.docgen", "pvhlint.fixer.plan"}

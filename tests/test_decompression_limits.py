@@ -25,8 +25,8 @@ from pvhlint.codecs import (
 )
 from pvhlint.config import ConfigError, read_config
 from pvhlint.errors import ImageError
+from pvhlint.fixer.repack import COMPRESSORS
 from pvhlint.image import open_image, open_image_bytes
-from pvhlint.repack import COMPRESSORS
 from tests.fuzzlib import (
     Outcome,
     Tally,

@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 
 from fixtures.catalogue import catalogue
-from pvhlint.atomic import write_atomically
 from pvhlint.errors import ImageError
-from pvhlint.fixer import FixRequest, extract, fix
+from pvhlint.fixer.extract import extract
+from pvhlint.fixer.pipeline import fix
+from pvhlint.fixer.request import FixRequest
+from pvhlint.fixer.write import write_atomically
 
 STEPS = ("open", "write", "fchown", "fchmod", "utime", "fsync", "close", "replace")
 CHUNK = 256  # writes are made short, so that each of several writes can fail
@@ -126,7 +128,7 @@ def test_a_failure_at_every_step_of_write_atomically(tmp_path, monkeypatch, erro
 @pytest.mark.parametrize("backup", [False, True], ids=["in-place", "with-backup"])
 def test_a_failure_at_every_step_of_fix(tmp_path, monkeypatch, backup):
     """The whole of `fix` (backup included): each step fails once, in turn."""
-    request = FixRequest(tmp_path / "vmlinux", set=("GUEST_VERSION=pvhlint-crash-test",),
+    request = FixRequest(tmp_path / "vmlinux", set=(("GUEST_VERSION", "pvhlint-crash-test"),),
                          backup=backup)  # fmt: skip
     _target(tmp_path)
     steps = _every_step(monkeypatch, lambda: fix(request))
@@ -154,7 +156,7 @@ def test_a_failure_at_every_step_of_fix(tmp_path, monkeypatch, backup):
 def test_the_replaced_file_keeps_mode_and_timestamps(tmp_path):
     target = _target(tmp_path, mode=0o751)
     before = _fingerprint(target)
-    result = fix(FixRequest(target, set=("GUEST_VERSION=kept",), backup=True))
+    result = fix(FixRequest(target, set=(("GUEST_VERSION", "kept"),), backup=True))
     after = _fingerprint(target)
     assert result.written == target and after[0] != before[0]
     assert after[1:] == before[1:]  # mode, uid, gid, atime, mtime
@@ -166,7 +168,7 @@ def test_the_replaced_file_keeps_its_owner_and_group(tmp_path):
     target = _target(tmp_path)
     os.chown(target, 1234, 5678)
     os.utime(target, ns=TIMES)
-    fix(FixRequest(target, set=("GUEST_VERSION=owned",)))
+    fix(FixRequest(target, set=(("GUEST_VERSION", "owned"),)))
     info = target.stat()
     assert (info.st_uid, info.st_gid) == (1234, 5678)
     assert (info.st_atime_ns, info.st_mtime_ns) == TIMES
@@ -185,7 +187,7 @@ def test_a_new_file_gets_the_umask_mode_or_the_inputs(tmp_path):
     kernel = tmp_path / "kernel"
     kernel.write_bytes(KERNEL)
     kernel.chmod(0o604)
-    fix(FixRequest(kernel, output=fixed, set=("GUEST_VERSION=new",)))
+    fix(FixRequest(kernel, output=fixed, set=(("GUEST_VERSION", "new"),)))
     assert stat.S_IMODE(fixed.stat().st_mode) == 0o604
 
 
@@ -193,7 +195,7 @@ def test_a_symlink_is_followed_and_stays_a_link(tmp_path):
     real = _target(tmp_path)
     link = tmp_path / "vmlinuz"
     link.symlink_to(real.name)
-    fix(FixRequest(link, set=("GUEST_VERSION=through-a-link",)))
+    fix(FixRequest(link, set=(("GUEST_VERSION", "through-a-link"),)))
     assert link.is_symlink() and _read(real) != KERNEL
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from fixtures.catalogue import catalogue
-from pvhlint import fixer
-from pvhlint.fixer import FixRequest, fix
+from pvhlint.fixer import request as request_stage
+from pvhlint.fixer.pipeline import fix
+from pvhlint.fixer.request import FixRequest
 from tests.conftest import default_sigint
 
 KERNEL = catalogue()["elf64-pvh"].data
@@ -52,7 +53,7 @@ def _one_line(done: subprocess.CompletedProcess[str], words: str) -> None:
 
 def _during_the_run(monkeypatch: pytest.MonkeyPatch, action) -> None:  # type: ignore[no-untyped-def]
     """Run `action` once, after the input was read and before anything is written."""
-    real = fixer.check_image
+    real = request_stage.check_image
     done: list[bool] = []
 
     def check(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -61,7 +62,7 @@ def _during_the_run(monkeypatch: pytest.MonkeyPatch, action) -> None:  # type: i
             action()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(fixer, "check_image", check)
+    monkeypatch.setattr(request_stage, "check_image", check)
 
 
 def test_a_symlink_swapped_in_during_the_run_is_not_followed(tmp_path, monkeypatch):
@@ -73,7 +74,7 @@ def test_a_symlink_swapped_in_during_the_run_is_not_followed(tmp_path, monkeypat
 
     _during_the_run(monkeypatch, swap)
     with pytest.raises(OSError, match="replaced by another file or a link"):
-        fix(FixRequest(kernel, set=("GUEST_VERSION=x",)))
+        fix(FixRequest(kernel, set=(("GUEST_VERSION", "x"),)))
     assert precious.read_bytes() == PRECIOUS and (precious.stat().st_mode & 0o777) == 0o600
     assert kernel.is_symlink() and sorted(os.listdir(tmp_path)) == ["precious.txt", "vmlinux"]
 
@@ -83,7 +84,7 @@ def test_a_file_changed_during_the_run_is_not_overwritten(tmp_path, monkeypatch)
     kernel = _kernel(tmp_path)
     _during_the_run(monkeypatch, lambda: kernel.write_bytes(KERNEL + b"another edit"))
     with pytest.raises(OSError, match="changed while pvhlint worked"):
-        fix(FixRequest(kernel, set=("GUEST_VERSION=x",)))
+        fix(FixRequest(kernel, set=(("GUEST_VERSION", "x"),)))
     assert kernel.read_bytes() == KERNEL + b"another edit"
 
 

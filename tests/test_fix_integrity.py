@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pvhlint.errors import ImageError
-from pvhlint.fixer import FixRequest, UsageError, fix
+from pvhlint.errors import ImageError, UsageError
+from pvhlint.fixer.pipeline import fix
+from pvhlint.fixer.request import FixRequest
 from tests.fuzzlib import corpus, mutate
 
 SETTINGS = settings(max_examples=250, deadline=None, derandomize=True, database=None,
@@ -97,7 +98,7 @@ def test_a_program_header_table_inside_the_note_area_is_never_moved(
 
 def test_the_check_after_the_edit_compares_every_header(tmp_path, monkeypatch):
     """With the planner's guard off, the verification alone still refuses the damage."""
-    monkeypatch.setattr("pvhlint.notes_edit._refuse_moving_owned", lambda *args: None)
+    monkeypatch.setattr("pvhlint.fixer.plan._refuse_moving_owned", lambda *args: None)
     kernel = tmp_path / "kernel"
     kernel.write_bytes(phdrs_inside_notes(39, note_first=False))
     result = fix(FixRequest(kernel, output=tmp_path / "out", drop=("GUEST_VERSION",)))
@@ -109,8 +110,8 @@ def test_the_check_after_the_edit_compares_every_header(tmp_path, monkeypatch):
 FIXABLE = [(name, data) for name, data in corpus()
            if data[:4] == b"\x7fELF" and b"Xen\0" in data and len(data) <= 8192]  # fmt: skip
 REQUESTS = [{"drop_obsolete": True}, {"drop": ("GUEST_VERSION",)}, {"drop": ("PHYS32_ENTRY",)},
-            {"set": ("PHYS32_ENTRY=0x100000",)},
-            {"set": ("GUEST_VERSION=6.1-a-longer-one",)}]  # fmt: skip
+            {"set": (("PHYS32_ENTRY", "0x100000"),)},
+            {"set": (("GUEST_VERSION", "6.1-a-longer-one"),)}]  # fmt: skip
 
 
 @SETTINGS

@@ -14,8 +14,8 @@ from fixtures.variants_boot import variant
 from pvhlint.bzimage import check_crc_before_signing
 from pvhlint.codecs import DecodedStream
 from pvhlint.errors import ImageError
+from pvhlint.fixer.repack import COMPRESSORS
 from pvhlint.image import open_image_bytes
-from pvhlint.repack import COMPRESSORS
 from tests.fuzzlib import CAP, cpu_seconds, exercise, set_field
 
 FAST = 2.0  # CPU seconds: each of these is one small input (CPU: load elsewhere is no failure)

@@ -44,6 +44,8 @@ def _area(area: NoteArea) -> dict[str, Any]:
     data["notes"] = [_note(note) for note in area.notes]
     if area.notes_by_align is not None:
         data["notes_by_align"] = [_note(note) for note in area.notes_by_align]
+    if area.qemu_pvh_note is not None:
+        data["qemu_pvh_note"] = _note(area.qemu_pvh_note)
     return data
 
 

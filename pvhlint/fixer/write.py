@@ -1,5 +1,5 @@
-"""Writing kernels safely (`fix`, `extract`): no partial file, no symlink followed late,
-no lost update.
+"""Stage 5, write: kernels written safely (`fix`, `extract`): no partial file, no symlink
+followed late, no lost update.
 
 The file `fix` edits is opened once, through its directory's descriptor and without
 following a link at the last step (a link the user names is resolved once, up front); it
@@ -22,10 +22,14 @@ import signal
 import stat
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .errors import ImageError
+from ..errors import ImageError, UsageError
+
+if TYPE_CHECKING:
+    from .request import FixRequest
 
 TEMPORARY_SUFFIX = ".pvhlint"
 Data = bytes | bytearray | Iterable[bytes]  # the whole, or its pieces in order
@@ -51,6 +55,71 @@ class Opened:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass
+class Target:
+    """The file a fix edits, opened and locked (`opened`) and read once (`original`),
+    whether the fix replaces it (`in_place`), and `notes` for the user on the temporary
+    files of interrupted runs found beside it."""
+
+    opened: Opened
+    original: bytes
+    in_place: bool
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Written:
+    """The write stage's value: where the fix was written, the backup kept, and `notes`."""
+
+    path: Path
+    backup: Path | None = None
+    notes: tuple[str, ...] = ()
+
+
+@contextlib.contextmanager
+def open_target(request: FixRequest) -> Iterator[Target]:
+    """The request's file, held (locked, unless a dry run) while the fix is worked out;
+    refused early, nothing done, when it could not be written in the end."""
+    in_place = request.output is None or _same_file(request.output, request.path)
+    if request.backup and not in_place:
+        raise UsageError("--backup keeps the original of an in-place fix; with -o the input "
+                         "is left as it is (drop --backup)")  # fmt: skip
+    with open_locked(request.path, lock=not request.dry_run) as opened:
+        if not request.dry_run and in_place:
+            writable(opened.path, opened.info, opened.folder, opened.name)
+            if request.backup:
+                backup_free(request.path)
+        original = read_all(opened)
+        stale = stale_temporaries(opened, remove=not request.dry_run)
+        verb = "left" if request.dry_run else "removed"
+        notes = [f"{verb} {name}: a temporary file of an interrupted pvhlint run"
+                 for name in stale]  # fmt: skip
+        yield Target(opened, original, in_place, notes)
+
+
+def write(target: Target, data: Data, request: FixRequest) -> Written:
+    """`data` over the target (kept as NAME.orig with --backup), or to `request.output`."""
+    opened = target.opened
+    if not target.in_place:
+        assert request.output is not None
+        replaced = write_new(request.output, data, like=request.path)
+        notes = (f"replaced the existing file {request.output}",) if replaced else ()
+        return Written(request.output, None, notes)
+    backup = create_backup(opened, target.original) if request.backup else None
+    replace_opened(opened, data)
+    links = opened.info.st_nlink - 1
+    notes = (f"its {links} other hard link(s) keep the old bytes: the fixed kernel is a new "
+             "file under this name",) if links else ()  # fmt: skip
+    return Written(request.path, backup, notes)
+
+
+def _same_file(output: Path, path: Path) -> bool:
+    try:
+        return os.path.samefile(output, path)
+    except OSError:
+        return False
 
 
 def open_locked(path: Path, *, lock: bool) -> Opened:

@@ -1,4 +1,4 @@
-"""Planning a byte-minimal rewrite of an ELF's Xen notes (used by `pvhlint fix`).
+"""Stage 2, plan: a byte-minimal rewrite of an ELF's Xen notes, made in memory.
 
 The notes that remain are packed in their original order (untouched notes are
 copied byte for byte), the freed tail is zero-filled, and PT_NOTE p_filesz
@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .model import SHT_NOTE, ElfInfo, Note, NoteArea, Section, align_up
-from .xennotes import XenNote
+from ..errors import EditError, UsageError
+from ..model import SHT_NOTE, ElfInfo, Note, NoteArea, Section, align_up
+from ..xennotes import XenNote
 
-PF_X = 1
+if TYPE_CHECKING:
+    from .request import Edit
 
-
-class EditError(Exception):
-    """The edit cannot be made to this image; nothing is written."""
+SIGNED = (
+    "the image carries an Authenticode signature that any change invalidates; "
+    "nothing written (pass --break-signature to proceed and re-sign afterwards)"
+)
 
 
 @dataclass
@@ -33,6 +37,10 @@ class Change:
 
 @dataclass
 class Plan:
+    """The plan stage's value: the kernel's bytes after the edit (`data`), the note
+    `changes`, the [start, end) ranges `touched`, each note area's old and new place
+    (`areas`), and whether one grew into free bytes (`used_room`) or `moved` to the end."""
+
     data: bytearray
     changes: list[Change] = field(default_factory=list)
     touched: list[tuple[int, int]] = field(default_factory=list)  # [start, end) ranges
@@ -65,7 +73,36 @@ def _raw(data: bytes, note: Note, area_end: int) -> bytes:
     return bytes(data[note.offset : min(end, area_end)])
 
 
-def plan_edit(elf: ElfInfo, data: bytes, drop: set[int], values: dict[int, bytes]) -> Plan:
+def plan(edit: Edit) -> Plan:
+    """The rewrite of `edit.kernel` that drops and sets the notes asked; EditError when it
+    cannot be made (or would void a signature the user did not agree to break)."""
+    pe = edit.image.pe
+    if pe is not None and pe.signed and not edit.request.break_signature:
+        raise EditError(SIGNED)
+    _check_note_areas(edit.elf, len(edit.kernel))
+    return plan_edit(edit.elf, edit.kernel, edit.drop, edit.values)
+
+
+MAX_NOTE_ALIGN = 1 << 16  # the largest page size: a moved area is padded to p_align
+
+
+def _check_note_areas(elf: ElfInfo, size: int) -> None:
+    """The areas an edit may rewrite must lie inside the kernel, with a real alignment: both
+    come from the file, and rewriting 4 GiB claimed by a 4 KiB file, or padding it to a
+    2^63 boundary, would take minutes and all memory."""
+    for area in elf.note_areas:
+        if not any(note.is_xen for note in area.notes):
+            continue
+        where = f"{area.source} {area.index} at {area.offset:#x}"
+        if area.offset + area.size > size:
+            raise UsageError(f"{where} claims {area.size:#x} bytes, past the end of the kernel "
+                             f"({size:#x} bytes): repair it before editing notes")  # fmt: skip
+        if area.align > MAX_NOTE_ALIGN:
+            raise UsageError(f"{where} has p_align {area.align:#x}, no real alignment: "
+                             "repair it before editing notes")  # fmt: skip
+
+
+def plan_edit(elf: ElfInfo, data: bytes, drop: frozenset[int], values: dict[int, bytes]) -> Plan:
     """Plan removing every Xen note of a type in `drop` and setting those in `values`."""
     plan = Plan(bytearray(data))
     areas = [a for a in elf.note_areas if a.source == "PT_NOTE" and a.offset and
@@ -101,8 +138,9 @@ def _distinct(areas: list[NoteArea]) -> list[NoteArea]:
     return list(spans.values())
 
 
-def _rebuild(area: NoteArea, data: bytes, drop: set[int], pending: dict[int, bytes],
-             added: dict[int, bytes], plan: Plan) -> list[Piece]:  # fmt: skip
+def _rebuild(area: NoteArea, data: bytes, drop: frozenset[int],
+             pending: dict[int, bytes], added: dict[int, bytes],
+             plan: Plan) -> list[Piece]:  # fmt: skip
     """The area's notes after the edit, in their original order, new ones last."""
     end = area.offset + area.size
     pieces: list[Piece] = []

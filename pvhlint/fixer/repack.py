@@ -1,4 +1,5 @@
-"""Re-compressing a bzImage payload the way the kernel build does, into the same slot.
+"""Stage 3, repack: a bzImage's edited payload re-compressed the way the kernel build does,
+into the same slot (an ELF's new bytes are the plan's).
 
 Nothing in the file moves: the new stream, padding the codec's boot decompressor
 skips, and the 4-byte decompressed size fill exactly the old payload_length
@@ -8,16 +9,22 @@ and padding are in its module under pvhlint/codecs/.
 
 from __future__ import annotations
 
+import enum
 import struct
 import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from .codecs import BY_NAME, UNCOMPRESSED, lz4, zstd
-from .codecs.base import Encoder, Progress, no_progress
-from .notes_edit import EditError
+from ..codecs import BY_NAME, UNCOMPRESSED, lz4, zstd
+from ..codecs.base import Encoder, Progress, no_progress
+from ..errors import EditError
+from ..model import CrcTrailer, SetupHeader
+
+if TYPE_CHECKING:
+    from .plan import Plan
+    from .request import Edit
 
 # How often the waiting thread wakes: a Ctrl-C is acted on within this, whatever the encoder.
 _WAKE_SECONDS = 0.1
@@ -65,8 +72,90 @@ def _padding(codec: str, size: int) -> bytes | None:
     return bytes(size) if module is None else module.padding(size)
 
 
-def repack(codec: str, decoded: bytes, slot: int,
-           watch: Watch | None = None) -> tuple[bytes, int, str]:  # fmt: skip
+class CrcState(enum.Enum):
+    """What a re-pack does with the CRC32 trailer."""
+
+    UPDATED = "CRC32 trailer updated"
+    REPAIRED = "CRC32 trailer repaired: it did not match the image before the fix either"
+    NOT_CARRIED = (
+        "no CRC32 trailer written: this kernel's build writes none (Linux 6.15 and later, "
+        "or not Linux)"
+    )
+    ABSENT = "no CRC32 trailer written: syssize points past the end of the file"
+
+    @property
+    def written(self) -> bool:
+        return self in (CrcState.UPDATED, CrcState.REPAIRED)
+
+
+@dataclass(frozen=True)
+class Repacked:
+    """How a bzImage's payload was re-compressed: `codec` with the build's `options`, a
+    `stream` of that many bytes plus `padding` its boot decoders skip plus the 4-byte size,
+    filling the `slot` at `offset` in the file; and what became of the CRC32 trailer."""
+
+    codec: str
+    options: str
+    slot: int
+    offset: int
+    stream: int
+    padding: int
+    crc: CrcState
+
+
+@dataclass(frozen=True)
+class Packed:
+    """The repack stage's value: the new file's bytes (`data`: an ELF's are the plan's),
+    how a bzImage's payload was `repacked`, and `notes` for the user."""
+
+    data: bytes | bytearray
+    repacked: Repacked | None = None
+    notes: tuple[str, ...] = ()
+
+
+RESIGN = "the Authenticode signature no longer matches: re-sign the image"
+
+
+def repack(edit: Edit, plan: Plan) -> Packed:
+    """The new file: for a bzImage, `plan`'s decoded payload re-compressed into the same
+    slot; EditError when it cannot fit there."""
+    image = edit.image
+    if edit.elf.layer == 0:
+        return Packed(plan.data)
+    payload = image.payload_layer
+    assert payload is not None  # the request stage refuses a bzImage without one
+    if plan.moved:
+        raise EditError("the note area inside the compressed kernel has no room for this; "
+                        "moving it would change the kernel's decompressed size")  # fmt: skip
+    assert payload.codec is not None and payload.size is not None and image.setup is not None
+    new_payload, stream, options = recompress(payload.codec, plan.data, payload.size,
+                                              edit.request.watch)  # fmt: skip
+    data = bytearray(image.blobs[0].read(0, image.size))
+    data[payload.offset : payload.offset + payload.size] = new_payload
+    crc = _crc_state(image.setup, len(data))
+    if crc.written:
+        assert image.setup.crc_end is not None
+        store_crc(data, image.setup.crc_end)
+    repacked = Repacked(payload.codec, options, payload.size, payload.offset, stream,
+                        payload.size - 4 - stream, crc)  # fmt: skip
+    signed = image.pe is not None and image.pe.signed
+    return Packed(bytes(data), repacked, (RESIGN,) if signed else ())
+
+
+def _crc_state(setup: SetupHeader, size: int) -> CrcState:
+    """A kernel whose build wrote a CRC keeps a valid one; none is added to one without."""
+    if setup.crc_end is None or not 4 <= setup.crc_end <= size:
+        return CrcState.ABSENT
+    trailer = setup.crc_trailer
+    if trailer in (CrcTrailer.VALID, CrcTrailer.VALID_BEFORE_SIGNING):
+        return CrcState.UPDATED
+    if trailer is CrcTrailer.NONE_EXPECTED:
+        return CrcState.NOT_CARRIED
+    return CrcState.REPAIRED
+
+
+def recompress(codec: str, decoded: bytes, slot: int,
+               watch: Watch | None = None) -> tuple[bytes, int, str]:  # fmt: skip
     """The new payload for a slot of `slot` bytes: stream, padding, decompressed size.
     Returns (payload, stream length, options used); EditError when it does not fit.
     `watch` sees each attempt's progress. The encoder runs in a worker thread while this

@@ -6,11 +6,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from .fixer import FixResult
-from .rule import TARGETS
-from .text import printable
-from .values import plain_value
-from .xennotes import NOTE_KINDS, ValueKind, note_label
+from ..rule import TARGETS
+from ..text import printable
+from ..values import plain_value
+from ..xennotes import NOTE_KINDS, ValueKind, note_label
+from .pipeline import FixResult
 
 VERBS = {
     False: {"remove": "removed", "change": "changed", "add": "added"},
@@ -46,12 +46,12 @@ def _describe(result: FixResult, dry_run: bool) -> list[str]:
         where = "moved to the end of the file at" if new_off != old_off else "rewritten in place at"
         lines.append(f"note area {old_off:#x} ({old_size:#x} bytes) {where} {new_off:#x} "
                      f"({new_size:#x} bytes)")  # fmt: skip
-    if result.repacked:
-        info = result.repacked
-        lines.append(f"payload re-compressed with {info['options']}: {info['stream']} bytes of "
-                     f"{info['codec']} + {info['padding']} bytes of padding the kernel's "
-                     f"decompressor skips + 4-byte size = the same {info['slot']}-byte slot; "
-                     f"{info['crc'].value}")  # fmt: skip
+    info = result.repacked
+    if info is not None:
+        lines.append(f"payload re-compressed with {info.options}: {info.stream} bytes of "
+                     f"{info.codec} + {info.padding} bytes of padding the kernel's "
+                     f"decompressor skips + 4-byte size = the same {info.slot}-byte slot; "
+                     f"{info.crc.value}")  # fmt: skip
     if result.plan.used_room:
         lines.append("grew into the free (zero) bytes right after the note area")
     if result.plan.moved:
@@ -60,12 +60,11 @@ def _describe(result: FixResult, dry_run: bool) -> list[str]:
     touched = sum(end - start for start, end in result.plan.touched)
     ranges = ", ".join(f"{s:#x}-{e:#x}" for s, e in result.plan.touched[:6])
     more = " ..." if len(result.plan.touched) > 6 else ""
-    if result.repacked:
-        info = result.repacked
+    if info is not None:
         lines.append(f"kernel bytes touched (decompressed payload): {touched} ({ranges}{more})")
-        crc = " and the 4-byte CRC32" if info["crc"].written else ""
-        lines.append(f"file bytes rewritten: the {info['slot']}-byte payload slot at "
-                     f"{info['offset']:#x}{crc}")  # fmt: skip
+        crc = " and the 4-byte CRC32" if info.crc.written else ""
+        lines.append(f"file bytes rewritten: the {info.slot}-byte payload slot at "
+                     f"{info.offset:#x}{crc}")  # fmt: skip
     else:
         lines.append(f"bytes touched: {touched} ({ranges}{more})")
     return lines

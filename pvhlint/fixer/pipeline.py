@@ -1,0 +1,84 @@
+"""`pvhlint fix`: request -> plan -> repack -> verify -> write, each stage in its module.
+
+Safety: the result is built in memory, re-opened and checked before anything is
+written; a target the user requires must still accept afterwards or nothing is
+written; writing goes to a temporary file beside the destination, is fsynced and
+renamed over it, so the input is untouched on failure or when `-o` is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..checker import ImageResult
+from ..errors import EditError
+from .plan import Plan, plan
+from .repack import Repacked, repack
+from .request import FixRequest, read_request
+from .verify import verify
+from .write import open_target, write
+
+NOTHING_TO_CHANGE = "nothing to change: the notes are already as asked"
+
+
+@dataclass
+class FixResult:
+    """What `pvhlint.fix` returns: the `plan` (the note changes and bytes touched), the check
+    `before` and `after` (None when refused before re-checking) for the `required` targets,
+    where the result was `written` (None for a dry run or a refusal) and the `backup`,
+    `refused` (why nothing was written; `exit_code` 1), `notes` for the user, and for a
+    bzImage how the payload was `repacked`."""
+
+    plan: Plan | None
+    before: ImageResult
+    after: ImageResult | None
+    required: tuple[str, ...]
+    written: Path | None = None
+    backup: Path | None = None
+    refused: str | None = None  # why nothing was written (exit 1)
+    notes: list[str] = field(default_factory=list)
+    repacked: Repacked | None = None  # codec, options, stream sizes (bzImage)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.refused else 0
+
+
+def fix(request: FixRequest) -> FixResult:
+    """Plan, verify and (unless refused or a dry run) write one fix."""
+    with open_target(request) as target:
+        result, data = _worked_out(request, target.original)
+        result.notes += target.notes
+        if request.dry_run or data is None:
+            return result
+        written = write(target, data, request)
+    result.written, result.backup = written.path, written.backup
+    result.notes += written.notes
+    return result
+
+
+def _worked_out(request: FixRequest,
+                original: bytes) -> tuple[FixResult, bytes | bytearray | None]:  # fmt: skip
+    """The result (refused, or planned and verified) and the bytes to write (None: none)."""
+    edit = read_request(request, original)
+    result = FixResult(None, edit.before, None, edit.required)
+    try:
+        planned = plan(edit)
+        packed = repack(edit, planned)
+        result.plan, result.repacked = planned, packed.repacked
+        result.notes += [*packed.notes, *edit.notes]
+        if planned.data == edit.kernel:
+            result.notes.append(NOTHING_TO_CHANGE)
+            return result, None
+        verified = verify(edit, planned, packed)
+    except EditError as refusal:
+        result.refused, result.after = str(refusal), refusal.after
+        result.notes += refusal.notes
+        return result, None
+    result.after = verified.after
+    result.notes += verified.notes
+    return result, verified.data
+
+
+__all__ = ["FixRequest", "FixResult", "fix"]
