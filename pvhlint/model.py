@@ -61,9 +61,8 @@ class Problem:
     - Hit (pvhlint.rule): what a rule's check yields: a message, a place, the targets whose
       loaders refuse for it.
     - Finding (pvhlint.rule): a Hit as shown, with its rule id and severity.
-    - A loader's own refusal, in its words: `LoaderError` (today GrubElfError in
-      grub_elf.py, PvhEntry.error in loaders.py and BinOutcome.error in xenbin.py; renamed
-      with the loader package).
+    - A loader's own refusal, in its words: `LoaderError` (pvhlint.loaders.outcome; also
+      PvhEntry.error in loaders/common.py and BinOutcome.error in loaders/xen.py).
     """
 
     code: ProblemCode

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from ..model import (
+    EM_386,
     EM_X86_64,
     PT_LOAD,
     ElfInfo,
@@ -21,7 +22,8 @@ from ..model import (
 )
 from ..multiboot import QEMU_MB1_LIMIT, Mb1Flag
 from ..profiles import Loader
-from .common import PvhEntry, boot_layer, cached_fact, first_header, pt_notes
+from .common import PvhEntry, boot_layer, cached_fact, first_header, layer_size, pt_notes
+from .grub import elf_of_layer, is_big_endian
 from .outcome import Check, ErrorCode, LoaderError, Outcome, walk
 
 
@@ -217,6 +219,17 @@ class QemuError(ErrorCode):
     NO_PROGRAM_HEADERS = "Error while loading elf kernel"
     LOAD_SIZE_NEGATIVE = "Error while loading elf kernel"
     MULTIBOOT_ROM_FETCH = "Error while fetching elf kernel from rom"
+    # --- Multiboot 1 (hw/i386/multiboot.c load_multiboot); with the checks marked below ---
+    MB1_AOUT_LOAD_ADDR = "invalid load_addr address"
+    MB1_AOUT_HEADER_ADDR = "invalid header_addr address"
+    MB1_AOUT_LOAD_END_ADDR = "invalid load_end_addr address"
+    MB1_AOUT_ADDRESS_SPACE = "kernel does not fit in address space"
+    MB1_AOUT_BSS_END_ADDR = "invalid bss_end_addr address"
+    MB1_AOUT_FREAD = "fread() failed"
+    MB1_ELF64 = "Cannot load x86-64 image, give a 32bit one."
+    MB1_NOT_ELF = "Error while loading elf kernel"
+    MB1_ELF_TRUNCATED = "Error while loading elf kernel"
+    # --- end of Multiboot 1 ---
 
 
 QEMU = ("qemu",)
@@ -266,8 +279,90 @@ def load_elf_failures(image: Image) -> Iterator[LoaderError]:
                           header.offset if header else None, refuses=QEMU)  # fmt: skip
 
 
+# --- Multiboot 1: load_multiboot (hw/i386/multiboot.c) before and around load_elf ---
+
+
+def _multiboot_header(image: Image) -> MultibootHeader | None:
+    """QEMU's Multiboot 1 header when QEMU boots the file as Multiboot."""
+    return qemu_mb1(image) if qemu_path(image) == "multiboot" else None
+
+
+def multiboot_aout(image: Image) -> Iterator[LoaderError]:
+    """load_multiboot with flag bit 16: the address fields' checks, in QEMU's order, up to
+    the first that fails (loaders/aout.py, shared with GRUB's account)."""
+    from .aout import aout_faults  # aout.py reads GRUB's header as well as QEMU's
+
+    for fault in aout_faults(image):
+        if fault.qemu is not None:
+            yield LoaderError(fault.qemu, fault.detail, fault.layer, fault.offset, 4,
+                              refuses=QEMU)  # fmt: skip
+
+
+def _multiboot_elf_header(image: Image) -> MultibootHeader | None:
+    """QEMU's Multiboot 1 header when QEMU loads the file as an ELF (flag bit 16 clear)."""
+    header = _multiboot_header(image)
+    return header if header is not None and not header.flags & Mb1Flag.AOUT_KLUDGE else None
+
+
+def multiboot_elf64(image: Image) -> Iterator[LoaderError]:
+    """load_multiboot without flag bit 16 reads e_machine from the header it read, before
+    load_elf: EM_X86_64 exits with "Cannot load x86-64 image, give a 32bit one."."""
+    header = _multiboot_elf_header(image)
+    elf = image.elf
+    if header is None or elf is None or elf.layer != 0 or elf.machine != EM_X86_64:
+        return
+    if is_big_endian(image, elf):
+        return  # elf-unsupported-machine
+    yield LoaderError(QemuError.MB1_ELF64, f"Multiboot 1 ELF{elf.elf_class} with e_machine 62 "
+                      f"(x86-64) and flags {header.flags:#x} without bit 16 (header at "
+                      f"{header.offset:#x}) (QEMU: \"Cannot load x86-64 image, give a 32bit "
+                      'one.")', 0, 18, 2, refuses=QEMU)  # fmt: skip
+
+
+def multiboot_not_elf(image: Image) -> Iterator[LoaderError]:
+    """load_multiboot without flag bit 16 hands the file to load_elf, which fails on a
+    file that is not an ELF."""
+    if _multiboot_elf_header(image) is None or elf_of_layer(image, 0) is not None:
+        return
+    yield LoaderError(QemuError.MB1_NOT_ELF, "QEMU loads a Multiboot 1 image without flag bit 16 "
+                      'as an ELF, and this file is not one (QEMU: "Error while loading elf '
+                      'kernel", or "Cannot load x86-64 image, give a 32bit one." if bytes 18-19 '
+                      'happen to read 62)', 0, 0, 4, refuses=QEMU)  # fmt: skip
+
+
+def multiboot_elf_truncated(image: Image) -> Iterator[LoaderError]:
+    """load_elf's PT_LOAD loop on the Multiboot path: a segment whose file bytes run past
+    the end of the file fails ("Error while loading elf kernel"). EM_X86_64 stopped at
+    multiboot_elf64; other machines are elf-unsupported-machine's."""
+    elf = elf_of_layer(image, 0)
+    if _multiboot_elf_header(image) is None or elf is None:
+        return
+    if elf.machine != EM_386 or is_big_endian(image, elf):
+        return
+    size = layer_size(image, 0)
+    for seg in elf.segments:
+        if seg.type == PT_LOAD and seg.filesz and seg.offset + seg.filesz > size:
+            end = seg.offset + seg.filesz
+            yield LoaderError(QemuError.MB1_ELF_TRUNCATED, f"Multiboot 1 ELF: PT_LOAD {seg.index} "
+                              f"needs file bytes up to {end:#x}, but the file ends at {size:#x} "
+                              '(QEMU: "Error while loading elf kernel")', 0,
+                              elf.phdr_offset(seg.index), refuses=QEMU)  # fmt: skip
+            return
+
+
+# --- end of Multiboot 1 ---
+
+
 # In the order QEMU meets them (x86_load_linux, then load_multiboot or load_elfboot).
-CHECKS: tuple[Check, ...] = (load_elf_failures,)
+# multiboot_elf_truncated models load_elf's segment loop, which runs after load_symbols
+# (SYMBOLS_MALLOC in load_elf_failures) but before the caller's size check and the ROM copy.
+CHECKS: tuple[Check, ...] = (
+    multiboot_aout,  # load_multiboot: the a.out kludge's address fields
+    multiboot_elf64,  # load_multiboot: e_machine before load_elf
+    multiboot_not_elf,  # load_elf: no ELF header
+    multiboot_elf_truncated,  # load_elf: a PT_LOAD's file bytes past the end of the file
+    load_elf_failures,
+)
 
 
 def run(image: Image) -> Outcome:

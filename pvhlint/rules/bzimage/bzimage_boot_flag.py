@@ -23,22 +23,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.bzimage import BOOT_FLAG, FIELD_OFFSETS
-from pvhlint.model import Image
-from pvhlint.rule import Hit, Rule
-
-
-def check(image: Image) -> Iterator[Hit]:
-    setup = image.setup
-    if setup is None or not setup.has_hdrs or setup.boot_flag == BOOT_FLAG:
-        return
-    offset, size = FIELD_OFFSETS["boot_flag"]
-    yield Hit(f"boot_flag {setup.boot_flag:#06x} at {offset:#x}, not 0xAA55 (GRUB linux: "
-              '"error: invalid magic number."; QEMU and Xen do not check it)', setup.layer,
-              offset, size, rejects=("linux",))  # fmt: skip
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="bzimage-boot-flag",
@@ -46,5 +32,5 @@ RULE = Rule(
     severity="error",
     targets=("linux",),
     doc=__doc__ or "",
-    check=check,
+    explains=(GrubError.LINUX_BOOT_FLAG,),
 )

@@ -24,34 +24,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.bzimage import FIELD_OFFSETS
-from pvhlint.loaders.common import layer_size
-from pvhlint.loaders.grub import grub_layer
-from pvhlint.model import Image
-from pvhlint.rule import Hit, Rule
-
-PAGE = 4096
-
-
-def check(image: Image) -> Iterator[Hit]:
-    setup = image.setup
-    if setup is None or not setup.has_hdrs or setup.version < 0x20A:
-        return  # before 2.10 GRUB sizes the reservation from the file (three times it)
-    if setup.layer != grub_layer(image):
-        return
-    init_size = setup.fields.get("init_size")
-    code = layer_size(image, setup.layer) - setup.pm_offset
-    if init_size is None or code <= 0:
-        return  # bzimage-truncated
-    reserved = -(-max(init_size, 1) // PAGE) * PAGE
-    if reserved < code:
-        offset, size = FIELD_OFFSETS["init_size"]
-        yield Hit(f"init_size {init_size:#x} ({reserved:#x} bytes reserved) is smaller than the "
-                  f"{code:#x} bytes of protected-mode code GRUB reads into it (GRUB crashes)",
-                  setup.layer, offset, size, rejects=("linux",))  # fmt: skip
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="bzimage-init-size",
@@ -59,5 +33,5 @@ RULE = Rule(
     severity="error",
     targets=("linux",),
     doc=__doc__ or "",
-    check=check,
+    explains=(GrubError.LINUX_INIT_SIZE,),
 )

@@ -22,25 +22,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.bzimage import FIELD_OFFSETS
-from pvhlint.model import Image
-from pvhlint.rule import Hit, Rule
-
-
-def check(image: Image) -> Iterator[Hit]:
-    setup = image.setup
-    if setup is None or not setup.has_hdrs or setup.version < 0x203:
-        return  # GRUB stops at the version first (bzimage-protocol)
-    flags = setup.fields.get("loadflags")
-    if flags is None or flags & 1:
-        return
-    offset, size = FIELD_OFFSETS["loadflags"]
-    yield Hit(f"loadflags {flags:#x} at {offset:#x} without LOADED_HIGH (GRUB linux: \"error: "
-              "zImage doesn't support 32-bit boot\")", setup.layer, offset, size,
-              rejects=("linux",))  # fmt: skip
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="bzimage-loaded-high",
@@ -48,5 +31,5 @@ RULE = Rule(
     severity="error",
     targets=("linux",),
     doc=__doc__ or "",
-    check=check,
+    explains=(GrubError.LINUX_ZIMAGE,),
 )

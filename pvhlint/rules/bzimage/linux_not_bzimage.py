@@ -27,26 +27,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.model import FORMAT_DESCRIPTIONS, Image
-from pvhlint.rule import Hit, Rule
-
-
-def check(image: Image) -> Iterator[Hit]:
-    setup = image.setup
-    if setup is None:
-        what = FORMAT_DESCRIPTIONS.get(image.format, image.format)
-        yield Hit(f"no Linux setup header ({what}): the u16 at 0x1fe is not 0xAA55 (GRUB "
-                  'linux: "error: invalid magic number.")', 0, 0x1FE, 2,
-                  rejects=("linux",))  # fmt: skip
-    elif not setup.has_hdrs:
-        text = ('"error: too many setup sectors."' if setup.setup_sects > 64 else
-                '"error: version too old for 32-bit boot"')  # fmt: skip
-        yield Hit('boot-sector signature 0xAA55 but no "HdrS" at 0x202: not a bzImage (an old '
-                  f"zImage or boot sector) (GRUB linux: {text})", setup.layer, 0x202, 4,
-                  rejects=("linux",))  # fmt: skip
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="linux-not-bzimage",
@@ -54,5 +36,9 @@ RULE = Rule(
     severity="error",
     targets=("linux",),
     doc=__doc__ or "",
-    check=check,
+    explains=(
+        GrubError.LINUX_NOT_BZIMAGE,
+        GrubError.LINUX_NO_HDRS_SETUP_SECTS,
+        GrubError.LINUX_NO_HDRS,
+    ),
 )

@@ -30,31 +30,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.grub import (
-    grub_mb1_elf_header,
-    grub_mb2_elf_header,
-    grub_shnum_error,
-    grub_text,
-)
-from pvhlint.model import Image
-from pvhlint.rule import Hit, Rule
-
-# grub.git 27a14a8ae (GRUB 2.12) added grub_elfXX_get_shnum to the multiboot ELF loader.
-SINCE = "2.12"
-
-
-def check(image: Image) -> Iterator[Hit]:
-    for version, header in ((1, grub_mb1_elf_header(image)), (2, grub_mb2_elf_header(image))):
-        if header is None:
-            continue
-        error = grub_shnum_error(image, header)
-        if error is not None:
-            yield Hit(f"Multiboot {version} ELF: {error.explain} ({grub_text(error.text)} "
-                      f"from {SINCE}; 2.06 loads it)", error.layer, error.offset,
-                      error.length, rejects=(f"multiboot{version}@{SINCE}",))  # fmt: skip
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="grub-elf-shnum",
@@ -62,5 +39,9 @@ RULE = Rule(
     severity="warning",
     targets=("multiboot1", "multiboot2"),
     doc=__doc__ or "",
-    check=check,
+    explains=(
+        GrubError.ELF_SHNUM_NO_TABLE,
+        GrubError.ELF_SHNUM_SH_SIZE,
+        GrubError.ELF_SHNUM_E_SHNUM,
+    ),
 )

@@ -23,18 +23,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.model import Image
-from pvhlint.multiboot import MB1
-from pvhlint.rule import Hit, Rule
-
-from .helpers import bad_checksums
-
-
-def check(image: Image) -> Iterator[Hit]:
-    yield from bad_checksums(image, MB1, lambda h: (f"flags {h.flags:#x}", [h.flags]))
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="mb1-bad-checksum",
@@ -42,5 +32,5 @@ RULE = Rule(
     severity="error",
     targets=("multiboot1",),
     doc=__doc__ or "",
-    check=check,
+    explains=(GrubError.MB1_BAD_CHECKSUM,),
 )

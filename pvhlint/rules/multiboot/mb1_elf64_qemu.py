@@ -26,27 +26,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.grub import is_big_endian
-from pvhlint.loaders.qemu import qemu_mb1, qemu_path
-from pvhlint.model import EM_X86_64, Image
-from pvhlint.multiboot import Mb1Flag
-from pvhlint.rule import Hit, Rule
-
-
-def check(image: Image) -> Iterator[Hit]:
-    header = qemu_mb1(image)
-    elf = image.elf
-    if qemu_path(image) != "multiboot" or header is None or header.flags & Mb1Flag.AOUT_KLUDGE:
-        return
-    if elf is None or elf.layer != 0 or elf.machine != EM_X86_64 or is_big_endian(image, elf):
-        return
-    yield Hit(f"Multiboot 1 ELF{elf.elf_class} with e_machine 62 (x86-64) and flags "
-              f"{header.flags:#x} without bit 16 (header at {header.offset:#x}) (QEMU: \"Cannot "
-              'load x86-64 image, give a 32bit one.")', 0, 18, 2,
-              rejects=("qemu",))  # fmt: skip
-
+from pvhlint.loaders.qemu import QemuError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="mb1-elf64-qemu",
@@ -54,5 +35,5 @@ RULE = Rule(
     severity="error",
     targets=("qemu",),
     doc=__doc__ or "",
-    check=check,
+    explains=(QemuError.MB1_ELF64,),
 )

@@ -34,47 +34,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.common import layer_size
-from pvhlint.loaders.grub import elf_of_layer, grub_mb1_elf_header, is_big_endian
-from pvhlint.loaders.qemu import qemu_mb1, qemu_path
-from pvhlint.model import EM_386, PT_LOAD, Image
-from pvhlint.multiboot import MB1, Mb1Flag
-from pvhlint.rule import Hit, Rule
-
-from .helpers import grub_elf
-
-
-def check(image: Image) -> Iterator[Hit]:
-    yield from grub_elf(image, MB1, grub_mb1_elf_header(image))
-    qemu = qemu_mb1(image)
-    if qemu_path(image) != "multiboot" or qemu is None or qemu.flags & Mb1Flag.AOUT_KLUDGE:
-        return
-    elf = elf_of_layer(image, 0)
-    if elf is None:
-        yield Hit("QEMU loads a Multiboot 1 image without flag bit 16 as an ELF, and this file "
-                  'is not one (QEMU: "Error while loading elf kernel", or "Cannot load x86-64 '
-                  'image, give a 32bit one." if bytes 18-19 happen to read 62)', 0, 0, 4,
-                  rejects=("qemu",))  # fmt: skip
-    elif elf.machine == EM_386 and not is_big_endian(image, elf):
-        # EM_X86_64 stops earlier (mb1-elf64-qemu), other machines: elf-unsupported-machine.
-        yield from _qemu_truncated(image)
-
-
-def _qemu_truncated(image: Image) -> Iterator[Hit]:
-    elf = elf_of_layer(image, 0)
-    if elf is None:
-        return
-    size = layer_size(image, 0)
-    for seg in elf.segments:
-        if seg.type == PT_LOAD and seg.filesz and seg.offset + seg.filesz > size:
-            end = seg.offset + seg.filesz
-            yield Hit(f"Multiboot 1 ELF: PT_LOAD {seg.index} needs file bytes up to {end:#x}, "
-                      f"but the file ends at {size:#x} (QEMU: \"Error while loading elf "
-                      'kernel")', 0, elf.phdr_offset(seg.index), rejects=("qemu",))  # fmt: skip
-            return
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.loaders.qemu import QemuError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="mb1-elf-loader",
@@ -82,5 +44,19 @@ RULE = Rule(
     severity="error",
     targets=("multiboot1", "qemu"),
     doc=__doc__ or "",
-    check=check,
+    explains=(
+        GrubError.MB1_ELF_MAGIC,
+        GrubError.MB1_ELF_TYPE,
+        GrubError.MB1_ELF_PHDR_WINDOW,
+        GrubError.MB1_ELF_CROSSES_4G,
+        GrubError.MB1_ELF_OUT_OF_RANGE,
+        GrubError.MB1_ELF_OVERLAP,
+        GrubError.MB1_ELF_SEEK,
+        GrubError.MB1_ELF_PREMATURE_END,
+        GrubError.MB1_ELF_CRASH,
+        GrubError.MB1_ELF_ENTRY64,
+        GrubError.MB1_ELF_ENTRY,
+        QemuError.MB1_NOT_ELF,
+        QemuError.MB1_ELF_TRUNCATED,
+    ),
 )

@@ -22,18 +22,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.model import Image
-from pvhlint.multiboot import MB1
-from pvhlint.rule import Hit, Rule
-
-from .helpers import misaligned
-
-
-def check(image: Image) -> Iterator[Hit]:
-    yield from misaligned(image, MB1, lambda h: f" (flags {h.flags:#x})", "GRUB and QEMU only look")
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="mb1-misaligned",
@@ -41,5 +31,5 @@ RULE = Rule(
     severity="error",
     targets=("multiboot1",),
     doc=__doc__ or "",
-    check=check,
+    explains=(GrubError.MB1_MISALIGNED,),
 )

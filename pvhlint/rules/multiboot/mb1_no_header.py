@@ -26,18 +26,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.model import Image
-from pvhlint.multiboot import MB1
-from pvhlint.rule import Hit, Rule
-
-from .helpers import no_header
-
-
-def check(image: Image) -> Iterator[Hit]:
-    yield from no_header(image, MB1)
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="mb1-no-header",
@@ -45,5 +35,8 @@ RULE = Rule(
     severity="error",
     targets=("multiboot1",),
     doc=__doc__ or "",
-    check=check,
+    explains=(
+        GrubError.MB1_TOO_SHORT,
+        GrubError.MB1_NO_HEADER,
+    ),
 )

@@ -30,46 +30,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pvhlint.loaders.common import layer_size
-from pvhlint.loaders.grub import grub_layer, grub_mb1
+from pvhlint.loaders.grub import GrubError, grub_layer, grub_mb1
 from pvhlint.model import Image
-from pvhlint.multiboot import MB1, QEMU_MB1_LIMIT, Mb1Flag, mb1_header_size
+from pvhlint.multiboot import MB1, mb1_header_size
 from pvhlint.rule import Hit, Rule
-
-NEAR = 2 * MB1.window  # further out, a magic is more likely data than a lost header
 
 
 def check(image: Image) -> Iterator[Hit]:
-    layer = grub_layer(image)
-    read = min(MB1.window, layer_size(image, layer))
+    """A header GRUB finds whose fields run past the end of a file shorter than 8 KiB: GRUB
+    reads them from the rest of its buffer, never written, and may load it. No refusal."""
     found = grub_mb1(image)
-    if found is not None:
-        end = found.offset + mb1_header_size(found.flags)
-        if end > read and end > MB1.window:
-            used = (
-                "address fields (flag bit 16)"
-                if found.flags & Mb1Flag.AOUT_KLUDGE
-                else "video fields"
-            )
-            yield Hit(f"Multiboot 1 header at {found.offset:#x} (flags {found.flags:#x}) ends at "
-                      f"{end:#x}, past the {read} bytes GRUB read: GRUB takes its {used} from "
-                      "memory past its buffer, i.e. garbage (real GRUB 2.06: \"error: address "
-                      'is out of range.")', layer, found.offset, end - found.offset,
-                      rejects=("multiboot1",))  # fmt: skip
-        elif end > read:  # the file ends first: the rest of GRUB's 8 KiB buffer, never written
-            yield Hit(f"Multiboot 1 header at {found.offset:#x} (flags {found.flags:#x}) ends at "
-                      f"{end:#x}, past the end of the file: GRUB reads the missing fields from "
-                      "the uninitialised rest of its 8 KiB buffer (measured, GRUB 2.06 loaded "
-                      "one such image)", layer, found.offset, end - found.offset)  # fmt: skip
+    if found is None:
         return
-    limit = read - MB1.scan_tail
-    for header in image.multiboot:
-        if (header.version == 1 and header.layer == layer and header.checksum_ok
-                and limit < header.offset < NEAR):  # fmt: skip
-            aligned = "" if header.aligned else " (and it is not 4-byte aligned)"
-            yield Hit(f"Multiboot 1 header at {header.offset:#x} lies past GRUB's window (it "
-                      f"tries offsets up to {limit:#x}; QEMU below {QEMU_MB1_LIMIT:#x})"
-                      f"{aligned} (GRUB: \"error: no multiboot header found.\")", layer,
-                      header.offset, 12, rejects=("multiboot1",))  # fmt: skip
+    read = min(MB1.window, layer_size(image, grub_layer(image)))
+    end = found.offset + mb1_header_size(found.flags)
+    if read < end <= MB1.window:
+        yield Hit(f"Multiboot 1 header at {found.offset:#x} (flags {found.flags:#x}) ends at "
+                  f"{end:#x}, past the end of the file: GRUB reads the missing fields from "
+                  "the uninitialised rest of its 8 KiB buffer (measured, GRUB 2.06 loaded "
+                  "one such image)", found.layer, found.offset, end - found.offset)  # fmt: skip
 
 
 RULE = Rule(
@@ -79,4 +58,8 @@ RULE = Rule(
     targets=("multiboot1",),
     doc=__doc__ or "",
     check=check,
+    explains=(
+        GrubError.MB1_OUTSIDE_WINDOW,
+        GrubError.MB1_FIELDS_PAST_BUFFER,
+    ),
 )

@@ -24,29 +24,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.grub import grub_mb1
-from pvhlint.model import Image
-from pvhlint.multiboot import MB1
-from pvhlint.rule import Hit, Rule
-
-from .helpers import field_after_magic
-
-UNSUPPORTED = 0x0000FFF8  # GRUB's UNSUPPORTED_FLAGS
-
-
-def check(image: Image) -> Iterator[Hit]:
-    header = grub_mb1(image)
-    if header is None or not header.flags & UNSUPPORTED:
-        return
-    bits = [str(bit) for bit in range(3, 16) if header.flags >> bit & 1]
-    which = f"bit {bits[0]}" if len(bits) == 1 else f"bits {', '.join(bits)}"
-    flags = header.flags
-    yield field_after_magic(MB1, header, f"Multiboot 1 flags {flags:#x} at {header.offset + 4:#x} "
-                            f"set {which}, which no loader defines (GRUB: \"error: unsupported "
-                            f'flag: {flags:#x}."; QEMU ignores it)')  # fmt: skip
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="mb1-unsupported-flags",
@@ -54,5 +33,5 @@ RULE = Rule(
     severity="error",
     targets=("multiboot1",),
     doc=__doc__ or "",
-    check=check,
+    explains=(GrubError.MB1_UNSUPPORTED_FLAG,),
 )

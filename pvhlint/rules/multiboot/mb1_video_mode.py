@@ -26,18 +26,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders.grub import grub_mb1
+from pvhlint.loaders.grub import GrubError
 from pvhlint.loaders.qemu import qemu_mb1, qemu_path
 from pvhlint.model import Image
+from pvhlint.multiboot import Mb1Flag
 from pvhlint.rule import Hit, Rule
-
-VIDEO = 0x4
 
 
 def check(image: Image) -> Iterator[Hit]:
-    grub = grub_mb1(image)
+    """QEMU's warning, which refuses nothing (GRUB's refusal: GrubError.MB1_VIDEO_MODE_TYPE)."""
     qemu = qemu_mb1(image) if qemu_path(image) == "multiboot" else None
-    if qemu is not None and qemu.flags & VIDEO:
+    if qemu is not None and qemu.flags & Mb1Flag.VIDEO_MODE:
         yield Hit(
             'Multiboot 1 flag bit 2 (video mode) set: QEMU only warns "multiboot knows '
             "VBE. we don't\" and passes no framebuffer",
@@ -45,14 +44,6 @@ def check(image: Image) -> Iterator[Hit]:
             qemu.offset + 4,
             4,
         )
-    if grub is None or not grub.flags & VIDEO:
-        return
-    mode = grub.fields.get("mode_type")
-    if mode is not None and mode not in (0, 1):
-        yield Hit(f"Multiboot 1 mode_type {mode} at {grub.offset + 32:#x} is neither 0 "
-                  f'(framebuffer) nor 1 (EGA text) (GRUB: "error: unsupported graphical mode '
-                  f'type {mode}.")', grub.layer, grub.offset + 32, 4,
-                  rejects=("multiboot1",))  # fmt: skip
 
 
 RULE = Rule(
@@ -62,4 +53,5 @@ RULE = Rule(
     targets=("multiboot1", "qemu"),
     doc=__doc__ or "",
     check=check,
+    explains=(GrubError.MB1_VIDEO_MODE_TYPE,),
 )

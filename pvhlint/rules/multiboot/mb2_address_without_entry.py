@@ -23,28 +23,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.grub import grub_mb2
-from pvhlint.model import Image
-from pvhlint.multiboot import Mb2Tag
-from pvhlint.rule import Hit, Rule
-
-
-def check(image: Image) -> Iterator[Hit]:
-    header = grub_mb2(image)
-    if header is None:
-        return
-    types = {tag.type for tag in header.tags}
-    address = next((tag for tag in header.tags if tag.type == Mb2Tag.ADDRESS), None)
-    if address is None or Mb2Tag.ENTRY_ADDRESS in types:
-        return
-    efi_entry = {Mb2Tag.EFI_BS, Mb2Tag.ENTRY_ADDRESS_EFI64}
-    efi = " (only GRUB on x86-64 EFI boots it, through tags 7 and 9)" if efi_entry <= types else ""
-    yield Hit(f"Multiboot 2 address tag at {address.offset:#x} but no entry address tag{efi} "
-              '(GRUB: "error: load address tag without entry address tag.")', header.layer,
-              address.offset, address.size, rejects=("multiboot2",))  # fmt: skip
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="mb2-address-without-entry",
@@ -52,5 +32,5 @@ RULE = Rule(
     severity="error",
     targets=("multiboot2",),
     doc=__doc__ or "",
-    check=check,
+    explains=(GrubError.MB2_ADDRESS_WITHOUT_ENTRY,),
 )

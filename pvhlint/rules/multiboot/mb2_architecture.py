@@ -24,29 +24,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.grub import grub_mb2
-from pvhlint.model import Image
-from pvhlint.multiboot import MB2
-from pvhlint.rule import Hit, Rule
-
-from .helpers import NOT_FOUND, field_after_magic
-
-NAMES = {4: "MIPS32"}
-
-
-def check(image: Image) -> Iterator[Hit]:
-    if grub_mb2(image) is not None:
-        return
-    header = grub_mb2(image, loader=False)
-    if header is None:
-        return
-    name = f" ({NAMES[header.architecture]})" if header.architecture in NAMES else ""
-    yield field_after_magic(MB2, header, f"Multiboot 2 header at {header.offset:#x} has "
-                            f"architecture {header.architecture}{name}, not 0 (i386): grub-file "
-                            f"says yes, GRUB's loader says {NOT_FOUND[6:]}")  # fmt: skip
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="mb2-architecture",
@@ -54,5 +33,5 @@ RULE = Rule(
     severity="error",
     targets=("multiboot2",),
     doc=__doc__ or "",
-    check=check,
+    explains=(GrubError.MB2_ARCHITECTURE,),
 )

@@ -23,23 +23,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.model import Image, MultibootHeader
-from pvhlint.multiboot import MB2
-from pvhlint.rule import Hit, Rule
-
-from .helpers import bad_checksums
-
-
-def check(image: Image) -> Iterator[Hit]:
-    yield from bad_checksums(image, MB2, _covered)
-
-
-def _covered(header: MultibootHeader) -> tuple[str, list[int]]:
-    return (f"architecture {header.architecture} and header_length {header.header_length}",
-            [header.architecture, header.header_length])  # fmt: skip
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="mb2-bad-checksum",
@@ -47,5 +32,5 @@ RULE = Rule(
     severity="error",
     targets=("multiboot2",),
     doc=__doc__ or "",
-    check=check,
+    explains=(GrubError.MB2_BAD_CHECKSUM,),
 )

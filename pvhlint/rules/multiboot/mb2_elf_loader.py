@@ -33,19 +33,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.grub import grub_mb2_elf_header
-from pvhlint.model import Image
-from pvhlint.multiboot import MB2
-from pvhlint.rule import Hit, Rule
-
-from .helpers import grub_elf
-
-
-def check(image: Image) -> Iterator[Hit]:
-    yield from grub_elf(image, MB2, grub_mb2_elf_header(image))
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="mb2-elf-loader",
@@ -53,5 +42,19 @@ RULE = Rule(
     severity="error",
     targets=("multiboot2",),
     doc=__doc__ or "",
-    check=check,
+    explains=(
+        GrubError.MB2_ELF_MAGIC,
+        GrubError.MB2_ELF_TYPE,
+        GrubError.MB2_ELF_PHDR_WINDOW,
+        GrubError.MB2_ELF_CROSSES_4G,
+        GrubError.MB2_ELF_RELOCATABLE_RANGE,
+        GrubError.MB2_ELF_OUT_OF_RANGE,
+        GrubError.MB2_ELF_OVERLAP,
+        GrubError.MB2_ELF_SEEK,
+        GrubError.MB2_ELF_PREMATURE_END,
+        GrubError.MB2_ELF_CRASH,
+        GrubError.MB2_ELF_ENTRY64,
+        GrubError.MB2_ELF_ENTRY,
+        GrubError.MB2_ELF_RELOCS,
+    ),
 )

@@ -32,48 +32,38 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders.grub import grub_mb2
+from pvhlint.loaders.grub import GrubError, grub_mb2, grub_request_overruns, grub_tag_hangs
 from pvhlint.model import Image, MultibootTag
 from pvhlint.multiboot import Mb2Tag
 from pvhlint.rule import Hit, Rule
 
 
 def check(image: Image) -> Iterator[Hit]:
+    """The sizes GRUB reads past without refusing (its refusals: pvhlint.loaders.grub)."""
     header = grub_mb2(image)
     if header is None:
         return
     for tag in header.tags:
-        found = _problem(tag)
-        if found is not None:
-            text, rejects = found
+        text = _problem(tag)
+        if text is not None:
             yield Hit(f"Multiboot 2 tag {tag.type} ({tag.name}) at {tag.offset:#x} {text}",
-                      header.layer, tag.offset + 4, 4, rejects=rejects)  # fmt: skip
+                      header.layer, tag.offset + 4, 4)  # fmt: skip
 
 
-def _problem(tag: MultibootTag) -> tuple[str, tuple[str, ...]] | None:
+def _problem(tag: MultibootTag) -> str | None:
+    if grub_tag_hangs(tag) or grub_request_overruns(tag):
+        return None  # GRUB's own errors: GrubError.MB2_TAG_SIZE_ZERO, MB2_INFO_REQUEST_SHORT
     if tag.size < 8:
         if tag.type == Mb2Tag.END:
-            return f"has size {tag.size}, not 8 (GRUB stops at any end tag; others may not)", ()
-        if tag.size == 0:
-            return "has size 0: GRUB never steps past it and hangs", ("multiboot2",)
-        if tag.type == Mb2Tag.INFORMATION_REQUEST and not tag.optional:
-            return (
-                f"has size {tag.size}, below its 8-byte header: GRUB's request count goes "
-                "negative and it reads on until a word is not a known type (GRUB: "
-                '"error: unsupported information tag: 0x...")',
-                ("multiboot2",),
-            )
+            return f"has size {tag.size}, not 8 (GRUB stops at any end tag; others may not)"
         return (f"has size {tag.size}, below its 8-byte header (GRUB steps 8 bytes and reads "
-                "the next tag from there)", ())  # fmt: skip
+                "the next tag from there)")  # fmt: skip
     expected = tag.fields.get("size_expected")
     if expected is not None:
         return (f"has size {tag.size}, not {expected}: GRUB reads its {expected - 8} bytes of "
-                "fields regardless", ())  # fmt: skip
+                "fields regardless")  # fmt: skip
     if tag.type == Mb2Tag.INFORMATION_REQUEST and (tag.size - 8) % 4:
-        return (
-            f"has size {tag.size}, not 8 + 4n: the last {(tag.size - 8) % 4} bytes are ignored",
-            (),
-        )
+        return f"has size {tag.size}, not 8 + 4n: the last {(tag.size - 8) % 4} bytes are ignored"
     return None
 
 
@@ -84,4 +74,8 @@ RULE = Rule(
     targets=("multiboot2",),
     doc=__doc__ or "",
     check=check,
+    explains=(
+        GrubError.MB2_TAG_SIZE_ZERO,
+        GrubError.MB2_INFO_REQUEST_SHORT,
+    ),
 )

@@ -22,18 +22,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.model import Image
-from pvhlint.multiboot import MB2
-from pvhlint.rule import Hit, Rule
-
-from .helpers import misaligned
-
-
-def check(image: Image) -> Iterator[Hit]:
-    yield from misaligned(image, MB2, lambda h: "", "GRUB only looks")
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="mb2-misaligned",
@@ -41,5 +31,5 @@ RULE = Rule(
     severity="error",
     targets=("multiboot2",),
     doc=__doc__ or "",
-    check=check,
+    explains=(GrubError.MB2_MISALIGNED,),
 )

@@ -24,18 +24,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.model import Image
-from pvhlint.multiboot import MB2
-from pvhlint.rule import Hit, Rule
-
-from .helpers import no_header
-
-
-def check(image: Image) -> Iterator[Hit]:
-    yield from no_header(image, MB2, " with architecture 0")
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="mb2-no-header",
@@ -43,5 +33,8 @@ RULE = Rule(
     severity="error",
     targets=("multiboot2",),
     doc=__doc__ or "",
-    check=check,
+    explains=(
+        GrubError.MB2_TOO_SHORT,
+        GrubError.MB2_NO_HEADER,
+    ),
 )

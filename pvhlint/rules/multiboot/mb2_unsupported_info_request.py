@@ -23,32 +23,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.grub import grub_mb2
-from pvhlint.model import Image
-from pvhlint.multiboot import Mb2Tag
-from pvhlint.rule import Hit, Rule
-
-SUPPLIED = frozenset(range(22)) - {13}  # GRUB 2.06 multiboot_mbi2.c
-NAMES = {13: "SMBIOS"}
-
-
-def check(image: Image) -> Iterator[Hit]:
-    header = grub_mb2(image)
-    if header is None:
-        return
-    for tag in header.tags:
-        if tag.type != Mb2Tag.INFORMATION_REQUEST or tag.optional or tag.size < 8:
-            continue  # optional, or too short to list anything (mb2-malformed-tag)
-        missing = [value for value in tag.fields.get("requests", []) if value not in SUPPLIED]
-        if not missing:
-            continue
-        named = ", ".join(f"{v}" + (f" ({NAMES[v]})" if v in NAMES else "") for v in missing)
-        yield Hit(f"required information request at {tag.offset:#x} asks for type {named} "
-                  f'(GRUB: "error: unsupported information tag: {missing[0]:#x}.")',
-                  header.layer, tag.offset, tag.size, rejects=("multiboot2",))  # fmt: skip
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="mb2-unsupported-info-request",
@@ -56,5 +32,5 @@ RULE = Rule(
     severity="error",
     targets=("multiboot2",),
     doc=__doc__ or "",
-    check=check,
+    explains=(GrubError.MB2_INFO_REQUEST,),
 )

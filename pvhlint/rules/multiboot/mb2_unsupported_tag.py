@@ -23,27 +23,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.grub import grub_mb2
-from pvhlint.model import Image
-from pvhlint.multiboot import Mb2Tag
-from pvhlint.rule import Hit, Rule
-
-HANDLED = frozenset(Mb2Tag) - {Mb2Tag.ENTRY_ADDRESS_EFI32}  # GRUB 2.06 multiboot_mbi2.c
-
-
-def check(image: Image) -> Iterator[Hit]:
-    header = grub_mb2(image)
-    if header is None:
-        return
-    for tag in header.tags:
-        if tag.type not in HANDLED and not tag.optional:
-            yield Hit(f"Multiboot 2 tag {tag.type} ({tag.name}) at {tag.offset:#x} is not "
-                      "optional and GRUB does not implement it (GRUB: \"error: unsupported "
-                      f'tag: {tag.type:#x}.")', header.layer, tag.offset, 4,
-                      rejects=("multiboot2",))  # fmt: skip
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="mb2-unsupported-tag",
@@ -51,5 +32,5 @@ RULE = Rule(
     severity="error",
     targets=("multiboot2",),
     doc=__doc__ or "",
-    check=check,
+    explains=(GrubError.MB2_UNSUPPORTED_TAG,),
 )
