@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..model import ElfInfo, Image, MultibootHeader, Note, Segment
+from ..model import ElfInfo, Image, MultibootHeader, Note, Segment, align_up
 
 UNSET_ADDR32 = 0xFFFFFFFF
 
@@ -39,6 +39,11 @@ def boot_layer(image: Image) -> int:
     (its stub boots that kernel, and pvhlint's verdicts are for it), else the file itself."""
     kernel = image.uki_kernel
     return kernel.index if kernel is not None else 0
+
+
+def note_size(note: Note) -> int:
+    """Bytes the note occupies, padded the libelf way."""
+    return 12 + align_up(note.namesz, 4) + align_up(note.descsz, 4)
 
 
 def first_header(headers: list[MultibootHeader]) -> MultibootHeader | None:

@@ -5,19 +5,29 @@ checked against the real library by tests/loaders' libxenguest probe.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ..bzimage import FIELD_OFFSETS
 from ..codecs import UNCOMPRESSED
 from ..codecs.gzip import GUNZIP_SLACK
-from ..model import ElfInfo, Image, Note, ProblemCode, XenBinTable
+from ..model import EM_386, FORMAT_DESCRIPTIONS, ElfInfo, Image, Note, ProblemCode, XenBinTable
 from ..profiles import Loader
-from ..xenbin import FLAGS_MASK, FLAGS_REQUIRED, GUEST_TYPES, MASK32, PAE_MASK, PAE_SHIFT
+from ..xenbin import (
+    FLAGS_MASK,
+    FLAGS_REQUIRED,
+    GUEST_TYPES,
+    MASK32,
+    PAE_MASK,
+    PAE_SHIFT,
+    TABLE_SIZE,
+)
 from ..xennotes import FEATURE_BITS, FeatureBits, Features, XenNote, parse_features
-from .common import UNSET_ADDR32, cached_fact, layer_size
+from .common import UNSET_ADDR32, cached_fact, layer_size, note_size
 from .grub import GRUB_FILTERS
-from .outcome import Check, ErrorCode, Outcome, walk
+from .outcome import Check, ErrorCode, LoaderError, Outcome, walk
 
 
 class XenLoader(StrEnum):
@@ -28,12 +38,70 @@ class XenLoader(StrEnum):
     LATER = "HVM-generic, Linux bzImage or ELF-generic"  # the ELF and bzImage rules' loaders
 
 
+XEN_TARGETS = ("xen-pvh", "xen-pv")
+PV, PVH = ("xen-pv",), ("xen-pvh",)
+
+
+class XenError(ErrorCode):
+    """libxenguest's and libelf's messages, as xl and the domain builder's log print them
+    (libelf's "ERROR: " prefix left out). Where libxenguest prints nothing (probes are
+    silent: xl says only "no loader found"; an ELF32 the HVM-generic loader takes boots
+    as firmware), the text says what xl shows instead."""
+
+    # xg_dom_binloader.c xc_dom_parse_bin_kernel, then xg_dom_boot.c xc_dom_compat_check
+    BINARY_FLAGS = "xc_dom_parse_bin_kernel: xen_bin_image_table flags required"
+    BINARY_HEADER_ADDR = "xc_dom_parse_bin_kernel: Invalid header_addr."
+    BINARY_LOAD_END_ADDR = "xc_dom_parse_bin_kernel: Invalid load_end_addr."
+    BINARY_BSS_END_ADDR = "xc_dom_parse_bin_kernel: Invalid bss_end_addr."
+    BINARY_GUEST_TYPE = "xc_dom_compat_check: guest type not supported by xen kernel, sorry"
+    BINARY_PV_ONLY = "(no error: the binary loader makes a PV guest type, never PVH)"
+    # xg_dom_bzimageloader.c xc_dom_probe_bzimage_kernel
+    PAYLOAD_OFFSET_OVERFLOW = "xc_dom_probe_bzimage_kernel: payload offset overflow"
+    PAYLOAD_LENGTH_OVERFLOW = "xc_dom_probe_bzimage_kernel: payload length overflow"
+    PAYLOAD_TOO_SHORT = "xc_dom_probe_bzimage_kernel: unknown compression format"
+    UNKNOWN_COMPRESSION = "xc_dom_probe_bzimage_kernel: unknown compression format"
+    DECOMPRESS_UNAVAILABLE = "decompress support unavailable"  # xc_try_*_decode stubs
+    KERNEL_TOO_LARGE = "kernel image too large"  # xg_dom_core.c xc_dom_kernel_check_size
+    SIZE_TRAILER_MISMATCH = "xc_dom_probe_bzimage_kernel unable to decompress kernel"
+    PAYLOAD_CORRUPT = "xc_dom_probe_bzimage_kernel unable to decompress kernel"
+    PAYLOAD_UNDECODABLE = "xc_dom_probe_bzimage_kernel unable to decompress kernel"
+    # libelf-loader.c elf_init, in every ELF probe
+    ELF_PHDR_OVERFLOW = "ELF: phdr overflow"
+    ELF_SHDR_OVERFLOW = "ELF: shdr overflow"
+    # xg_dom_core.c xc_dom_find_loader: no probe takes the image
+    NO_LOADER = "xc_dom_find_loader: no loader found"
+    # libelf-dominfo.c elf_xen_parse_features fails the note walk (silently)
+    FEATURE_UNKNOWN_REQUIRED = "xc_dom_find_loader: no loader found"
+    # libelf-dominfo.c elf_xen_note_check (PV)
+    PV_NO_NOTES = "Not a Xen-ELF image: No ELF notes or '__xen_guest' section found"
+    PV_LOADER_GUEST_OS = "Will only load images built for the generic loader or Linux images"
+    PV_XEN_VERSION = "Xen will only load images built for Xen v3.0"
+    # libelf-dominfo.c elf_xen_addr_calc_check
+    PV_PADDR_OFFSET = "ELF_PADDR_OFFSET set, VIRT_BASE unset"
+    PVH_PADDR_OFFSET = "ELF_PADDR_OFFSET set, VIRT_BASE unset"  # 4.17 only (b77ed96fce)
+    PV_NO_LOADABLE_SEGMENT = "ELF start or entries are out of bounds"
+    PV_ENTRY_OUT_OF_BOUNDS = "ELF start or entries are out of bounds"
+    PV_P2M_OUT_OF_BOUNDS = "P->M table base is out of bounds"
+    PHYS32_NO_LOADABLE_SEGMENT = "ELF start or entries are out of bounds"
+    PHYS32_OUT_OF_BOUNDS = "ELF start or entries are out of bounds"
+    # xg_dom_elfloader.c xc_dom_parse_elf_kernel
+    FEATURE_DOM0_REQUIRED = ("xc_dom_parse_elf_kernel: Kernel does not support unprivileged "
+                             "(DomU) operation")  # fmt: skip
+    # xg_dom_elfloader.c xc_dom_guest_type; xg_dom_hvmloader.c for an ELF the PVH parse fails
+    PHYS32_MISSING = "xc_dom_guest_type: image not capable of booting inside a HVM container"
+    PHYS32_MISSING_ELF64 = "xc_dom_parse_hvm_kernel: ELF image is not 32bit"
+    PHYS32_MISSING_ELF32 = "(no error: the HVM-generic loader boots it as HVM firmware)"
+    # xg_dom_boot.c xc_dom_compat_check: Debian 12's Xen has no 32-bit PV
+    PV32_UNSUPPORTED = "xc_dom_compat_check: guest type not supported by xen kernel, sorry"
+
+
 @dataclass(frozen=True)
 class BinOutcome:
     """What xc_dom_parse_bin_kernel and xc_dom_compat_check make of the table."""
 
     guest_type: str | None  # set when the parse succeeds
-    error: str | None  # the panic message when a check fails
+    error: XenError | None = None  # the check that fails
+    text: str | None = None  # its panic message
 
 
 def parse_bin_table(table: XenBinTable, image_size: int, xen_caps: str) -> BinOutcome:
@@ -41,26 +109,34 @@ def parse_bin_table(table: XenBinTable, image_size: int, xen_caps: str) -> BinOu
     then xc_dom_compat_check against the hypervisor's capabilities."""
     found = table.flags & FLAGS_MASK
     if found != FLAGS_REQUIRED:
-        return BinOutcome(None, "xc_dom_parse_bin_kernel: xen_bin_image_table flags required "
-                                f"0x{FLAGS_REQUIRED:08x} found 0x{found:08x}")  # fmt: skip
+        return BinOutcome(None, XenError.BINARY_FLAGS, f"{XenError.BINARY_FLAGS.text} "
+                          f"0x{FLAGS_REQUIRED:08x} found 0x{found:08x}")  # fmt: skip
     if (table.header_addr < table.load_addr
             or table.offset < table.header_addr - table.load_addr):  # fmt: skip
-        return BinOutcome(None, "xc_dom_parse_bin_kernel: Invalid header_addr.")
+        return _bin_error(XenError.BINARY_HEADER_ADDR)
     start = (table.header_addr - table.offset) & MASK32
     load_end = table.load_end_addr or (start + image_size) & MASK32
     bss_end = table.bss_end_addr or load_end
     if start + image_size < load_end:
-        return BinOutcome(None, "xc_dom_parse_bin_kernel: Invalid load_end_addr.")
+        return _bin_error(XenError.BINARY_LOAD_END_ADDR)
     if bss_end < load_end:
-        return BinOutcome(None, "xc_dom_parse_bin_kernel: Invalid bss_end_addr.")
+        return _bin_error(XenError.BINARY_BSS_END_ADDR)
     pae = (table.flags & PAE_MASK) >> PAE_SHIFT
     guest = GUEST_TYPES[pae]
     if pae == 3 and "xen-3.0-x86_32p" in xen_caps.split():
         guest = "xen-3.0-x86_32p"
     if guest not in xen_caps.split():
-        return BinOutcome(guest, f"xc_dom_compat_check: guest type {guest} not supported by "
-                                 "xen kernel, sorry")  # fmt: skip
-    return BinOutcome(guest, None)
+        return BinOutcome(guest, XenError.BINARY_GUEST_TYPE, compat_refusal(guest))
+    return BinOutcome(guest)
+
+
+def _bin_error(code: XenError) -> BinOutcome:
+    return BinOutcome(None, code, code.text)
+
+
+def compat_refusal(guest: str) -> str:
+    """xc_dom_compat_check's panic for a guest type the hypervisor lacks."""
+    return f"xc_dom_compat_check: guest type {guest} not supported by xen kernel, sorry"
 
 
 # Debian 12's libxenguest links zlib, liblzma and libzstd only (linux-boot.md §9).
@@ -107,10 +183,10 @@ def libelf_size(image: Image, layer: int) -> int:
 
 
 @cached_fact("elf-init")
-def libelf_init_error(image: Image) -> str | None:
+def libelf_init_error(image: Image) -> tuple[XenError, str] | None:
     """libelf's elf_init (libelf-loader.c, 4.17): the header tables must end inside the
     image, computed in 64 bits from the header's fields (the section count capped at
-    size / 40, as elf_shdr_count does); its own message, else None."""
+    size / 40, as elf_shdr_count does); the failure and its own message, else None."""
     elf = image.elf
     if elf is None or not xen_reads_inside(image):
         return None
@@ -118,10 +194,10 @@ def libelf_init_error(image: Image) -> str | None:
     mask = 2**64 - 1
     phdr_end = (elf.phoff + elf.phentsize * elf.phnum) & mask
     if phdr_end > size:
-        return f"ELF: phdr overflow (off {phdr_end:x} > size {size:x})"
+        return XenError.ELF_PHDR_OVERFLOW, f"ELF: phdr overflow (off {phdr_end:x} > size {size:x})"
     shdr_end = (elf.shoff + elf.shentsize * min(elf.shnum, size // 40)) & mask
     if shdr_end > size:
-        return f"ELF: shdr overflow (off {shdr_end:x} > size {size:x})"
+        return XenError.ELF_SHDR_OVERFLOW, f"ELF: shdr overflow (off {shdr_end:x} > size {size:x})"
     return None
 
 
@@ -296,15 +372,442 @@ def xen_binary(image: Image) -> BinOutcome | None:
     return parse_bin_table(table, libelf_size(image, table.layer), XEN_DEBIAN12_CAPS)
 
 
-class XenError(ErrorCode):
-    """libxenguest's and libelf's messages, as xl and the domain builder's log print them."""
+# --- The multiboot-binary loader (xg_dom_binloader.c) ------------------------------------
+
+
+def binary_table_refused(image: Image) -> Iterator[LoaderError]:
+    """xc_dom_parse_bin_kernel's checks, then xc_dom_compat_check (parse_bin_table)."""
+    outcome, table = xen_binary(image), image.xen_bin_table
+    if outcome is None or table is None or outcome.error is None:
+        return
+    yield LoaderError(outcome.error, "libxenguest's multiboot-binary loader takes this image "
+                      "(its table is the first thing xl looks for) and refuses it: "
+                      f'"{outcome.text}"',
+                      table.layer, table.offset, TABLE_SIZE, XEN_TARGETS,
+                      outcome.text)  # fmt: skip
+
+
+def binary_pv_only(image: Image) -> Iterator[LoaderError]:
+    """A table the binary loader takes makes a PV guest type (xc_dom_parse_bin_kernel sets
+    it from the PAE bits), never an HVM container's: no PVH entry is ever read."""
+    outcome, table = xen_binary(image), image.xen_bin_table
+    if outcome is None or table is None or outcome.error is not None:
+        return
+    yield LoaderError(XenError.BINARY_PV_ONLY, "libxenguest's multiboot-binary loader takes "
+                      f"this image as a PV guest ({outcome.guest_type}), never as PVH: xl's "
+                      "type=pvh gets no PVH kernel and any Xen ELF notes are not read",
+                      table.layer, table.offset, TABLE_SIZE, ("xen-pvh",))  # fmt: skip
+
+
+# --- The Linux bzImage loader's probe (xg_dom_bzimageloader.c) -----------------------------
+
+
+def bzimage_payload_bounds(image: Image) -> Iterator[LoaderError]:
+    """xc_dom_probe_bzimage_kernel: the payload must start and end inside the file, and
+    hold a compression magic (a payload under 8 bytes fails check_magic or its decoder)."""
+    setup = image.setup
+    if setup is None:
+        return
+    start = setup.pm_offset + setup.fields.get("payload_offset", 0)
+    length = setup.fields.get("payload_length", 0)
+    layer, end = setup.layer, layer_size(image, setup.layer)
+    for problem in image.problems:
+        if problem.code == ProblemCode.PAYLOAD_OFFSET_OVERFLOW:
+            at, size = FIELD_OFFSETS["payload_offset"]
+            yield LoaderError(XenError.PAYLOAD_OFFSET_OVERFLOW,
+                              f"payload_offset puts the payload at {start:#x}, at or past the end "
+                              f"of the file ({end:#x}) (libxenguest: "
+                              '"xc_dom_probe_bzimage_kernel: payload offset overflow")', layer,
+                              at, size, XEN_TARGETS)  # fmt: skip
+        elif problem.code == ProblemCode.PAYLOAD_LENGTH_OVERFLOW:
+            at, size = FIELD_OFFSETS["payload_length"]
+            yield LoaderError(XenError.PAYLOAD_LENGTH_OVERFLOW,
+                              f"payload [{start:#x}, {start + length:#x}) runs past the end of the "
+                              f"file ({end:#x}) (libxenguest: \"xc_dom_probe_bzimage_kernel: "
+                              'payload length overflow")', layer, at, size,
+                              XEN_TARGETS)  # fmt: skip
+        elif problem.code == ProblemCode.PAYLOAD_TOO_SHORT:
+            at, size = FIELD_OFFSETS["payload_length"]
+            yield LoaderError(XenError.PAYLOAD_TOO_SHORT,
+                              f"payload_length {length} cannot hold a compressed kernel and its "
+                              "4-byte size trailer (libxenguest: \"xc_dom_probe_bzimage_kernel: "
+                              'unknown compression format", or the decoder fails)', layer, at,
+                              size, XEN_TARGETS)  # fmt: skip
+
+
+def bzimage_unknown_codec(image: Image) -> Iterator[LoaderError]:
+    """xc_dom_probe_bzimage_kernel's check_magic chain: no decoder's magic matches."""
+    for problem in image.problems:
+        if problem.code != ProblemCode.UNKNOWN_CODEC:
+            continue
+        at = f" at {problem.offset:#x}" if problem.offset is not None else ""
+        starts = problem.message.partition("(starts ")[2].rstrip(")")
+        what = f" starts {starts}," if starts else ""
+        yield LoaderError(XenError.UNKNOWN_COMPRESSION,
+                          f"payload{at}{what} no known compression magic (libxenguest: "
+                          '"xc_dom_probe_bzimage_kernel: unknown compression format")',
+                          problem.layer, problem.offset, 6, XEN_TARGETS)  # fmt: skip
+
+
+def bzimage_codec_unavailable(image: Image) -> Iterator[LoaderError]:
+    """The decoder the magic picks is a stub in Debian 12's build (xc_try_bzip2_decode,
+    xc_try_lzo1x_decode without their libraries)."""
+    payload = next((layer for layer in image.layers if layer.kind == "payload"), None)
+    if payload is None or payload.codec in (None, UNCOMPRESSED, *XEN_DEBIAN12_CODECS):
+        return  # an uncompressed ELF payload is parsed by Xen's ELF loader
+    upper = payload.codec.upper()
+    function = {"bzip2": "xc_try_bzip2_decode", "lzo": "xc_try_lzo1x_decode"}[payload.codec]
+    said = f"{function}: {upper} decompress support unavailable"
+    yield LoaderError(XenError.DECOMPRESS_UNAVAILABLE,
+                      f'{payload.codec} payload: Debian 12\'s Xen says "{said}"',
+                      payload.parent or 0, payload.offset, payload.size, XEN_TARGETS,
+                      said)  # fmt: skip
+
+
+# Codecs whose libxenguest decoder sizes its output by the trailer (LZO adds up its blocks).
+TRAILER_SIZED = ("gzip", "bzip2", "lzma", "xz", "zstd", "lz4")
+ONE_CALL = ("xz", "lzma", "bzip2")  # _xc_try_lzma_decode, xc_try_bzip2_decode
+
+
+@dataclass(frozen=True)
+class PayloadDecode:
+    """What libxenguest's decoder makes of a payload whose trailer or stream is wrong: a
+    refusal (`code`), or a payload it takes all the same (`code` None)."""
+
+    code: XenError | None
+    detail: str
+    layer: int
+    offset: int | None
+    length: int | None
+    text: str | None = None
+
+
+def _decode_failure(image: Image) -> str:
+    """The decoder's message for a payload that does not decode to the trailer's size."""
+    codecs = [layer.codec for layer in image.layers if layer.kind == "payload" and layer.codec]
+    if codecs and codecs[0] == "gzip":
+        return "xc_dom_do_gunzip: inflate failed (rc=-3)"
+    name = codecs[0].upper() if codecs else "<CODEC>"
+    return f"xc_dom_probe_bzimage_kernel unable to {name} decompress kernel"
+
+
+def _xen_takes(codec: str | None, decoded: int | None, trailer: int | None) -> bool:
+    """Whether libxenguest's decoder accepts a payload whose trailer is not its size."""
+    if decoded is None or trailer is None:
+        return False
+    if codec in ONE_CALL:  # one decode call into a trailer-sized buffer
+        return trailer < decoded
+    return codec == "lz4" and trailer > decoded  # the blocks fit; the size is not compared
+
+
+@cached_fact("xen-payload-decode")
+def payload_decode(image: Image) -> tuple[PayloadDecode, ...]:
+    """The decoders (xc_try_*_decode, xc_dom_try_gunzip): xc_dom_kernel_check_size on the
+    trailer before a byte is read, then the stream against the trailer."""
+    payload = next((layer for layer in image.layers if layer.kind == "payload"), None)
+    trailer = payload.size_trailer if payload is not None else None
+    if payload is not None and payload.codec in TRAILER_SIZED and trailer is not None \
+            and trailer > XEN_DECOMPRESS_MAX:  # fmt: skip
+        # xg_dom_bzimageloader.c: every decoder sizes its buffer by the trailer and first
+        # asks xc_dom_kernel_check_size (1 GiB) before reading a byte of the stream.
+        return (PayloadDecode(XenError.KERNEL_TOO_LARGE,
+                              f"the size trailer says {trailer:#x} bytes, more than libxenguest's "
+                              f'1 GiB limit ("kernel image too large"; libxenguest: '
+                              f'"{_decode_failure(image)}")', payload.parent or 0,
+                              (payload.offset or 0) + (payload.size or 4) - 4, 4,
+                              XenError.KERNEL_TOO_LARGE.text),)  # fmt: skip
+    found = []
+    corrupt = any(problem.code == ProblemCode.PAYLOAD_CORRUPT for problem in image.problems)
+    for problem in image.problems:
+        if problem.code == ProblemCode.SIZE_TRAILER_MISMATCH and not corrupt:  # else a consequence
+            takes = payload is not None and _xen_takes(payload.codec, payload.decoded_size,
+                                                       trailer)  # fmt: skip
+            said = (f"libxenguest takes the first {trailer:#x} bytes as the kernel"
+                    if takes else f'libxenguest: "{_decode_failure(image)}"')  # fmt: skip
+            found.append(PayloadDecode(None if takes else XenError.SIZE_TRAILER_MISMATCH,
+                                       f"{problem.message}: the build's trailer no longer fits "
+                                       f"the payload ({said})", problem.layer, problem.offset, 4,
+                                       None if takes else _decode_failure(image)))  # fmt: skip
+        elif problem.code == ProblemCode.PAYLOAD_CORRUPT:
+            layer = image.layers[problem.layer]
+            inside = layer.kind == "payload"
+            # one decode call into a trailer-sized buffer stops before damage past it
+            before = (inside and layer.codec in ONE_CALL and layer.size_trailer is not None
+                      and layer.size_trailer <= (layer.decoded_prefix or 0))  # fmt: skip
+            refused = f'libxenguest: "{_decode_failure(image)}"'
+            said = (f"libxenguest stops after the trailer's {layer.size_trailer:#x} bytes, "
+                    "before the damage" if before else refused)  # fmt: skip
+            found.append(PayloadDecode(None if before else XenError.PAYLOAD_CORRUPT,
+                                       f"the payload does not decompress ({problem.message}) "
+                                       f"({said})", layer.parent or 0 if inside else problem.layer,
+                                       layer.offset if inside else problem.offset,
+                                       layer.size if inside else None,
+                                       None if before else _decode_failure(image)))  # fmt: skip
+    return tuple(found)
+
+
+def bzimage_decode_refused(image: Image) -> Iterator[LoaderError]:
+    """The decoder refuses the payload (payload_decode)."""
+    for decode in payload_decode(image):
+        if decode.code is not None:
+            yield LoaderError(decode.code, decode.detail, decode.layer, decode.offset,
+                              decode.length, XEN_TARGETS, decode.text)  # fmt: skip
+
+
+# --- The ELF probes (HVM-generic, the bzImage loader's elf_loader.probe, ELF-generic) -------
+
+
+def elf_init_refused(image: Image) -> Iterator[LoaderError]:
+    """libelf's elf_init, the first thing every ELF probe does (libelf_init_error)."""
+    failure = libelf_init_error(image)  # None for an ELF inside a whole-file xz or lzop
+    if failure is not None and image.elf is not None:
+        code, said = failure
+        yield LoaderError(code, f'libelf\'s elf_init refuses the ELF: "{said}", so xl says '
+                          '"xc_dom_find_loader: no loader found"', image.elf.layer, 0,
+                          refuses=XEN_TARGETS, text=said)  # fmt: skip
+
+
+# Problems whose own checks (above, and bzimage-protocol's) say why the bzImage probe stops.
+PROBE_EXPLAINED = {
+    ProblemCode.PAYLOAD_OFFSET_OVERFLOW,
+    ProblemCode.PAYLOAD_LENGTH_OVERFLOW,
+    ProblemCode.PAYLOAD_TOO_SHORT,
+    ProblemCode.UNKNOWN_CODEC,
+}
+
+
+def no_loader_found(image: Image) -> Iterator[LoaderError]:
+    """xc_dom_find_loader: no probe takes the image, for a reason no earlier check names
+    (not an ELF, a payload that is not one, or does not decompress)."""
+    if xen_elf(image) is not None or (image.elf is not None and libelf_init_error(image)):
+        return  # elf_init_refused says why libelf refuses it
+    setup = image.setup
+    codes = {problem.code for problem in image.problems}
+    if setup is not None and setup.has_hdrs and (setup.version < 0x208
+                                                 or codes & PROBE_EXPLAINED):  # fmt: skip
+        return  # bzimage-protocol, bzimage_payload_bounds, bzimage_unknown_codec
+    payload = next((layer for layer in image.layers if layer.kind == "payload"), None)
+    if ProblemCode.PAYLOAD_CORRUPT in codes and payload is not None and payload.codec:
+        said = f"xc_dom_probe_bzimage_kernel unable to {payload.codec.upper()} decompress kernel"
+        yield LoaderError(XenError.PAYLOAD_UNDECODABLE,
+                          f'the {payload.codec} payload does not decompress: Xen says "{said}"',
+                          payload.parent or 0, payload.offset, payload.size, XEN_TARGETS,
+                          said)  # fmt: skip
+        return
+    what = FORMAT_DESCRIPTIONS.get(image.format, image.format)
+    if image.has_problem(ProblemCode.GZIP_NO_KERNEL):
+        what = "what the gzip file unpacks to (xc_dom_try_gunzip unwraps one gzip layer)"
+    yield LoaderError(XenError.NO_LOADER, f"Xen finds no ELF kernel in {what}: xl says "
+                      '"xc_dom_find_loader: no loader found"', 0, 0,
+                      refuses=XEN_TARGETS)  # fmt: skip
+
+
+# --- libelf's elf_xen_parse (libelf-dominfo.c) and its callers -----------------------------
+
+
+def feature_notes(image: Image) -> Iterator[tuple[Note, Features]]:
+    """The FEATURES notes libelf parses, each with its list."""
+    parse = xen_parse(image, False) or xen_parse(image, True)
+    for note in parse.notes if parse is not None else []:
+        if isinstance(note.value, Features):
+            yield note, note.value
+
+
+def _at_note(code: XenError, note: Note, detail: str, refuses: tuple[str, ...],
+             text: str | None = None) -> LoaderError:  # fmt: skip
+    return LoaderError(code, detail, note.layer, note.offset, note_size(note), refuses, text)
+
+
+def _at_elf(code: XenError, elf: ElfInfo, detail: str, refuses: tuple[str, ...],
+            text: str | None = None) -> LoaderError:  # fmt: skip
+    """An error about the ELF as a whole, placed at its header."""
+    return LoaderError(code, detail, elf.layer, 0, None, refuses, text)
+
+
+def features_unknown_required(image: Image) -> Iterator[LoaderError]:
+    """elf_xen_parse_note: elf_xen_parse_features fails on the first '!' name it does not
+    know, and the note walk with it (silently: xl says only "no loader found")."""
+    for note, features in feature_notes(image):
+        for feature in features.features:
+            if feature.bit is None and feature.required:
+                yield _at_note(XenError.FEATURE_UNKNOWN_REQUIRED, note,
+                               f"FEATURES requires unknown feature {feature.name!r}: the parse "
+                               "fails and Xen refuses the image", XEN_TARGETS)  # fmt: skip
+                return
+
+
+def pv_note_check(image: Image) -> Iterator[LoaderError]:
+    """elf_xen_note_check for a PV guest: a note area or __xen_guest, then LOADER or
+    GUEST_OS, then XEN_VERSION."""
+    parse = xen_parse(image, False)
+    if parse is None:
+        return
+    if not parse.scanned and parse.source != "__xen_guest":
+        yield _at_elf(XenError.PV_NO_NOTES, parse.elf, 'no ELF notes and no __xen_guest section: '
+                      "Xen says \"Not a Xen-ELF image: No ELF notes or '__xen_guest' section "
+                      'found"', PV)  # fmt: skip
+        return
+    if not parse.loader.startswith("generic") and not parse.guest_os.startswith("linux"):
+        said = (
+            "Will only load images built for the generic loader or Linux images (Not "
+            f"'{parse.loader}' and '{parse.guest_os}') or with PHYS32_ENTRY set"
+        )
+        yield _at_elf(XenError.PV_LOADER_GUEST_OS, parse.elf, 'neither LOADER "generic" nor '
+                      f'GUEST_OS "linux": Xen says "{said}"', PV, said)  # fmt: skip
+    elif not parse.xen_version.startswith("xen-3.0"):
+        said = f"Xen will only load images built for Xen v3.0 (Not '{parse.xen_version}')"
+        yield _at_elf(XenError.PV_XEN_VERSION, parse.elf, f"XEN_VERSION is "
+                      f'{parse.xen_version or "missing"!r}: Xen says "{said}"', PV,
+                      said)  # fmt: skip
+
+
+def pv_addr_calc_check(image: Image) -> Iterator[LoaderError]:
+    """elf_xen_addr_calc_check for a PV guest: PADDR_OFFSET needs VIRT_BASE, the entry lies
+    in [kstart, kend] with VIRT_BASE not above kstart, INIT_P2M outside the kernel."""
+    parse = xen_parse(image, False)
+    if parse is None:
+        return
+    if parse.paddr_offset is not None and parse.virt_base is None:
+        yield _at_elf(XenError.PV_PADDR_OFFSET, parse.elf, 'PADDR_OFFSET without VIRT_BASE: Xen '
+                      'says "ELF_PADDR_OFFSET set, VIRT_BASE unset"', PV)  # fmt: skip
+        return
+    bounds = xen_bounds(parse)
+    if bounds is None:
+        yield _at_elf(XenError.PV_NO_LOADABLE_SEGMENT, parse.elf, "no loadable PT_LOAD: Xen "
+                      'says "ELF start or entries are out of bounds"', PV)  # fmt: skip
+        return
+    kstart, kend, entry = bounds
+    virt_base = parse.virt_base or 0
+    if kstart > kend or not kstart <= entry <= kend or virt_base > kstart:
+        yield _at_elf(XenError.PV_ENTRY_OUT_OF_BOUNDS, parse.elf,
+                      f"entry {entry:#x} (ENTRY, else e_entry) against the kernel's virtual "
+                      f"range [{kstart:#x}, {kend:#x}] and VIRT_BASE {virt_base:#x}: Xen says "
+                      '"ELF start or entries are out of bounds"', PV)  # fmt: skip
+    elif parse.p2m_base is not None and kstart <= parse.p2m_base < kend:
+        yield _at_elf(XenError.PV_P2M_OUT_OF_BOUNDS, parse.elf,
+                      f"INIT_P2M {parse.p2m_base:#x} lies inside the kernel [{kstart:#x}, "
+                      f'{kend:#x}): Xen says "P->M table base is out of bounds"', PV)  # fmt: skip
+
+
+def pvh_paddr_offset(image: Image) -> Iterator[LoaderError]:
+    """elf_xen_addr_calc_check's first test, for PVH too in Xen 4.17 only: xen.git
+    b77ed96fce (in 4.18) limits it to PV guests."""
+    parse = xen_parse(image, True)
+    if parse is None or parse.paddr_offset is None or parse.virt_base is not None:
+        return
+    note = [n for n in parse.notes if n.type == XenNote.PADDR_OFFSET][-1]
+    seen = ('"xc_dom_parse_hvm_kernel: ELF image is not 32bit"' if parse.elf.elf_class == 64
+            else "an HVM firmware load instead of PVH")  # fmt: skip
+    yield _at_note(XenError.PVH_PADDR_OFFSET, note,
+                   'PADDR_OFFSET without VIRT_BASE: Xen 4.17 fails the parse ("ELF_PADDR_OFFSET '
+                   f'set, VIRT_BASE unset") and xl shows {seen}; Xen 4.18+ (b77ed96fce) checks it '
+                   'for PV only: 4.20 says "Found PVH image"', ("xen-pvh@4.17",))  # fmt: skip
+
+
+def phys32_bounds(image: Image) -> Iterator[LoaderError]:
+    """elf_xen_addr_calc_check for PVH: the entry (PHYS32_ENTRY, as libelf's u32) inside
+    [pstart, pend] of the loadable segments."""
+    parse = xen_parse(image, True)
+    if parse is None or parse.phys_entry is None:
+        return
+    note = [n for n in parse.notes if n.type == XenNote.PHYS32_ENTRY][-1]
+    entry, span = parse.phys_entry, loadable_range(parse.elf)
+    if span is None:
+        yield _at_note(XenError.PHYS32_NO_LOADABLE_SEGMENT, note, "no loadable PT_LOAD segment: "
+                       'Xen says "ELF start or entries are out of bounds"', PVH)  # fmt: skip
+    elif not span[0] <= entry <= span[1]:
+        yield _at_note(XenError.PHYS32_OUT_OF_BOUNDS, note,
+                       f"XEN_ELFNOTE_PHYS32_ENTRY {entry:#x} is outside the loaded physical "
+                       f'range [{span[0]:#x}, {span[1]:#x}]: Xen says "ELF start or entries are '
+                       'out of bounds"', PVH)  # fmt: skip
+
+
+def features_dom0_required(image: Image) -> Iterator[LoaderError]:
+    """xc_dom_parse_elf_kernel, after elf_xen_parse: a kernel that requires dom0."""
+    for note, features in feature_notes(image):
+        for feature in features.features:
+            if feature.bit is not None and feature.name == "dom0" and feature.required:
+                yield _at_note(XenError.FEATURE_DOM0_REQUIRED, note, 'FEATURES requires dom0: '
+                               'Xen says "Kernel does not support unprivileged (DomU) '
+                               'operation"', XEN_TARGETS)  # fmt: skip
+
+
+def phys32_missing(image: Image) -> Iterator[LoaderError]:
+    """xc_dom_guest_type in an HVM container without PHYS32_ENTRY; without Xen notes the
+    PVH parse fails and the HVM-generic loader takes the ELF (xg_dom_hvmloader.c)."""
+    elf = xen_elf(image)
+    parse = xen_parse(image, True)
+    if elf is None or parse is None or parse.phys_entry is not None:
+        return  # no_loader_found explains images Xen cannot open at all
+    if parse.notes:
+        code, detail = (
+            XenError.PHYS32_MISSING,
+            (
+                "no usable XEN_ELFNOTE_PHYS32_ENTRY among the Xen notes: Xen says "
+                '"xc_dom_guest_type: image not capable of booting inside a HVM container"'
+            ),
+        )
+    elif elf.elf_class == 64:
+        code, detail = (
+            XenError.PHYS32_MISSING_ELF64,
+            (
+                'no Xen notes Xen can use for PVH: Xen says "xc_dom_parse_hvm_kernel: ELF image '
+                'is not 32bit"'
+            ),
+        )
+    else:
+        code, detail = (
+            XenError.PHYS32_MISSING_ELF32,
+            (
+                "no Xen notes Xen can use for PVH: Xen loads this ELF32 as an HVM firmware image "
+                "(hvm-3.0-x86_32), not as a PVH kernel"
+            ),
+        )
+    if elf.notes_of_type(XenNote.PHYS32_ENTRY):
+        detail += " (the PHYS32_ENTRY note present reads as unset, all-ones)"
+    yield _at_elf(code, elf, detail, PVH)
+
+
+def pv32_compat_check(image: Image) -> Iterator[LoaderError]:
+    """xc_dom_guest_type picks the guest type by e_machine; xc_dom_compat_check refuses a
+    32-bit one on a hypervisor without 32-bit PV (Debian 12's, CONFIG_PV32 off)."""
+    parse = xen_parse(image, False)
+    if parse is None or parse.elf.machine != EM_386:
+        return
+    guest = "xen-3.0-x86_32p" if parse.values.get(9) in ("yes", "bimodal") else "xen-3.0-x86_32"
+    said = compat_refusal(guest)
+    yield _at_elf(XenError.PV32_UNSUPPORTED, parse.elf, "a 32-bit PV guest: Debian 12's Xen "
+                  f'(CONFIG_PV32 off) says "{said}"', PV, said)  # fmt: skip
 
 
 # xc_dom_find_loader tries the loaders in order and the first whose probe succeeds parses:
 # the binary loader's checks when its table is in the first 8 KiB, else the ELF loaders'
 # (HVM-generic, Linux bzImage, ELF-generic), each list in the order libxenguest meets them.
-BINARY_CHECKS: tuple[Check, ...] = ()
-ELF_CHECKS: tuple[Check, ...] = ()
+BINARY_CHECKS: tuple[Check, ...] = (
+    binary_table_refused,  # xc_dom_parse_bin_kernel, then xc_dom_compat_check
+    binary_pv_only,  # the guest type xc_dom_parse_bin_kernel sets: PV, never HVM
+)
+ELF_CHECKS: tuple[Check, ...] = (
+    # xc_dom_probe_bzimage_kernel, in its order
+    bzimage_payload_bounds,  # payload offset, payload length; too short for check_magic
+    bzimage_unknown_codec,  # check_magic matches no decoder
+    bzimage_codec_unavailable,  # xc_try_bzip2_decode / xc_try_lzo1x_decode stubs
+    bzimage_decode_refused,  # xc_dom_kernel_check_size, then the decoder
+    # elf_loader.probe (and the HVM-generic and ELF-generic probes): elf_init
+    elf_init_refused,
+    no_loader_found,  # xc_dom_find_loader: no probe took it
+    # elf_xen_parse: the note walk (elf_xen_parse_notes, elf_xen_parse_note)
+    features_unknown_required,
+    pv_note_check,  # elf_xen_note_check
+    # elf_xen_addr_calc_check, in its order
+    pvh_paddr_offset,  # ELF_PADDR_OFFSET without VIRT_BASE (PVH: 4.17 only)
+    pv_addr_calc_check,  # the same for PV, then the bounds, then INIT_P2M
+    phys32_bounds,  # the bounds, PVH's entry
+    # xc_dom_parse_elf_kernel, after elf_xen_parse
+    features_dom0_required,
+    phys32_missing,  # xc_dom_guest_type (or the HVM-generic loader)
+    pv32_compat_check,  # xc_dom_parse_image: xc_dom_compat_check
+)
 
 
 def run(image: Image) -> Outcome:

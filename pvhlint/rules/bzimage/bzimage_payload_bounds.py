@@ -27,47 +27,18 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.bzimage import FIELD_OFFSETS
-from pvhlint.loaders.common import layer_size
-from pvhlint.model import Image, ProblemCode
-from pvhlint.rule import Hit, Rule
-
-XEN = ("xen-pvh", "xen-pv")
-
-
-def check(image: Image) -> Iterator[Hit]:
-    setup = image.setup
-    if setup is None:
-        return
-    start = setup.pm_offset + setup.fields.get("payload_offset", 0)
-    length = setup.fields.get("payload_length", 0)
-    layer, end = setup.layer, layer_size(image, setup.layer)
-    for problem in image.problems:
-        if problem.code == ProblemCode.PAYLOAD_OFFSET_OVERFLOW:
-            at, size = FIELD_OFFSETS["payload_offset"]
-            yield Hit(f"payload_offset puts the payload at {start:#x}, at or past the end of the "
-                      f"file ({end:#x}) (libxenguest: \"xc_dom_probe_bzimage_kernel: "
-                      'payload offset overflow")', layer, at, size, rejects=XEN)  # fmt: skip
-        elif problem.code == ProblemCode.PAYLOAD_LENGTH_OVERFLOW:
-            at, size = FIELD_OFFSETS["payload_length"]
-            yield Hit(f"payload [{start:#x}, {start + length:#x}) runs past the end of the file "
-                      f"({end:#x}) (libxenguest: \"xc_dom_probe_bzimage_kernel: payload "
-                      'length overflow")', layer, at, size, rejects=XEN)  # fmt: skip
-        elif problem.code == ProblemCode.PAYLOAD_TOO_SHORT:
-            at, size = FIELD_OFFSETS["payload_length"]
-            yield Hit(f"payload_length {length} cannot hold a compressed kernel and its 4-byte "
-                      "size trailer (libxenguest: \"xc_dom_probe_bzimage_kernel: unknown "
-                      'compression format", or the decoder fails)', layer, at, size,
-                      rejects=XEN)  # fmt: skip
-
+from pvhlint.loaders.xen import XEN_TARGETS, XenError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="bzimage-payload-bounds",
     title="bzImage payload offset or length outside the file",
     severity="error",
-    targets=XEN,
+    targets=XEN_TARGETS,
     doc=__doc__ or "",
-    check=check,
+    explains=(
+        XenError.PAYLOAD_OFFSET_OVERFLOW,
+        XenError.PAYLOAD_LENGTH_OVERFLOW,
+        XenError.PAYLOAD_TOO_SHORT,
+    ),
 )

@@ -27,31 +27,14 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.model import Image, ProblemCode
-from pvhlint.rule import Hit, Rule
-
-XEN = ("xen-pvh", "xen-pv")
-
-
-def check(image: Image) -> Iterator[Hit]:
-    for problem in image.problems:
-        if problem.code != ProblemCode.UNKNOWN_CODEC:
-            continue
-        at = f" at {problem.offset:#x}" if problem.offset is not None else ""
-        starts = problem.message.partition("(starts ")[2].rstrip(")")
-        what = f" starts {starts}," if starts else ""
-        yield Hit(f"payload{at}{what} no known compression magic (libxenguest: "
-                  '"xc_dom_probe_bzimage_kernel: unknown compression format")', problem.layer,
-                  problem.offset, 6, rejects=XEN)  # fmt: skip
-
+from pvhlint.loaders.xen import XEN_TARGETS, XenError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="bzimage-unknown-codec",
     title="bzImage payload in an unknown compression format",
     severity="error",
-    targets=XEN,
+    targets=XEN_TARGETS,
     doc=__doc__ or "",
-    check=check,
+    explains=(XenError.UNKNOWN_COMPRESSION,),
 )

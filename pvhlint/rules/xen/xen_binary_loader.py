@@ -31,29 +31,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.xen import XenLoader, xen_binary
-from pvhlint.model import Image
-from pvhlint.rule import Hit, Rule
-from pvhlint.rulekit import XEN_TARGETS
-from pvhlint.xenbin import TABLE_SIZE
-
-
-def check(image: Image) -> Iterator[Hit]:
-    outcome, table = xen_binary(image), image.xen_bin_table
-    if outcome is None or table is None:
-        return
-    where = (table.layer, table.offset, TABLE_SIZE)
-    if outcome.error is not None:
-        yield Hit(f"libxenguest's multiboot-binary loader takes this image (its table is the "
-                  f'first thing xl looks for) and refuses it: "{outcome.error}"', *where,
-                  rejects=XEN_TARGETS)  # fmt: skip
-    else:
-        yield Hit(f"libxenguest's multiboot-binary loader takes this image as a PV guest "
-                  f"({outcome.guest_type}), never as PVH: xl's type=pvh gets no PVH kernel "
-                  "and any Xen ELF notes are not read", *where, rejects=("xen-pvh",))  # fmt: skip
-
+from pvhlint.loaders.xen import XEN_TARGETS, XenError, XenLoader
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="xen-binary-loader",
@@ -61,6 +40,13 @@ RULE = Rule(
     severity="error",
     targets=XEN_TARGETS,
     doc=__doc__ or "",
-    check=check,
     xen_loader=XenLoader.MULTIBOOT_BINARY,
+    explains=(
+        XenError.BINARY_FLAGS,
+        XenError.BINARY_HEADER_ADDR,
+        XenError.BINARY_LOAD_END_ADDR,
+        XenError.BINARY_BSS_END_ADDR,
+        XenError.BINARY_GUEST_TYPE,
+        XenError.BINARY_PV_ONLY,
+    ),
 )

@@ -22,30 +22,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.codecs import UNCOMPRESSED
-from pvhlint.loaders.xen import XEN_DEBIAN12_CODECS
-from pvhlint.model import Image
-from pvhlint.rule import Hit, Rule
-from pvhlint.rulekit import XEN_TARGETS
-
-
-def check(image: Image) -> Iterator[Hit]:
-    payload = next((layer for layer in image.layers if layer.kind == "payload"), None)
-    if payload is None or payload.codec in (None, UNCOMPRESSED, *XEN_DEBIAN12_CODECS):
-        return  # an uncompressed ELF payload is parsed by Xen's ELF loader
-    upper = payload.codec.upper()
-    function = {"bzip2": "xc_try_bzip2_decode", "lzo": "xc_try_lzo1x_decode"}[payload.codec]
-    yield Hit(
-        f"{payload.codec} payload: Debian 12's Xen says \"{function}: {upper} decompress "
-        f'support unavailable"',
-        payload.parent or 0,
-        payload.offset,
-        payload.size,
-        XEN_TARGETS,
-    )
-
+from pvhlint.loaders.xen import XEN_TARGETS, XenError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="xen-codec-unsupported",
@@ -53,5 +31,5 @@ RULE = Rule(
     severity="error",
     targets=XEN_TARGETS,
     doc=__doc__ or "",
-    check=check,
+    explains=(XenError.DECOMPRESS_UNAVAILABLE,),
 )

@@ -28,20 +28,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.xen import libelf_init_error
-from pvhlint.model import Image
-from pvhlint.rule import Hit, Rule
-from pvhlint.rulekit import XEN_TARGETS, at_elf
-
-
-def check(image: Image) -> Iterator[Hit]:
-    error = libelf_init_error(image)  # None for an ELF inside a whole-file xz or lzop
-    if error is not None:
-        yield at_elf(image, f'libelf\'s elf_init refuses the ELF: "{error}", so xl says '
-                     '"xc_dom_find_loader: no loader found"', 0, XEN_TARGETS)  # fmt: skip
-
+from pvhlint.loaders.xen import XEN_TARGETS, XenError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="xen-elf-init",
@@ -49,5 +37,5 @@ RULE = Rule(
     severity="error",
     targets=XEN_TARGETS,
     doc=__doc__ or "",
-    check=check,
+    explains=(XenError.ELF_PHDR_OVERFLOW, XenError.ELF_SHDR_OVERFLOW),
 )

@@ -26,35 +26,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders.xen import xen_parse
+from pvhlint.loaders.xen import XEN_TARGETS, XenError, feature_notes
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
-from pvhlint.rulekit import XEN_TARGETS, at_note
-from pvhlint.xennotes import Features
+from pvhlint.rulekit import at_note
 
 
 def check(image: Image) -> Iterator[Hit]:
-    parse = xen_parse(image, False) or xen_parse(image, True)
-    if parse is None:
-        return
-    for note in (n for n in parse.notes if isinstance(n.value, Features)):
-        for feature in note.value.features:
-            name = feature.name
-            if feature.bit is None and feature.required:
+    """The names Xen ignores (the refusals are pvhlint.loaders.xen's)."""
+    for note, features in feature_notes(image):
+        for feature in features.features:
+            if feature.bit is None and not feature.required:
                 yield at_note(
-                    note,
-                    f"FEATURES requires unknown feature {name!r}: the parse "
-                    "fails and Xen refuses the image",
-                    rejects=XEN_TARGETS,
-                )
-            elif feature.bit is None:
-                yield at_note(note, f"FEATURES names unknown feature {name!r}: Xen ignores it")
-            elif name == "dom0" and feature.required:
-                yield at_note(
-                    note,
-                    'FEATURES requires dom0: Xen says "Kernel does not support '
-                    'unprivileged (DomU) operation"',
-                    rejects=XEN_TARGETS,
+                    note, f"FEATURES names unknown feature {feature.name!r}: Xen ignores it"
                 )
 
 
@@ -65,4 +49,5 @@ RULE = Rule(
     targets=XEN_TARGETS,
     doc=__doc__ or "",
     check=check,
+    explains=(XenError.FEATURE_UNKNOWN_REQUIRED, XenError.FEATURE_DOM0_REQUIRED),
 )

@@ -31,36 +31,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.xen import xen_elf, xen_parse
-from pvhlint.model import Image
-from pvhlint.rule import Hit, Rule
-from pvhlint.rulekit import XEN_TARGETS, at_note
-from pvhlint.xennotes import XenNote
-
-# Xen 4.17's elf_xen_addr_calc_check refuses PADDR_OFFSET without VIRT_BASE for PVH too;
-# xen.git b77ed96fce (in 4.18) limits the check to PV guests.
-REJECTS = ("xen-pvh@4.17",)
-
-
-def check(image: Image) -> Iterator[Hit]:
-    elf = xen_elf(image)
-    parse = xen_parse(image, True)
-    if parse is None or parse.paddr_offset is None or parse.virt_base is not None:
-        return
-    assert elf is not None
-    note = [n for n in parse.notes if n.type == XenNote.PADDR_OFFSET][-1]
-    seen = ('"xc_dom_parse_hvm_kernel: ELF image is not 32bit"' if elf.elf_class == 64
-            else "an HVM firmware load instead of PVH")  # fmt: skip
-    yield at_note(
-        note,
-        'PADDR_OFFSET without VIRT_BASE: Xen 4.17 fails the parse ("ELF_PADDR_OFFSET set, '
-        f'VIRT_BASE unset") and xl shows {seen}; Xen 4.18+ (b77ed96fce) checks it for PV '
-        'only: 4.20 says "Found PVH image"',
-        rejects=REJECTS,
-    )
-
+from pvhlint.loaders.xen import XEN_TARGETS, XenError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="xen-paddr-offset",
@@ -68,6 +40,6 @@ RULE = Rule(
     severity="warning",
     targets=XEN_TARGETS,
     doc=__doc__ or "",
-    check=check,
     fix="pvhlint fix --drop-note PADDR_OFFSET",
+    explains=(XenError.PVH_PADDR_OFFSET,),
 )

@@ -26,42 +26,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.xen import xen_elf, xen_parse
-from pvhlint.model import Image
-from pvhlint.rule import Hit, Rule
-from pvhlint.rulekit import at_elf
-from pvhlint.xennotes import XenNote
-
-
-def check(image: Image) -> Iterator[Hit]:
-    elf = xen_elf(image)
-    if elf is None:
-        return  # xen-no-elf explains images Xen cannot open at all
-    parse = xen_parse(image, True)
-    if parse is None or parse.phys_entry is not None:
-        return
-    broken_18 = [n for n in elf.notes_of_type(XenNote.PHYS32_ENTRY)]
-    if parse.notes:
-        text = (
-            "no usable XEN_ELFNOTE_PHYS32_ENTRY among the Xen notes: Xen says "
-            '"xc_dom_guest_type: image not capable of booting inside a HVM container"'
-        )
-    elif elf.elf_class == 64:
-        text = (
-            'no Xen notes Xen can use for PVH: Xen says "xc_dom_parse_hvm_kernel: '
-            'ELF image is not 32bit"'
-        )
-    else:
-        text = (
-            "no Xen notes Xen can use for PVH: Xen loads this ELF32 as an HVM firmware "
-            "image (hvm-3.0-x86_32), not as a PVH kernel"
-        )
-    if broken_18:
-        text += " (the PHYS32_ENTRY note present reads as unset, all-ones)"
-    yield at_elf(image, text, 0, rejects=("xen-pvh",))
-
+from pvhlint.loaders.xen import XenError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="xen-phys32-missing",
@@ -69,5 +35,9 @@ RULE = Rule(
     severity="error",
     targets=("xen-pvh",),
     doc=__doc__ or "",
-    check=check,
+    explains=(
+        XenError.PHYS32_MISSING,
+        XenError.PHYS32_MISSING_ELF64,
+        XenError.PHYS32_MISSING_ELF32,
+    ),
 )
