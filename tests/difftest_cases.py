@@ -1140,6 +1140,30 @@ CASES: tuple[Case, ...] = (
         ours="accept",
         release=Release.DEBIAN13,
     ),
+    # From the replay of seed 27112026 (20,000 mutants) on the loader package: QEMU's note
+    # search pads in the ELF's word and reads on past the PT_NOTE; a damaged xz payload keeps
+    # what decodes before the damage.
+    Case(
+        Recipe("pvh32-features-not-bogus", (set_field("phdr[1].p_align", 0x70, 4, 0xFFFFFFFF), set_field("phdr[0].p_paddr", 0x40, 4, 0x100080))),
+        target="qemu",
+        real="accept (pvh)",
+        message="pvh",
+        ours="reject",
+    ),
+    Case(
+        Recipe("pvh64", (set_field("phdr[1].p_filesz", 0x98, 8, 0x24),)),
+        target="qemu",
+        real="accept (pvh)",
+        message="pvh",
+        ours="reject",
+    ),
+    Case(
+        Recipe("boot/bz-xz-corrupt-tail", (set_field("payload.size_trailer", 0x41834, 4, 0x201F8),)),
+        target="xen-pvh",
+        real="accept",
+        message="Found PVH image",
+        ours="reject",
+    ),
     # GRUB 2.12 cannot reserve init_size bytes in the harness's 1 GiB VM; how much memory
     # a real machine has below 4 GiB decides, so no verdict models it.
     Case(
@@ -1156,6 +1180,9 @@ CASES: tuple[Case, ...] = (
 # agreement test is a regression test, not an expected failure.
 FIXED = frozenset(
     {
+        "qemu-pvh32-features-not-bogus-3ce698f0",
+        "qemu-pvh64-89c19c5f",
+        "xen-pvh-boot/bz-xz-corrupt-tail-6cf96875",
         "multiboot1-boot/mb1-aout-below-4g-47f045d8",
         "multiboot2-elf32-mb2-f6eaac83",
         "linux-debian-cloud-9ea94cbd",

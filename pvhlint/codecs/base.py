@@ -95,8 +95,11 @@ class Pullable(Protocol):
     def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
 
 
-def pull_chunks(decoder: Pullable, data: memoryview, codec: str) -> Chunks:
-    """Drive a bz2/lzma style decoder (needs_input, eof) with bounded output."""
+def pull_chunks(make: Callable[[], Pullable], data: memoryview, codec: str) -> Chunks:
+    """Drive a bz2/lzma style decoder (needs_input, eof) with bounded output. A decoder that
+    fails loses the output of the failing call; the bytes a boot decoder writes before it
+    meets the damage are then recovered by `_salvage`."""
+    decoder = make()
     pos = produced = 0
     while not decoder.eof:
         chunk = b""
@@ -107,11 +110,35 @@ def pull_chunks(decoder: Pullable, data: memoryview, codec: str) -> Chunks:
             chunk, pos = bytes(data[pos : pos + step]), pos + step
         try:
             out = decoder.decompress(chunk, OUT_CHUNK)
-        except (OSError, EOFError, ValueError) as exc:
+        except Exception as exc:  # LZMAError, OSError, EOFError, ValueError: damaged data
+            yield from _salvage(make, data, produced)
             raise CodecError(f"{codec}: {exc}") from None
         if out:
             produced += len(out)
             yield out, min(pos, len(data))
+
+
+_SALVAGE_IN, _SALVAGE_OUT = 256, 4096
+
+
+def _salvage(make: Callable[[], Pullable], data: memoryview, produced: int) -> Chunks:
+    """Decode again in small steps and yield what comes past `produced` before the error:
+    the output of a damaged stream up to within a few KiB of where decoding fails (Xen's
+    decoders keep what they wrote before the damage; a size trailer may end before it)."""
+    decoder, pos, done = make(), 0, 0
+    while not decoder.eof:
+        chunk = b""
+        if decoder.needs_input:
+            if pos >= len(data):
+                return
+            chunk, pos = bytes(data[pos : pos + _SALVAGE_IN]), pos + _SALVAGE_IN
+        try:
+            out = decoder.decompress(chunk, _SALVAGE_OUT)
+        except Exception:  # the same damage, met again
+            return
+        if done + len(out) > produced:
+            yield out[max(0, produced - done) :], min(pos, len(data))
+        done += len(out)
 
 
 def input_step(produced: int, fed: int) -> int:

@@ -12,7 +12,7 @@ BUILD_OPTIONS = "bzip2 -9"
 def decode(data: memoryview, limit: int) -> Chunks:
     import bz2
 
-    return pull_chunks(bz2.BZ2Decompressor(), data, NAME)
+    return pull_chunks(bz2.BZ2Decompressor, data, NAME)
 
 
 def encode(data: bytes, progress: Progress = no_progress) -> bytes:

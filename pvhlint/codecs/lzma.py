@@ -14,8 +14,10 @@ BUILD_OPTIONS = "lzma -9"
 def decode(data: memoryview, limit: int) -> Chunks:
     lzma = xz.liblzma()  # looked up at call time: tests swap the backend
     # The .lzma header names any dictionary size up to 4 GiB; liblzma would reserve it.
-    decoder = lzma.LZMADecompressor(lzma.FORMAT_ALONE, memlimit=decoder_memory(limit))
-    return pull_chunks(decoder, data, NAME)
+    memory = decoder_memory(limit)
+    return pull_chunks(
+        lambda: lzma.LZMADecompressor(lzma.FORMAT_ALONE, memlimit=memory), data, NAME
+    )
 
 
 def encode(data: bytes, progress: Progress = no_progress) -> bytes:

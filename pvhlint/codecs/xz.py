@@ -30,8 +30,8 @@ def liblzma() -> ModuleType:
 
 def decode(data: memoryview, limit: int) -> Chunks:
     lzma = liblzma()
-    decoder = lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=decoder_memory(limit))
-    return pull_chunks(decoder, data, NAME)
+    memory = decoder_memory(limit)
+    return pull_chunks(lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=memory), data, NAME)
 
 
 def _encode(data: bytes, progress: Progress, preset: int, **tuning: int) -> bytes:

@@ -37,16 +37,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pvhlint.loaders import loader_errors
 from pvhlint.loaders.xen import XenError, payload_decode
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 
 
 def check(image: Image) -> Iterator[Hit]:
-    """Faults libxenguest's decoder takes all the same (its refusals are
-    pvhlint.loaders.xen's)."""
+    """Faults libxenguest's decoder takes all the same, and faults it never meets because it
+    stops earlier (a codec it lacks): the payload is still damaged, or a bomb pvhlint stopped
+    reading. Its refusals are pvhlint.loaders.xen's."""
+    refused = {(e.detail, e.layer, e.offset) for e in loader_errors(image)}
     for decode in payload_decode(image):
-        if decode.code is None:
+        if decode.code is None or (decode.detail, decode.layer, decode.offset) not in refused:
             yield Hit(decode.detail, decode.layer, decode.offset, decode.length)
 
 
