@@ -1144,7 +1144,13 @@ CASES: tuple[Case, ...] = (
     # search pads in the ELF's word and reads on past the PT_NOTE; a damaged xz payload keeps
     # what decodes before the damage.
     Case(
-        Recipe("pvh32-features-not-bogus", (set_field("phdr[1].p_align", 0x70, 4, 0xFFFFFFFF), set_field("phdr[0].p_paddr", 0x40, 4, 0x100080))),
+        Recipe(
+            "pvh32-features-not-bogus",
+            (
+                set_field("phdr[1].p_align", 0x70, 4, 0xFFFFFFFF),
+                set_field("phdr[0].p_paddr", 0x40, 4, 0x100080),
+            ),
+        ),
         target="qemu",
         real="accept (pvh)",
         message="pvh",
@@ -1158,7 +1164,9 @@ CASES: tuple[Case, ...] = (
         ours="reject",
     ),
     Case(
-        Recipe("boot/bz-xz-corrupt-tail", (set_field("payload.size_trailer", 0x41834, 4, 0x201F8),)),
+        Recipe(
+            "boot/bz-xz-corrupt-tail", (set_field("payload.size_trailer", 0x41834, 4, 0x201F8),)
+        ),
         target="xen-pvh",
         real="accept",
         message="Found PVH image",
