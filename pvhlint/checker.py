@@ -16,6 +16,7 @@ from . import prefetch, profiles
 from .config import resolve_max_output
 from .errors import ImageError
 from .image import open_image
+from .loaders import run_all
 from .loaders.grub import grub_layer, grub_mb1, grub_mb2
 from .loaders.qemu import qemu_path
 from .loaders.xen import xen_first_loader, xen_parse
@@ -67,6 +68,17 @@ class Verdict:
     versions: dict[str, VersionVerdict] = field(default_factory=dict)
 
     @property
+    def message(self) -> str | None:
+        """The loader's own words where it stops, for the first version that refuses."""
+        return next((v.message for v in self.versions.values() if v.message), None)
+
+    @property
+    def undefined(self) -> bool:
+        """A version refuses only by reading memory that is not the image's: what the loader
+        does then is not known (it may load, refuse or crash)."""
+        return any(v.undefined for v in self.versions.values())
+
+    @property
     def split(self) -> bool:
         """The versions in force disagree."""
         return len({v.accept for v in self.versions.values()}) > 1
@@ -76,17 +88,32 @@ class Verdict:
                                    "rules": self.rules, "required": self.required}  # fmt: skip
         if self.path is not None:
             data["path"] = self.path
-        data["versions"] = {version: {"verdict": _word(v.accept), "rules": v.rules}
-                            for version, v in self.versions.items()}  # fmt: skip
+        if self.message is not None:
+            data["message"] = self.message
+        if self.undefined:
+            data["undefined"] = True
+        data["versions"] = {version: v.to_dict() for version, v in self.versions.items()}
         return data
 
 
 @dataclass(frozen=True)
 class VersionVerdict:
-    """One version's verdict: accept, and the ids of the rules that make it reject."""
+    """One version's verdict: accept, the ids of the rules that make it reject, the
+    loader's message where it stops (when its model names one), and whether that stop
+    depends on memory that is not the image's."""
 
     accept: bool
     rules: list[str]
+    message: str | None = None
+    undefined: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {"verdict": _word(self.accept), "rules": self.rules}
+        if self.message is not None:
+            data["message"] = self.message
+        if self.undefined:
+            data["undefined"] = True
+        return data
 
 
 def _word(accept: bool) -> str:
@@ -310,12 +337,16 @@ def _shown(finding: Finding, targets: tuple[str, ...], required: frozenset[str],
 def _verdicts(image: Image, findings: list[Finding], required: frozenset[str],
               versions: dict[str, tuple[str, ...]]) -> dict[str, Verdict]:  # fmt: skip
     verdicts = {}
+    outcomes = {outcome.loader: outcome for outcome in run_all(image)}
     for target in TARGETS:
         per_version = {}
+        outcome = outcomes.get(profiles.LOADER_OF[target])
         for version in versions[target]:
             found = sorted({f.rule for f in findings
                             if profiles.rejects_at(f.rejects, target, version)})  # fmt: skip
-            per_version[version] = VersionVerdict(not found, found)
+            stop = outcome.refusal(target, version) if outcome and found else None
+            per_version[version] = VersionVerdict(not found, found, stop and stop.message,
+                                                  bool(stop and stop.undefined))  # fmt: skip
         rules = sorted({rule for v in per_version.values() for rule in v.rules})
         verdicts[target] = Verdict(not rules, rules, target in required, versions=per_version)
     verdicts["qemu"].path = qemu_path(image).replace("zimage", "linux")

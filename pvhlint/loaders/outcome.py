@@ -50,6 +50,9 @@ class LoaderError:
     length: int | None = None
     refuses: tuple[str, ...] = ()
     text: str | None = None
+    # The loader reads memory that is not the image's here (past the file's mapping, an
+    # uninitialised variable): what it does depends on that memory, so no verdict holds.
+    undefined: bool = False
 
     @property
     def message(self) -> str:

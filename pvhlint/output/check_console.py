@@ -76,10 +76,11 @@ def _word(accept: bool) -> str:
 
 def _state(verdict: Verdict) -> str:
     """One word, or where the versions in force disagree, one per version:
-    "4.17 reject, 4.20 accept"."""
+    "4.17 reject, 4.20 accept". "undefined": the loader reads memory that is not the image's."""
     if not verdict.split:
-        return _word(verdict.accept)
-    return ", ".join(f"{version} {_word(v.accept)}" for version, v in verdict.versions.items())
+        return "[yellow]undefined[/]" if verdict.undefined else _word(verdict.accept)
+    return ", ".join(f"{version} {'[yellow]undefined[/]' if v.undefined else _word(v.accept)}"
+                     for version, v in verdict.versions.items())  # fmt: skip
 
 
 def _summary_table(report: Report, console: Any) -> None:
