@@ -2,8 +2,8 @@
 
 Notes are walked the way libelf walks them: name and descriptor padded to 4
 whatever the class, owner compared as a C string, header fields outside the
-image read as absent. Each segment is also walked padded to its p_align, the
-way QEMU and rust-vmm's linux-loader do, so rules can say where they disagree.
+image read as absent (rust-vmm's linux-loader pads by 4 too). Each segment is also walked
+padded to its p_align, the way QEMU does, so rules can say where they disagree.
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ KNOWN_OWNERS = frozenset(
 class ElfReader:
     """Reads one ELF layer from a Blob."""
 
-    def __init__(self, blob: Blob, layer: int, problems: list[Problem]) -> None:
+    def __init__(
+        self, blob: Blob, layer: int, problems: list[Problem], as_elf64: bool = False
+    ) -> None:
         self.blob = blob
         self.layer = layer
         self.problems = problems
@@ -54,14 +56,15 @@ class ElfReader:
             raise FormatError(f"ELF data encoding {ident[5]} is neither little- nor big-endian")
         # libelf (elf_64bit) and QEMU (load_elf) read every EI_CLASS but 2 as ELF32.
         self.ei_class = ident[4]
-        self.class64 = ident[4] == 2
-        if ident[4] not in (1, 2):
+        self.as_elf64 = as_elf64  # the ELF64 reading of any EI_CLASS (see _elf64)
+        self.class64 = ident[4] == 2 or as_elf64
+        if ident[4] not in (1, 2) and not as_elf64:
             self._problem(
                 ProblemCode.ELF_CLASS, f"EI_CLASS {ident[4]} is neither 1 nor 2: read as ELF32", 4
             )
         self.endian = "<" if ident[5] == 1 else ">"
         self.total_notes = 0
-        # The p_align walks (QEMU, rust-vmm) have no cap of their own; without one, many
+        # The p_align walks (QEMU) have no cap of their own; without one, many
         # PT_NOTEs over one big area would make millions of notes.
         self.aligned_notes = 0
         self.qemu_steps = 0
@@ -100,8 +103,10 @@ class ElfReader:
                 info.xen_guest = self._xen_guest(info.sections)
                 if info.xen_guest:
                     info.xen_notes_from = "__xen_guest"
-        if stride is None and phnum and header_phentsize != self.phdr_size:
+        if stride is None and phnum and header_phentsize != self.phdr_size and not self.as_elf64:
             info.packed = self._packed(want_sections)
+        if stride is None and not self.class64:
+            info.elf64 = self._elf64()
         return info
 
     @property
@@ -122,6 +127,18 @@ class ElfReader:
         packed = reader.read(want_sections, stride=self.phdr_size)
         packed.problems = reader.problems
         return packed
+
+    def _elf64(self) -> ElfInfo | None:
+        """The same bytes read as an ELF64 whatever EI_CLASS says, as rust-vmm's
+        linux-loader reads them (Elf::load reads an Elf64_Ehdr and never looks at EI_CLASS).
+        None when not even its header can be read. Its problems are kept apart."""
+        reader = ElfReader(self.blob, self.layer, [], as_elf64=True)
+        try:
+            view = reader.read(want_sections=False)
+        except FormatError:
+            return None
+        view.problems = reader.problems
+        return view
 
     def _segments(self, phoff: int, phnum: int, phentsize: int) -> list[Segment]:
         if phnum > _MAX_PHDRS:
@@ -271,7 +288,7 @@ class ElfReader:
     def _note(self, pos: int, end: int, pad: int, header: bytes, bits: int) -> Note:
         namesz, descsz, n_type = struct.unpack(self.endian + "III", header)
         name_off = pos + 12
-        # Sizes are padded, not offsets: libelf with 4, QEMU and rust-vmm with p_align.
+        # Sizes are padded, not offsets: libelf (and rust-vmm) with 4, QEMU with p_align.
         desc_off = name_off + align_up_wrapped(namesz, pad, bits)
         owner = self.blob.read(name_off, min(namesz, _MAX_OWNER))
         desc = self.blob.read(desc_off, min(descsz, _MAX_DESC))

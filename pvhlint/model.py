@@ -154,7 +154,7 @@ class Note:
 @dataclass
 class NoteArea:
     """A PT_NOTE segment or SHT_NOTE section, walked with 4-byte padding (libelf)
-    and with the segment's p_align (QEMU and rust-vmm pad to p_align)."""
+    and with the segment's p_align (QEMU pads to p_align; rust-vmm pads by 4)."""
 
     layer: int
     source: str  # "PT_NOTE" | "SHT_NOTE"
@@ -205,10 +205,17 @@ class ElfInfo:
     # ignores e_phentsize); None when e_phentsize is that size and both readings agree.
     packed: ElfInfo | None = field(default=None, repr=False)
     problems: list[Problem] = field(default_factory=list, repr=False)  # the packed reading's
+    # The same bytes read as an ELF64 when EI_CLASS is not 2 (rust-vmm's linux-loader never
+    # looks at EI_CLASS); None when that header cannot be read, or EI_CLASS is 2.
+    elf64: ElfInfo | None = field(default=None, repr=False)
 
     def packed_view(self) -> ElfInfo:
         """The ELF as a loader that ignores e_phentsize reads it."""
         return self.packed if self.packed is not None else self
+
+    def elf64_view(self) -> ElfInfo | None:
+        """The ELF as a loader that reads an Elf64_Ehdr whatever EI_CLASS says reads it."""
+        return self if self.elf_class == 64 else self.elf64
 
     @property
     def machine_name(self) -> str:

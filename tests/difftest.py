@@ -17,6 +17,8 @@ What is compared with what (per target; see tests/verdict_table.py for the fixtu
   fixture that passes GRUB's loader checks by construction, so GRUB's own ``multiboot``,
   ``multiboot2`` or ``linux`` command is then booted in QEMU (tests/loaders/grub_boot.py) and
   its answer is the real verdict.
+* rust-vmm: exactly as tests/verdict_table.py (linux-loader 0.14's ``Elf::load`` as Cloud
+  Hypervisor calls it; accept = loaded with a PVH entry), the same probe for both releases.
 * pvhlint: ``check_image(open_image(path, lenient=True), Options(loaders=Profile.DEBIAN12))``
   (the real loaders asked are Debian 12's); an ImageError (or any
   exception) is "no verdict", a mismatch wherever the loader decided.

@@ -69,7 +69,8 @@ GRUB_LOADER_GATE = {
     "grub-multiboot2": "multiboot2",
     "grub-linux": "linux",
 }
-TARGETS = (*COMPARED, *GRUB_LOADERS)
+# rust-vmm: one linux-loader (Debian unstable's 0.14) answers for both releases.
+TARGETS = (*(target for target in COMPARED if target != "rust-vmm"), *GRUB_LOADERS)
 REPEATS = 4
 
 ENTRY = 0x100000

@@ -151,7 +151,7 @@ def test_a_note_chain_over_zero_bytes_stops_at_libelfs_cap():
 
 def test_many_note_segments_over_one_area_padded_to_8():
     """2000 PT_NOTEs over the same 64 KiB of zeros with p_align 8: each is also walked padded
-    to p_align (QEMU, rust-vmm), and those walks used to have no cap (2000 x 5461 notes)."""
+    to p_align (QEMU), and those walks used to have no cap (2000 x 5461 notes)."""
     zeros = 1 << 16
     count = 2000
     ident = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)

@@ -7,7 +7,15 @@ from .runner import E, Expect, named_cases_test
 NAMED_CASES: dict[str, list[Expect]] = {
     # ELF64 only: an ELF32's program headers are the wrong size for it
     "elf32-pvh": [
-        E("rust-vmm-pvh", 0, ("Kernel Loader: Invalid program header size",), ("rust-vmm",))
+        E(
+            "rust-vmm-pvh",
+            0,
+            (
+                "Kernel Loader: failed to load ELF kernel image: Kernel Loader: Invalid program "
+                "header size",
+            ),
+            ("rust-vmm",),
+        )
     ],
 }
 

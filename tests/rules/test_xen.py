@@ -69,7 +69,7 @@ NAMED_CASES: dict[str, list[Expect]] = {
         E(
             "xen-note-align",
             _area("elf/notes-palign8")[0],
-            ("padded by 8 (QEMU, rust-vmm)",),
+            ("padded by 8 (QEMU) it holds",),
             length=_area("elf/notes-palign8")[1],
         )
     ],

@@ -1,24 +1,30 @@
-"""rust-vmm's linux-loader (Cloud Hypervisor, Firecracker) finds no PVH entry.
+"""rust-vmm's linux-loader (Cloud Hypervisor, Firecracker) fails the load or finds no PVH entry.
 
 What:
-  The PVH path of rust-vmm/linux-loader (src/loader/x86_64/elf/mod.rs) takes a
-  little-endian ELF64 only, with e_phentsize 56 and e_phoff ≥ 64. It walks each
-  PT_NOTE padding names and descriptors to p_align (which must be a power of
-  two), matches type 18 with namesz 4 and name "Xen\\0", needs descsz ≥ 4 and
-  reads a u32. Each PT_NOTE overwrites the result of the one before: the last
-  PT_NOTE decides.
+  Cloud Hypervisor loads a PVH kernel with linux-loader's Elf::load
+  (src/loader/elf/mod.rs, 0.14). It reads an Elf64 header whatever EI_CLASS
+  says and checks, in order: 64 bytes to read, the ELF magic, EI_DATA 1,
+  e_phentsize 56, e_phoff >= 64, e_entry >= 0x100000, then reads every
+  program header. In program header order it copies each PT_LOAD's file bytes
+  into guest RAM at p_paddr (all of them must be in the file and in guest
+  memory: 512 MiB by default) and walks each PT_NOTE, names and descriptors
+  padded to 4 whatever p_align says, for type 18 with namesz 4 and name
+  "Xen\\0", whose descriptor must hold 4 bytes. Each PT_NOTE overwrites the
+  result of the one before: the last PT_NOTE decides.
 
 Why:
-  Without a match the VMM has no PVH entry: Cloud Hypervisor fails with
-  "KernelMissingPvhHeader"; a walk error fails the load with the loader's
-  message ("Kernel Loader: Invalid alignment", "Invalid PVH note header",
-  "Invalid program header size" for an ELF32, "Invalid Elf magic number" for a
-  bzImage or gzip file). This model follows the loader's source; no
-  rust-vmm-based VMM is packaged in Debian 12 to compare with.
+  Without a PVH entry Cloud Hypervisor fails with "KernelMissingPvhHeader";
+  any check failing fails the load with linux-loader's message, e.g.
+  "Kernel Loader: failed to load ELF kernel image: Kernel Loader: Invalid Elf
+  magic number" for a bzImage or gzip file, "... Invalid program header size"
+  for an ELF32, "... Unable to read kernel image" for a segment past the end
+  of the file or of guest RAM, "... Invalid PVH note header" for a descriptor
+  under 4 bytes. Checked against linux-loader 0.14 itself
+  (tests/loaders/rust_vmm.py).
 
 Fix:
-  Hand the VMM the ELF64 vmlinux; keep the Xen notes in the last PT_NOTE, with
-  p_align 4 (see xen-note-align), owner "Xen" with namesz 4.
+  Hand the VMM the ELF64 vmlinux, whole; keep the Xen notes in the last
+  PT_NOTE, owner "Xen" with namesz 4, PHYS32_ENTRY's descriptor 4 bytes or more.
 
 Example:
   vmlinux: rust-vmm-pvh: the last PT_NOTE (5) holds no PVH note: Cloud Hypervisor says

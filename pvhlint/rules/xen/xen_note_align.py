@@ -1,18 +1,18 @@
 """A PT_NOTE whose p_align is not 4, or Xen notes split over several PT_NOTE segments.
 
 What:
-  Note readers disagree on padding: Xen's libelf (and GRUB) pad names and
-  descriptors to 4 bytes; QEMU and rust-vmm's linux-loader pad them to the
-  segment's p_align. Newer toolchains put an 8-byte aligned
+  Note readers disagree on padding: Xen's libelf, GRUB and rust-vmm's
+  linux-loader (ELFNOTE_ALIGN) pad names and descriptors to 4 bytes; QEMU pads
+  them to the segment's p_align. Newer toolchains put an 8-byte aligned
   `.note.gnu.property` into the same PT_NOTE as the Xen notes, raising p_align
   to 8. Separately, rust-vmm keeps only the result of the last PT_NOTE it scans.
 
 Why:
-  With p_align 8 over 4-padded notes, QEMU and rust-vmm walk to the wrong
-  offsets and miss PHYS32_ENTRY: QEMU says "Error loading uncompressed kernel
-  without PVH ELF Note", Cloud Hypervisor "KernelMissingPvhHeader" — while Xen
-  boots the same file. p_align 0 crashes QEMU (SIGFPE). With the Xen notes
-  split over several PT_NOTE segments, rust-vmm loses those not in the last.
+  With p_align 8 over 4-padded notes, QEMU walks to the wrong offsets and
+  misses PHYS32_ENTRY: it says "Error loading uncompressed kernel without PVH
+  ELF Note" — while Xen and Cloud Hypervisor boot the same file. p_align 0
+  crashes QEMU (SIGFPE). With the Xen notes split over several PT_NOTE
+  segments, rust-vmm loses those not in the last.
 
 Fix:
   Keep the Xen notes in a PT_NOTE of their own with p_align 4 (a separate
@@ -21,7 +21,7 @@ Fix:
 
 Example:
   vmlinux: xen-note-align: PT_NOTE 4 has p_align 8: padded by 4 (Xen) it holds GNU 5,
-  Xen 18; padded by 8 (QEMU, rust-vmm) it holds GNU 5, Xen 0
+  Xen 18; padded by 8 (QEMU) it holds GNU 5, Xen 0
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def check(image: Image) -> Iterator[Hit]:
         if mine != theirs:
             yield Hit(
                 f"{label} has p_align {area.align}: padded by 4 (Xen) it holds "
-                f"{_names(area.notes)}; padded by {area.align} (QEMU, rust-vmm) it holds "
+                f"{_names(area.notes)}; padded by {area.align} (QEMU) it holds "
                 f"{_names(area.notes_by_align)}",
                 area.layer,
                 area.offset,
