@@ -1074,6 +1074,7 @@ class Report:
     seconds: float = 0.0
     pairs: int = 0
     undecided: int = 0  # pairs whose loader gave no answer (GRUB still running at the limit)
+    undefined: int = 0  # pairs pvhlint calls undefined (the loader reads memory not the image's)
     mismatching_mutants: int = 0
     by_target: dict[str, int] = field(default_factory=dict)
     classes: dict[tuple[str, ...], list[Mismatch]] = field(default_factory=dict)
@@ -1083,6 +1084,9 @@ class Report:
             self.mutants += 1
             self.pairs += len(result.real)
             self.undecided += len(self.settings.available()) - len(result.real)
+            self.undefined += sum(
+                1 for t, v in result.ours.items() if v.undefined and t in result.real
+            )
             found = result.mismatches()
             self.mismatching_mutants += bool(found)
             for item in found:
@@ -1094,7 +1098,8 @@ class Report:
         lines = [
             f"seed {self.seed}, {self.settings.release} loaders ({', '.join(targets)}): "
             f"{self.mutants} mutants, {self.pairs} (mutant, target) pairs "
-            f"compared in {self.seconds:.0f} s ({self.undecided} undecided); "
+            f"compared in {self.seconds:.0f} s ({self.undecided} undecided, "
+            f"{self.undefined} called undefined by pvhlint); "
             f"{self.mismatching_mutants} mutants mismatch; "
             f"{len(self.classes)} mismatch classes",
             "mismatches per target: "

@@ -126,7 +126,7 @@ REAL: dict[tuple[str, str], tuple[bool, str | None]] = {
     ("mb1-elf32-phnum0", "grub:multiboot"): (False, "entry point isn't in a segment"),
     ("mb1-elf32-no-load", "qemu"): (False, "Error while fetching elf kernel from rom"),
     ("mb1-elf32-no-load", "grub:multiboot"): (True, None),
-    # undefined (uninitialised memory), as measured with Debian 12's QEMU and GRUB
+    # undefined (uninitialised memory: UNDEFINED), as measured with Debian 12's QEMU and GRUB
     ("mb1-aout-fields-cut", "qemu"): (True, "path=multiboot"),
     ("mb1-aout-fields-cut", "grub:multiboot"): (True, None),
     ("mb1-elf32-truncated", "grub:multiboot"): (False, "premature end of file"),
@@ -266,6 +266,11 @@ def test_real_loader(name: str, loader: str, image_path: Callable[[str], Path]) 
         assert fragment in message
 
 
+# Where the loader's answer depends on memory that is not the image's (measured: QEMU 7.2 and
+# 10.0 disagree on such images): pvhlint says "undefined", whatever this machine's QEMU did.
+UNDEFINED = {("mb1-aout-fields-cut", "qemu")}
+
+
 @pytest.mark.parametrize("name", sorted({name for name, _ in REAL}))
 def test_verdicts(name: str, image_path: Callable[[str], Path]) -> None:
     """check_image's verdicts agree with the real loaders' answers above (the table is checked
@@ -277,7 +282,10 @@ def test_verdicts(name: str, image_path: Callable[[str], Path]) -> None:
         if variant_name != name or target is None:
             continue
         verdict = result.verdicts[target]
-        assert verdict.accept == accept, (target, verdict.rules)
+        if (name, loader) in UNDEFINED:  # the loader reads memory that is not the image's
+            assert verdict.undefined and not verdict.accept, (target, verdict.rules)
+            continue
+        assert verdict.accept == accept and not verdict.undefined, (target, verdict.rules)
         if loader == "qemu" and accept and fragment and fragment.startswith("path="):
             assert verdict.path == fragment.removeprefix("path=")
 

@@ -168,6 +168,8 @@ def test_compare_rules() -> None:
     ok = vt.Real(True, "pvh", "pvh")
     assert vt.compare("x", "qemu", vt.Ours(True, "pvh"), ok, {}).status == "match"
     assert vt.compare("x", "qemu", vt.Ours(True, "multiboot"), ok, {}).status == "mismatch"
+    undefined = vt.Ours(False, rules=("mb1-address-fields",), undefined=True)
+    assert vt.compare("x", "qemu", undefined, ok, {}).status == "undefined"
     assert vt.compare("x", "qemu", vt.Ours(False), vt.Real(False, "crash"), {}).status == "match"
     assert vt.compare("x", "xen-pv", None, vt.Real(False, "no"), {}).status == "mismatch"
     assert vt.compare("x", "linux", vt.Ours(True), None, {}).status == "missing"

@@ -160,15 +160,19 @@ class Real(NamedTuple):
 
 
 class Ours(NamedTuple):
-    """pvhlint's verdict: accept, QEMU's path (qemu only), the rules that reject."""
+    """pvhlint's verdict: accept, QEMU's path (qemu only), the rules that reject, and
+    whether pvhlint calls it undefined (the loader reads memory that is not the image's)."""
 
     accept: bool
     path: str | None = None
     rules: tuple[str, ...] = ()
+    undefined: bool = False
 
 
 class Outcome(NamedTuple):
-    status: str  # "match" | "mismatch" | "missing" (the loader is not installed)
+    # "match" | "mismatch" | "missing" (the loader is not installed) | "undefined" (pvhlint
+    # says the loader reads memory that is not the image's: any answer is consistent)
+    status: str
     note: str = ""  # how the comparison was made when it is not the plain verdict
 
 
@@ -227,6 +231,8 @@ def compare(
         return Outcome("missing", f"no real loader for {target} here: {why}")
     if ours is None:
         return Outcome("mismatch", "pvhlint cannot read the image")
+    if ours.undefined:
+        return Outcome("undefined", f"the real loader said {_word(real.accept)}")
     only = loader_only(release)
     if (name, target) in only:
         same = detected[target] == real.accept
@@ -358,7 +364,8 @@ def _ours_and_detected(
     except ImageError as exc:
         return {}, {}, exc.message
     result = check_image(image, Options(loaders=PROFILE_OF[release]))
-    ours = {target: Ours(v.accept, v.path, tuple(v.rules)) for target, v in result.verdicts.items()}
+    ours = {target: Ours(v.accept, v.path, tuple(v.rules), v.undefined)
+            for target, v in result.verdicts.items()}  # fmt: skip
     detected = {
         "multiboot1": grub_mb1(image) is not None,
         "multiboot2": grub_mb2(image, loader=False) is not None,
@@ -502,6 +509,8 @@ def _cell(item: Row, target: str) -> str:
     theirs = _word(real.accept, real.path if target == "qemu" else None)
     if outcome.status == "match":
         return "✓ " + theirs + (" ≈" if outcome.note else "")
+    if outcome.status == "undefined":
+        return "? undefined / " + theirs
     return f"**✗ {_ours_word(item, target)} / {theirs}**"
 
 
@@ -553,7 +562,7 @@ def details(rows: Iterable[Row], mismatches_only: bool = False) -> str:
             outcome = item.outcome(target)
             if mismatches_only and outcome.status != "mismatch":
                 continue
-            mark = "✗" if outcome.status == "mismatch" else "✓"
+            mark = {"mismatch": "✗", "undefined": "?"}.get(outcome.status, "✓")
             message = real.detail.replace("|", "\\|") + (
                 f" — {outcome.note}" if outcome.note else ""
             )
@@ -621,10 +630,18 @@ def render(rows: list[Row], mismatches_only: bool = False) -> str:
     count = sum(len(_mismatched(item)) for item in rows)
     compared = sum(len(item.real) for item in rows)
     names = len({item.name for item in rows})
+    undefined = sum(1 for item in rows for t in COMPARED
+                    if t in item.real and item.outcome(t).status == "undefined")  # fmt: skip
     parts = [
         "# pvhlint verdicts vs the real loaders",
         LEGEND,
-        f"{count} mismatches in {compared} comparisons over {names} images.",
+        f"{count} mismatches in {compared} comparisons over {names} images"
+        + (
+            f" ({undefined} undefined: pvhlint says the loader reads memory that is not the "
+            "image's, and does not count them)."
+            if undefined
+            else "."
+        ),
         "## Verdicts",
         matrix(rows, mismatches_only),
         "## Details",
