@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from .model import Image, Note, align_up
+from .loaders.common import note_size
+from .model import Image, Note
 from .rule import Hit
 from .xennotes import note_label
 
 XEN_TARGETS = ("xen-pvh", "xen-pv")
-
-
-def note_size(note: Note) -> int:
-    """Bytes the note occupies, padded the libelf way."""
-    return 12 + align_up(note.namesz, 4) + align_up(note.descsz, 4)
+__all__ = ["XEN_TARGETS", "at_elf", "at_note", "name", "note_size"]
 
 
 def name(note: Note) -> str:

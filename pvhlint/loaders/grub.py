@@ -6,8 +6,10 @@ tests/loaders/grub_boot.py) on the fixtures in tests/test_rules_boot.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ..bzimage import FIELD_OFFSETS
 from ..model import (
     EM_386,
     EM_X86_64,
@@ -20,8 +22,18 @@ from ..model import (
 )
 from ..multiboot import MULTIBOOT, Mb1Flag, Mb2Tag
 from ..profiles import Loader
-from .common import boot_layer, first_header, layer_size
-from .outcome import Check, ErrorCode, Outcome, walk
+from .common import (  # conv-qemu
+    boot_layer,
+    bzimage_protocol_too_old,
+    bzimage_truncated,
+    elf_big_endian,
+    first_header,
+    layer_size,
+    unsupported_machine,  # conv-qemu
+)
+from .outcome import Check, ErrorCode, LoaderError, Outcome, walk
+
+GRUB_LINUX_MAX_SETUP_SECTS = 64  # include/grub/i386/linux.h
 
 GRUB_FILTERS = ("gzip", "xz", "lzo")  # whole-file streams GRUB reads through (gzip first)
 
@@ -405,8 +417,79 @@ def grub_shnum_error(image: Image, header: MultibootHeader) -> GrubElfError | No
 class GrubError(ErrorCode):
     """GRUB's messages (it prints `error: <message>.`), or how it dies."""
 
+    # --- conv-qemu: the elf-unsupported-machine and bzimage-* codes
+    ELF_BIG_ENDIAN = "invalid arch-independent ELF magic"
+    ELF_NOT_X86 = "invalid arch-dependent ELF magic"
+    LINUX_TOO_MANY_SETUP_SECTS = "too many setup sectors"
+    LINUX_VERSION_TOO_OLD = "version too old for 32-bit boot"
+    LINUX_PREMATURE_END = "premature end of file"  # "... %s", the path
+    LINUX_FILTER_SEEK = "attempt to seek outside of the file"
+    # --- end conv-qemu
 
-CHECKS: tuple[Check, ...] = ()
+
+# --- conv-qemu: checks of elf-unsupported-machine and the bzimage rules
+
+
+def elf_machine(image: Image) -> Iterator[LoaderError]:
+    """multiboot_elfxx.c (`multiboot`, `multiboot2`, ELF path): grub_multiboot_load_elf
+    refuses a big-endian ELF (arch-independent magic) and grub_multiboot_load_elfXX one
+    whose e_machine is not x86 (arch-dependent magic)."""
+    cause = unsupported_machine(image)
+    if cause is not None:
+        code = GrubError.ELF_BIG_ENDIAN if elf_big_endian(image) else GrubError.ELF_NOT_X86
+        yield from cause.error(code, Loader.GRUB)
+
+
+def linux_setup_sects(image: Image) -> Iterator[LoaderError]:
+    """grub_cmd_linux (loader/i386/linux.c): lh.setup_sects > GRUB_LINUX_MAX_SETUP_SECTS."""
+    setup = image.setup
+    if setup is not None and setup.setup_sects > GRUB_LINUX_MAX_SETUP_SECTS:
+        offset, size = FIELD_OFFSETS["setup_sects"]
+        yield LoaderError(GrubError.LINUX_TOO_MANY_SETUP_SECTS,
+                          f"setup_sects {setup.setup_sects} at {offset:#x} is over "
+                          f'{GRUB_LINUX_MAX_SETUP_SECTS} (GRUB linux: "error: too many setup '
+                          'sectors.")', setup.layer, offset, size, refuses=("linux",))  # fmt: skip
+
+
+def linux_version(image: Image) -> Iterator[LoaderError]:
+    """grub_cmd_linux: a protocol version below 2.03."""
+    cause = bzimage_protocol_too_old(image)
+    if cause is not None:
+        yield from cause.error(GrubError.LINUX_VERSION_TOO_OLD, Loader.GRUB)
+
+
+def linux_truncated(image: Image) -> Iterator[LoaderError]:
+    """grub_cmd_linux reading the setup sectors and the kernel: a file cut before its
+    protected-mode code; read through a whole-file gzip or xz filter, the seek to it fails."""
+    cause = bzimage_truncated(image)
+    if cause is not None:
+        yield from cause.error(GrubError.LINUX_PREMATURE_END, Loader.GRUB)
+        return
+    setup = image.setup
+    if setup is None or setup.layer == boot_layer(image) or setup.layer != grub_layer(image):
+        return
+    size = layer_size(image, setup.layer)
+    if size < setup.pm_offset:
+        yield LoaderError(GrubError.LINUX_FILTER_SEEK,
+                          f"the bzImage inside the {image.format} file ends at {size:#x}, before "
+                          f"its protected-mode code at {setup.pm_offset:#x} (GRUB linux: \"error: "
+                          'attempt to seek outside of the file.")', setup.layer, 0x1F1, 1,
+                          refuses=("linux",))  # fmt: skip
+
+
+CONV_QEMU_ELF_CHECKS: tuple[Check, ...] = (elf_machine,)  # multiboot_elfxx.c, first
+CONV_QEMU_LINUX_CHECKS: tuple[Check, ...] = (  # grub_cmd_linux's order
+    linux_setup_sects,
+    linux_version,
+    linux_truncated,
+)
+# --- end conv-qemu
+
+
+CHECKS: tuple[Check, ...] = (
+    *CONV_QEMU_ELF_CHECKS,  # conv-qemu
+    *CONV_QEMU_LINUX_CHECKS,  # conv-qemu
+)
 
 
 def run(image: Image) -> Outcome:

@@ -5,19 +5,22 @@ checked against the real library by tests/loaders' libxenguest probe.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from ..bzimage import FIELD_OFFSETS
 from ..codecs import UNCOMPRESSED
 from ..codecs.gzip import GUNZIP_SLACK
 from ..model import ElfInfo, Image, Note, ProblemCode, XenBinTable
 from ..profiles import Loader
 from ..xenbin import FLAGS_MASK, FLAGS_REQUIRED, GUEST_TYPES, MASK32, PAE_MASK, PAE_SHIFT
 from ..xennotes import FEATURE_BITS, FeatureBits, Features, XenNote, parse_features
-from .common import UNSET_ADDR32, cached_fact, layer_size
+from .common import UNSET_ADDR32, cached_fact, elf_big_endian, layer_size, unsupported_machine
+from .common import bzimage_protocol_too_old as common_bzimage_protocol_too_old
 from .grub import GRUB_FILTERS
-from .outcome import Check, ErrorCode, Outcome, walk
+from .outcome import Check, ErrorCode, LoaderError, Outcome, walk
 
 
 class XenLoader(StrEnum):
@@ -299,12 +302,91 @@ def xen_binary(image: Image) -> BinOutcome | None:
 class XenError(ErrorCode):
     """libxenguest's and libelf's messages, as xl and the domain builder's log print them."""
 
+    # --- conv-qemu: the elf-unsupported-machine, bzimage-protocol, bzimage-setup-sects codes
+    PVH_ELF64_BIG_ENDIAN = "xc_dom_parse_hvm_kernel: ELF image is not 32bit"
+    PVH_ELF32_BIG_ENDIAN = "an HVM firmware load, not PVH"  # no message: loaded as firmware
+    PV_BIG_ENDIAN = "xc_dom_find_loader: no loader found"
+    PV_UNKNOWN_MACHINE = "xc_dom_guest_type: unknown image type"  # "... type %d"
+    BZIMAGE_PROTOCOL_TOO_OLD = "xc_dom_probe_bzimage_kernel: boot protocol too old"  # (%04x)
+    BZIMAGE_SETUP_SECTS_ZERO = "xc_dom_probe_bzimage_kernel: unknown compression format"
+    # --- end conv-qemu
+
+
+# --- conv-qemu: checks of elf-unsupported-machine, bzimage-protocol and bzimage-setup-sects
+
+
+def hvm_big_endian(image: Image) -> Iterator[LoaderError]:
+    """HVM-generic loader (xg_dom_hvmloader.c), for a PVH domain: a big-endian ELF64 is
+    refused by xc_dom_parse_hvm_kernel, a big-endian ELF32 loaded as firmware."""
+    cause = unsupported_machine(image)
+    if cause is not None and image.elf is not None and elf_big_endian(image):
+        code = (XenError.PVH_ELF64_BIG_ENDIAN if image.elf.elf_class == 64
+                else XenError.PVH_ELF32_BIG_ENDIAN)  # fmt: skip
+        yield from _only(cause.error(code, Loader.XEN), "xen-pvh")
+
+
+def bzimage_protocol_too_old(image: Image) -> Iterator[LoaderError]:
+    """xc_dom_probe_bzimage_kernel (xg_dom_bzimageloader.c): hdr->version < 2.08."""
+    cause = common_bzimage_protocol_too_old(image)
+    if cause is not None:
+        version = image.setup.version if image.setup is not None else 0
+        for error in cause.error(XenError.BZIMAGE_PROTOCOL_TOO_OLD, Loader.XEN):
+            yield replace(error, text=f"{error.code.text} ({version:04x})")
+
+
+def bzimage_setup_sects_zero(image: Image) -> Iterator[LoaderError]:
+    """xc_dom_probe_bzimage_kernel: the payload at (setup_sects + 1) * 512 + payload_offset,
+    with no "0 means 4": for setup_sects 0, 2048 bytes too early, in no known format."""
+    setup = image.setup
+    if setup is None or setup.setup_sects != 0 or not setup.has_hdrs or setup.version < 0x208:
+        return
+    offset, size = FIELD_OFFSETS["setup_sects"]
+    payload = setup.fields.get("payload_offset", 0)
+    yield LoaderError(XenError.BZIMAGE_SETUP_SECTS_ZERO,
+                      f"setup_sects 0 at {offset:#x}: Linux, GRUB and QEMU read 4, Xen reads 0 and "
+                      f"looks for the payload at {512 + payload:#x}, 2048 bytes before "
+                      f"{2560 + payload:#x} (libxenguest: \"xc_dom_probe_bzimage_kernel: unknown "
+                      'compression format")', setup.layer, offset, size,
+                      refuses=("xen-pvh", "xen-pv"))  # fmt: skip
+
+
+def elf_machine(image: Image) -> Iterator[LoaderError]:
+    """ELF-generic loader, for a PV domain: a big-endian ELF is no loader's (each probe
+    fails); xc_dom_parse_elf_kernel's xc_dom_guest_type refuses a non-x86 e_machine."""
+    cause = unsupported_machine(image)
+    if cause is not None:
+        code = XenError.PV_BIG_ENDIAN if elf_big_endian(image) else XenError.PV_UNKNOWN_MACHINE
+        for error in _only(cause.error(code, Loader.XEN), "xen-pv"):
+            machine = image.elf.machine if image.elf is not None else 0
+            text = None if elf_big_endian(image) else f"{code.text} {machine}"
+            yield replace(error, text=text)
+
+
+def _only(errors: Iterator[LoaderError], target: str) -> Iterator[LoaderError]:
+    """The errors narrowed to one target (a shared cause names both Xen targets)."""
+    for error in errors:
+        if target in error.refuses:
+            yield replace(error, refuses=(target,))
+
+
+CONV_QEMU_HVM_CHECKS: tuple[Check, ...] = (hvm_big_endian,)  # HVM-generic loader, first
+CONV_QEMU_BZIMAGE_CHECKS: tuple[Check, ...] = (
+    bzimage_protocol_too_old,  # xc_dom_probe_bzimage_kernel: version
+    bzimage_setup_sects_zero,  # xc_dom_probe_bzimage_kernel: the payload's codec
+)
+CONV_QEMU_ELF_CHECKS: tuple[Check, ...] = (elf_machine,)  # ELF-generic loader, last
+# --- end conv-qemu
+
 
 # xc_dom_find_loader tries the loaders in order and the first whose probe succeeds parses:
 # the binary loader's checks when its table is in the first 8 KiB, else the ELF loaders'
 # (HVM-generic, Linux bzImage, ELF-generic), each list in the order libxenguest meets them.
 BINARY_CHECKS: tuple[Check, ...] = ()
-ELF_CHECKS: tuple[Check, ...] = ()
+ELF_CHECKS: tuple[Check, ...] = (
+    *CONV_QEMU_HVM_CHECKS,  # conv-qemu
+    *CONV_QEMU_BZIMAGE_CHECKS,  # conv-qemu
+    *CONV_QEMU_ELF_CHECKS,  # conv-qemu
+)
 
 
 def run(image: Image) -> Outcome:
