@@ -469,5 +469,6 @@ PT_NAMES = {
 }  # fmt: skip
 SHT_NOTE = 7
 EM_386, EM_X86_64 = 3, 62
+EM_ARM = 40
 MACHINE_NAMES = {3: "x86 (EM_386)", 62: "x86-64 (EM_X86_64)", 40: "ARM", 183: "AArch64",
                  8: "MIPS", 20: "PowerPC", 21: "PowerPC64", 243: "RISC-V"}  # fmt: skip

@@ -97,16 +97,24 @@ class Rule:
 
 def explained(image: Image, codes: tuple[ErrorCode, ...]) -> list[Hit]:
     """The loader errors with one of `codes`, as hits: errors of several loaders about the
-    same cause (same account, same place) make one hit refusing all their targets."""
+    same cause (same account, same place) make one hit refusing all their targets, quoting
+    each of those loaders' words."""
     if not codes:
         return []
-    merged: dict[tuple[str, int, int | None, int | None], tuple[str, ...]] = {}
+    merged: dict[tuple[str, int, int | None, int | None], tuple[list[str], list[str]]] = {}
     for error in loader_errors(image):
         if error.code in codes:
-            key = (error.detail, error.layer, error.offset, error.length)
-            merged[key] = merged.get(key, ()) + error.refuses
-    return [Hit(detail, layer, offset, length, tuple(dict.fromkeys(refuses)))
-            for (detail, layer, offset, length), refuses in merged.items()]  # fmt: skip
+            refuses, said = merged.setdefault((error.detail, error.layer, error.offset,
+                                               error.length), ([], []))  # fmt: skip
+            refuses.extend(error.refuses)
+            if error.said:
+                said.append(error.said)
+    hits = []
+    for (detail, layer, offset, length), (refuses, said) in merged.items():
+        words = "; ".join(dict.fromkeys(said))
+        message = f"{detail} ({words})" if words else detail
+        hits.append(Hit(message, layer, offset, length, tuple(dict.fromkeys(refuses))))
+    return hits
 
 
 def parse_doc(doc: str) -> dict[str, str]:

@@ -64,7 +64,7 @@ def test_linux_loader_answers(name: str, paths: dict[str, Path]) -> None:
 def test_model_says_what_linux_loader_says(name: str, paths: dict[str, Path]) -> None:
     found = rust_vmm_pvh(open_image(str(paths[name]), lenient=True))
     if found.error is not None:
-        said = f"err {found.error}"
+        said = f"err {found.error.text}"
     else:
         said = "ok no-pvh" if found.entry is None else f"ok pvh {found.entry:#x}"
     assert said == ANSWERS[name]

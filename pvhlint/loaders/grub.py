@@ -33,7 +33,15 @@ from ..multiboot import (
     mb1_header_size,
 )
 from ..profiles import Loader
-from .common import boot_layer, first_header, layer_size
+from .common import (
+    boot_layer,
+    bzimage_protocol_too_old,
+    bzimage_truncated,
+    elf_big_endian,
+    first_header,
+    layer_size,
+    unsupported_machine,
+)
 from .outcome import Check, ErrorCode, LoaderError, Outcome, walk
 
 GRUB_FILTERS = ("gzip", "xz", "lzo")  # whole-file streams GRUB reads through (gzip first)
@@ -143,6 +151,16 @@ class GrubError(ErrorCode):
     LINUX_NO_HDRS = "version too old for 32-bit boot"
     LINUX_ZIMAGE = "zImage doesn't support 32-bit boot"
     LINUX_INIT_SIZE = CRASH
+
+    # grub_multiboot_load_elf / grub_multiboot_load_elfXX (multiboot_elfxx.c): a big-endian
+    # ELF, then an e_machine that is not x86 (elf-unsupported-machine explains both).
+    ELF_BIG_ENDIAN = "invalid arch-independent ELF magic"
+    ELF_NOT_X86 = "invalid arch-dependent ELF magic"
+    # grub_cmd_linux (loader/i386/linux.c)
+    LINUX_TOO_MANY_SETUP_SECTS = "too many setup sectors"
+    LINUX_VERSION_TOO_OLD = "version too old for 32-bit boot"
+    LINUX_PREMATURE_END = "premature end of file"  # "... %s", the path
+    LINUX_FILTER_SEEK = "attempt to seek outside of the file"
 
 
 @dataclass(frozen=True)
@@ -933,6 +951,71 @@ def linux_init_size(image: Image) -> Iterator[LoaderError]:
                           refuses=LINUX)  # fmt: skip
 
 
+# --- the ELF's machine and the Linux header: causes GRUB shares with QEMU and Xen
+
+
+def _for(target: str, errors: Iterator[LoaderError]) -> Iterator[LoaderError]:
+    """Errors about one command: the walk stops each command at its own point."""
+    for error in errors:
+        if target in error.refuses:
+            yield replace(error, refuses=(target,))
+
+
+def _elf_machine(image: Image) -> Iterator[LoaderError]:
+    """multiboot_elfxx.c (`multiboot`, `multiboot2`, ELF path): grub_multiboot_load_elf
+    refuses a big-endian ELF (arch-independent magic) and grub_multiboot_load_elfXX one
+    whose e_machine is not x86 (arch-dependent magic)."""
+    cause = unsupported_machine(image)
+    if cause is not None:
+        code = GrubError.ELF_BIG_ENDIAN if elf_big_endian(image) else GrubError.ELF_NOT_X86
+        yield from cause.error(code, Loader.GRUB)
+
+
+def mb1_elf_machine(image: Image) -> Iterator[LoaderError]:
+    yield from _for(MB1.target, _elf_machine(image))
+
+
+def mb2_elf_machine(image: Image) -> Iterator[LoaderError]:
+    yield from _for(MB2.target, _elf_machine(image))
+
+
+def linux_setup_sects(image: Image) -> Iterator[LoaderError]:
+    """grub_cmd_linux (loader/i386/linux.c): lh.setup_sects > GRUB_LINUX_MAX_SETUP_SECTS."""
+    setup = image.setup
+    if setup is not None and setup.setup_sects > GRUB_MAX_SETUP_SECTS:
+        offset, size = FIELD_OFFSETS["setup_sects"]
+        yield LoaderError(GrubError.LINUX_TOO_MANY_SETUP_SECTS,
+                          f"setup_sects {setup.setup_sects} at {offset:#x} is over "
+                          f'{GRUB_MAX_SETUP_SECTS} (GRUB linux: "error: too many setup '
+                          'sectors.")', setup.layer, offset, size, refuses=LINUX)  # fmt: skip
+
+
+def linux_version(image: Image) -> Iterator[LoaderError]:
+    """grub_cmd_linux: a protocol version below 2.03."""
+    cause = bzimage_protocol_too_old(image)
+    if cause is not None:
+        yield from cause.error(GrubError.LINUX_VERSION_TOO_OLD, Loader.GRUB)
+
+
+def linux_truncated(image: Image) -> Iterator[LoaderError]:
+    """grub_cmd_linux reading the setup sectors and the kernel: a file cut before its
+    protected-mode code; read through a whole-file gzip or xz filter, the seek to it fails."""
+    cause = bzimage_truncated(image)
+    if cause is not None:
+        yield from cause.error(GrubError.LINUX_PREMATURE_END, Loader.GRUB)
+        return
+    setup = image.setup
+    if setup is None or setup.layer == boot_layer(image) or setup.layer != grub_layer(image):
+        return
+    size = layer_size(image, setup.layer)
+    if size < setup.pm_offset:
+        yield LoaderError(GrubError.LINUX_FILTER_SEEK,
+                          f"the bzImage inside the {image.format} file ends at {size:#x}, before "
+                          f"its protected-mode code at {setup.pm_offset:#x} (GRUB linux: \"error: "
+                          'attempt to seek outside of the file.")', setup.layer, 0x1F1, 1,
+                          refuses=LINUX)  # fmt: skip
+
+
 # In GRUB's order, per command (the walk keeps the commands apart by target): multiboot,
 # multiboot2, linux.
 CHECKS: tuple[Check, ...] = (
@@ -940,6 +1023,7 @@ CHECKS: tuple[Check, ...] = (
     mb1_flags,  # grub_multiboot_load: UNSUPPORTED_FLAGS
     mb1_aout_fields_past_buffer,  # load_kernel reads the address fields from the buffer
     mb1_aout,  # load_kernel: the a.out kludge's chunk, seek, read, bss memset
+    mb1_elf_machine,  # grub_multiboot_load_elf: EI_DATA; grub_multiboot_load_elfXX: e_machine
     mb1_elf_start,  # load_kernel -> grub_multiboot_load_elf: magic, class, machine, e_type
     mb1_elf_shnum,  # multiboot_elfxx.c: grub_elfXX_get_shnum (2.12)
     mb1_elf_load,  # multiboot_elfxx.c: program headers, segments, entry, sections
@@ -948,12 +1032,16 @@ CHECKS: tuple[Check, ...] = (
     mb2_find_header,  # grub_multiboot2_load: read 32 KiB, find_header (architecture 0)
     mb2_tags,  # grub_multiboot2_load: the tag loop
     mb2_address_without_entry,  # grub_multiboot2_load: address tag needs an entry tag
+    mb2_elf_machine,  # grub_multiboot2_load_elf: EI_DATA, e_machine
     mb2_elf_start,  # grub_multiboot2_load_elf: magic, class, machine, e_type
     mb2_elf_shnum,  # multiboot_elfxx.c: grub_elfXX_get_shnum (2.12)
     mb2_elf_load,  # multiboot_elfxx.c: program headers, relocatable, segments, entry, sections
     linux_boot_flag,  # grub_cmd_linux: boot_flag
-    linux_no_hdrs,  # grub_cmd_linux: setup_sects, then "HdrS" and the version
+    linux_setup_sects,  # grub_cmd_linux: setup_sects > 64
+    linux_no_hdrs,  # grub_cmd_linux: no "HdrS"
+    linux_version,  # grub_cmd_linux: a version below 2.03
     linux_loaded_high,  # grub_cmd_linux: loadflags
+    linux_truncated,  # grub_cmd_linux: reading the setup sectors and the kernel
     linux_init_size,  # grub_cmd_linux: the protected-mode read into init_size's reservation
 )
 

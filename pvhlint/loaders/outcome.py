@@ -53,6 +53,9 @@ class LoaderError:
     # The loader reads memory that is not the image's here (past the file's mapping, an
     # uninitialised variable): what it does depends on that memory, so no verdict holds.
     undefined: bool = False
+    # A shared cause's words for this loader ("QEMU: \"...\""): the finding quotes the
+    # loaders whose walk reached the cause, after `detail`.
+    said: str | None = None
 
     @property
     def message(self) -> str:

@@ -13,6 +13,7 @@ from ..model import (
     EM_386,
     EM_X86_64,
     PT_LOAD,
+    PT_NOTE,
     ElfInfo,
     Image,
     MultibootHeader,
@@ -22,7 +23,18 @@ from ..model import (
 )
 from ..multiboot import QEMU_MB1_LIMIT, Mb1Flag
 from ..profiles import Loader
-from .common import PvhEntry, boot_layer, cached_fact, first_header, layer_size, pt_notes
+from .common import (
+    PvhEntry,
+    boot_layer,
+    bzimage_truncated,
+    cached_fact,
+    elf_big_endian,
+    first_header,
+    layer_size,
+    note_size,
+    pt_notes,
+    unsupported_machine,
+)
 from .grub import elf_of_layer, is_big_endian
 from .outcome import Check, ErrorCode, LoaderError, Outcome, walk
 
@@ -191,7 +203,7 @@ def qemu_pvh(image: Image) -> PvhEntry:
     elf = image.elf.packed_view()
     for segment, area in pt_notes(elf):
         if segment.align == 0:
-            return PvhEntry(error="SIGFPE: PT_NOTE p_align 0 divides by zero", segment=segment)
+            return PvhEntry(error=QemuError.NOTE_ALIGN_ZERO, segment=segment)
         note = area.qemu_pvh_note
         if note is not None:
             width = 8 if elf.elf_class == 64 else 4
@@ -219,6 +231,18 @@ class QemuError(ErrorCode):
     NO_PROGRAM_HEADERS = "Error while loading elf kernel"
     LOAD_SIZE_NEGATIVE = "Error while loading elf kernel"
     MULTIBOOT_ROM_FETCH = "Error while fetching elf kernel from rom"
+    ELFBOOT_FLAGS = "elfboot unsupported flags"  # error_report("... = %x", flags)
+    ELF_HEADER_UNREADABLE = "Error while loading elf kernel"
+    ELF_WRONG_ENDIAN = "Error while loading elf kernel"  # ELF_LOAD_WRONG_ENDIAN
+    ELF_WRONG_ARCH = "Error while loading elf kernel"  # ELF_LOAD_WRONG_ARCH
+    PHDR_TABLE_PAST_EOF = "Error while loading elf kernel"
+    SEGMENT_PAST_EOF = "Error while loading elf kernel"
+    FILESZ_ABOVE_MEMSZ = "Error while loading elf kernel"  # 10.0; 7.2 hangs, no message
+    NOTE_ALIGN_ZERO = "SIGFPE"  # no message: the note walk divides by p_align (exit 136)
+    NO_PVH_NOTE = "Error loading uncompressed kernel without PVH ELF Note"
+    PVH_ENTRY_ZERO = "Error loading uncompressed kernel without PVH ELF Note"
+    ROM_OVERLAP = "Some ROM regions are overlapping"
+    INVALID_KERNEL_HEADER = "qemu: invalid kernel header"
     # --- Multiboot 1 (hw/i386/multiboot.c load_multiboot); with the checks marked below ---
     MB1_AOUT_FIELDS_UNREAD = "(no fixed message: the fields come from uninitialised memory)"
     MB1_AOUT_LOAD_ADDR = "invalid load_addr address"
@@ -235,14 +259,62 @@ class QemuError(ErrorCode):
 
 QEMU = ("qemu",)
 EHDR_PHNUM = {32: 0x2C, 64: 0x38}
+EHDR_PHOFF = {32: 0x1C, 64: 0x20}
+ELFBOOT_UNSUPPORTED_FLAGS = 0x00010004  # load_elfboot refuses these e_flags bits
 
 
-def load_elf_failures(image: Image) -> Iterator[LoaderError]:
-    """load_elf (include/hw/elf_ops.h) on the PVH path or the Multiboot ELF path: load_symbols
-    first, then the program header table, then the loaded size as the caller keeps it; on the
-    Multiboot path, hw/i386/multiboot.c's copy of the loaded range back out of the ROMs."""
+def _on_pvh_path(image: Image) -> bool:
+    return qemu_path(image) == "pvh" and image.elf is not None
+
+
+def elfboot_flags(image: Image) -> Iterator[LoaderError]:
+    """load_elfboot (hw/i386/x86.c), before load_elf: e_flags bits 0x10004 refused."""
+    if not _on_pvh_path(image):
+        return
+    elf = image.elf
+    assert elf is not None
+    if elf.flags & ELFBOOT_UNSUPPORTED_FLAGS:
+        shown = f"{elf.flags & ELFBOOT_UNSUPPORTED_FLAGS:x}"
+        yield LoaderError(QemuError.ELFBOOT_FLAGS,
+                          f'e_flags {elf.flags:#x}: QEMU says "elfboot unsupported flags = '
+                          f'{shown}"', elf.layer, 0x24, refuses=QEMU,
+                          text=f"elfboot unsupported flags = {shown}")  # fmt: skip
+
+
+def elf_header_unreadable(image: Image) -> Iterator[LoaderError]:
+    """load_elf_ram_sym (include/hw/elf_ops.h): the ELF magic sent the file to load_elf,
+    which cannot read e_ident or the header, or refuses EI_DATA."""
+    if qemu_path(image) != "pvh":  # on the Multiboot path load_multiboot ran first
+        return
+    for problem in image.problems:
+        if problem.code == ProblemCode.ELF_HEADER_UNREADABLE:
+            yield LoaderError(QemuError.ELF_HEADER_UNREADABLE,
+                              f'{problem.message}: QEMU\'s load_elf says "Error while loading '
+                              'elf kernel"', problem.layer, 0, 4, refuses=QEMU)  # fmt: skip
+
+
+def elf_machine(image: Image) -> Iterator[LoaderError]:
+    """load_elf_ram_sym's EI_DATA check (ELF_LOAD_WRONG_ENDIAN), then load_elf's e_machine
+    switch (ELF_LOAD_WRONG_ARCH): x86_load_linux and load_multiboot print one message."""
+    cause = unsupported_machine(image)
+    if cause is not None:
+        big = elf_big_endian(image)
+        code = QemuError.ELF_WRONG_ENDIAN if big else QemuError.ELF_WRONG_ARCH
+        yield from cause.error(code, Loader.QEMU)
+
+
+def _elf_loaded(image: Image) -> ElfInfo | None:
+    """The ELF QEMU hands to load_elf (the file itself), or None."""
     elf = image.elf
     if elf is None or elf.layer != 0 or not qemu_loads_elf(image):
+        return None
+    return elf
+
+
+def load_symbols(image: Image) -> Iterator[LoaderError]:
+    """load_elf's load_symbols (include/hw/elf_ops.h): g_malloc(sh_size) aborts."""
+    elf = _elf_loaded(image)
+    if elf is None:
         return
     huge = qemu_symbols_crash(elf, image.size)
     if huge is not None:
@@ -252,25 +324,159 @@ def load_elf_failures(image: Image) -> Iterator[LoaderError]:
                           "bytes before reading them and aborts (SIGTRAP)", elf.layer,
                           elf.shoff, refuses=QEMU,
                           text=f"failed to allocate {huge.size} bytes")  # fmt: skip
-        return
-    if elf.phnum == 0:
+
+
+def no_program_headers(image: Image) -> Iterator[LoaderError]:
+    """load_elf: g_malloc0(e_phnum * sizeof(Phdr)) is NULL for 0 bytes."""
+    elf = _elf_loaded(image)
+    if elf is not None and elf.phnum == 0:
         yield LoaderError(QemuError.NO_PROGRAM_HEADERS,
                           "e_phnum is 0: QEMU's load_elf allocates no program header table and "
                           'fails ("Error while loading elf kernel")', elf.layer,
                           EHDR_PHNUM[elf.elf_class], 2, refuses=QEMU)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PastEof:
+    """The program header table or a segment that runs past the end of the file, and
+    whether load_elf reads it there (then QEMU refuses)."""
+
+    detail: str
+    offset: int
+    length: int | None
+    refused: bool
+    table: bool
+
+
+@cached_fact("qemu-past-eof")
+def elf_past_eof(image: Image) -> tuple[PastEof, ...]:
+    """The program header table (read whole: e_phnum * sizeof(Phdr) at e_phoff), then each
+    PT_LOAD and PT_NOTE whose file range ends past the end of the file; refused where load_elf
+    reads it: a PT_LOAD on both ELF paths, a PT_NOTE on the PVH path only (elf_note_fn set)."""
+    elf = image.elf
+    if elf is None or elf.layer != 0:
+        return ()
+    loads = qemu_loads_elf(image)
+    elf = elf.packed_view()  # as QEMU reads the table: load_elf ignores e_phentsize
+    found = []
+    table_end = elf.phoff + elf.phentsize * elf.phnum
+    if elf.phnum and table_end > image.size:
+        found.append(PastEof(f"the program header table ({elf.phnum} x {elf.phentsize} bytes at "
+                             f"{elf.phoff:#x}) ends past the end of the file ({image.size:#x} "
+                             'bytes): QEMU says "Error while loading elf kernel"',
+                             EHDR_PHOFF[elf.elf_class], None, loads, table=True))  # fmt: skip
+    read = (PT_LOAD, PT_NOTE) if qemu_path(image) == "pvh" else (PT_LOAD,)
+    word = 2**elf.elf_class - 1
+    for seg in elf.segments:
+        end = seg.offset + seg.filesz
+        if seg.type in (PT_LOAD, PT_NOTE) and seg.filesz and end > image.size:
+            # load_elf compares p_filesz + p_offset summed in the ELF's word (it wraps)
+            wraps = (seg.offset + seg.filesz) & word <= image.size
+            refused = seg.type in read and loads and not wraps
+            said = ': QEMU says "Error while loading elf kernel"' if refused else ""
+            found.append(PastEof(f"PT_{seg.type_name} {seg.index} ends at {end:#x}, past the "
+                                 f"end of the file ({image.size:#x} bytes){said}",
+                                 elf.phdr_offset(seg.index), elf.phentsize, refused,
+                                 table=False))  # fmt: skip
+    return tuple(found)
+
+
+def _past_eof_errors(image: Image, table: bool) -> Iterator[LoaderError]:
+    code = QemuError.PHDR_TABLE_PAST_EOF if table else QemuError.SEGMENT_PAST_EOF
+    for cut in elf_past_eof(image):
+        if cut.refused and cut.table == table:
+            yield LoaderError(code, cut.detail, 0, cut.offset, cut.length, QEMU)
+
+
+def phdr_table_past_eof(image: Image) -> Iterator[LoaderError]:
+    """load_elf: read(fd, phdr, e_phnum * sizeof(Phdr)) comes back short."""
+    return _past_eof_errors(image, table=True)
+
+
+def segment_past_eof(image: Image) -> Iterator[LoaderError]:
+    """load_elf's program header loop: a PT_LOAD's (or, with elf_note_fn, a PT_NOTE's)
+    p_offset + p_filesz past the mapped file's length."""
+    return _past_eof_errors(image, table=False)
+
+
+def filesz_above_memsz(image: Image) -> Iterator[LoaderError]:
+    """load_elf's program header loop, QEMU 10.0: p_filesz > p_memsz refused. 7.2 registers
+    the ROM and hangs (refused too), except for p_memsz 0, which gets no ROM at all."""
+    elf = _elf_loaded(image)
+    if elf is None:
         return
-    view = elf.packed_view()
-    total = sum(rom.size for rom in qemu_elf_roms(view))
+    elf = elf.packed_view()  # load_elf ignores e_phentsize
+    for seg in elf.segments:
+        if seg.type == PT_LOAD and seg.filesz > seg.memsz:
+            old = ("QEMU 7.2 hangs before starting the guest" if seg.memsz
+                   else "QEMU 7.2 registers nothing for an empty segment and loads it")  # fmt: skip
+            yield LoaderError(QemuError.FILESZ_ABOVE_MEMSZ,
+                              f"PT_LOAD {seg.index} has p_filesz {seg.filesz:#x} > p_memsz "
+                              f'{seg.memsz:#x}: QEMU 10.0 says "Error while loading elf kernel"; '
+                              f"{old}", elf.layer, elf.phdr_offset(seg.index), elf.phentsize,
+                              refuses=QEMU if seg.memsz else ("qemu@10.0",))  # fmt: skip
+
+
+def note_align_zero(image: Image) -> Iterator[LoaderError]:
+    """load_elf's program header loop on the PVH path: get_elf_note_type pads by p_align,
+    dividing by it; p_align 0 kills QEMU with SIGFPE."""
+    if not _on_pvh_path(image):
+        return
+    elf = image.elf
+    assert elf is not None
+    found = qemu_pvh(image)
+    if found.error is QemuError.NOTE_ALIGN_ZERO:
+        assert found.segment is not None
+        yield LoaderError(QemuError.NOTE_ALIGN_ZERO,
+                          f"PT_NOTE {found.segment.index} has p_align 0: QEMU dies with SIGFPE "
+                          "(exit status 136) while looking for the PVH note", elf.layer,
+                          elf.phoff, refuses=QEMU)  # fmt: skip
+
+
+def load_size_negative(image: Image) -> Iterator[LoaderError]:
+    """load_elf returns the summed ROM sizes; x86_load_linux and load_multiboot keep it in an
+    int, where 2 GiB or more reads as negative."""
+    elf = _elf_loaded(image)
+    if elf is None:
+        return
+    total = sum(rom.size for rom in qemu_elf_roms(elf.packed_view()))
     if total & 0x80000000:
         yield LoaderError(QemuError.LOAD_SIZE_NEGATIVE,
                           f"the PT_LOAD segments add up to {total:#x} bytes: load_elf returns "
                           "that count, which QEMU keeps in an int, where it reads as negative "
                           '("Error while loading elf kernel")', elf.layer, elf.phoff,
                           refuses=QEMU)  # fmt: skip
+
+
+def pvh_note_missing(image: Image) -> Iterator[LoaderError]:
+    """load_elfboot after load_elf: no PHYS32_ENTRY note found, or its entry 0."""
+    if not _on_pvh_path(image):
         return
-    if qemu_path(image) != "multiboot" or elf.machine == EM_X86_64:  # mb1-elf64-qemu's case
+    elf = image.elf
+    assert elf is not None
+    found = qemu_pvh(image)
+    if found.error is not None:
         return
-    copied = qemu_multiboot_fetch_short(view)
+    if found.note is None:
+        aligns = sorted({a.align for a in elf.note_areas if a.source == "PT_NOTE"})
+        how = f" (walking PT_NOTE padded by p_align {aligns})" if aligns else " (no PT_NOTE)"
+        yield LoaderError(QemuError.NO_PVH_NOTE,
+                          f'QEMU finds no type-18 note{how}: "Error loading uncompressed '
+                          'kernel without PVH ELF Note"', elf.layer, 0, refuses=QEMU)  # fmt: skip
+    elif not found.entry:
+        note = found.note
+        yield LoaderError(QemuError.PVH_ENTRY_ZERO,
+                          'the PVH entry QEMU reads is 0: "Error loading uncompressed '
+                          'kernel without PVH ELF Note"', note.layer, note.offset,
+                          note_size(note), QEMU)  # fmt: skip
+
+
+def multiboot_rom_fetch(image: Image) -> Iterator[LoaderError]:
+    """hw/i386/multiboot.c, after load_elf: the loaded range copied back out of the ROMs."""
+    elf = _elf_loaded(image)
+    if elf is None or qemu_path(image) != "multiboot" or elf.machine == EM_X86_64:
+        return  # EM_X86_64 is mb1-elf64-qemu's case
+    copied = qemu_multiboot_fetch_short(elf.packed_view())
     if copied is not None:
         header = qemu_mb1(image)
         yield LoaderError(QemuError.MULTIBOOT_ROM_FETCH,
@@ -280,6 +486,40 @@ def load_elf_failures(image: Image) -> Iterator[LoaderError]:
                           header.offset if header else None, refuses=QEMU)  # fmt: skip
 
 
+def _span(rom: Rom) -> str:
+    return f"{rom.name} [{rom.start:#x}, {rom.start + rom.size:#x})"
+
+
+def rom_overlap(image: Image) -> Iterator[LoaderError]:
+    """rom_check_and_register_reset (hw/core/loader.c), once the machine is built."""
+    overlap = qemu_rom_overlap(image)
+    if overlap is not None and image.elf is not None:
+        first, second = overlap
+        yield LoaderError(QemuError.ROM_OVERLAP,
+                          f'{_span(first)} overlaps {_span(second)}: QEMU says "Some ROM '
+                          'regions are overlapping"', image.elf.layer, 0, refuses=QEMU)  # fmt: skip
+
+
+def invalid_kernel_header(image: Image) -> Iterator[LoaderError]:
+    """x86_load_linux's size check on the Linux and the old-zImage path: the file must hold
+    (setup_sects + 1) * 512 bytes, setup_sects read from byte 0x1f1 (0 meaning 4)."""
+    cause = bzimage_truncated(image)
+    if cause is not None:
+        yield from cause.error(QemuError.INVALID_KERNEL_HEADER, Loader.QEMU)
+    setup = image.setup
+    if (setup is None or setup.layer != boot_layer(image)) and qemu_path(image) == "zimage":
+        sects = image.setup_sects_byte or 4
+        need = (sects + 1) * 512
+        if image.size < need:
+            yield LoaderError(QemuError.INVALID_KERNEL_HEADER,
+                              f"QEMU loads this {image.format} file as an old zImage, and at "
+                              f"{image.size:#x} bytes it is shorter than the ({sects} + 1) * 512 "
+                              f"= {need:#x} its byte 0x1f1 calls for (QEMU: \"qemu: invalid "
+                              'kernel header")', 0, 0x1F1, 1, refuses=QEMU)  # fmt: skip
+
+
+# In the order QEMU meets them: x86_load_linux (hw/i386/x86.c) dispatches on the setup
+# header, then load_multiboot, then load_elfboot (PVH); each check refuses on its paths only.
 # --- Multiboot 1: load_multiboot (hw/i386/multiboot.c) before and around load_elf ---
 
 
@@ -370,15 +610,26 @@ def multiboot_elf_truncated(image: Image) -> Iterator[LoaderError]:
 # --- end of Multiboot 1 ---
 
 
-# In the order QEMU meets them (x86_load_linux, then load_multiboot or load_elfboot).
-# multiboot_elf_truncated models load_elf's segment loop, which runs after load_symbols
-# (SYMBOLS_MALLOC in load_elf_failures) but before the caller's size check and the ROM copy.
 CHECKS: tuple[Check, ...] = (
     multiboot_aout,  # load_multiboot: the a.out kludge's address fields
     multiboot_elf64,  # load_multiboot: e_machine before load_elf
-    multiboot_not_elf,  # load_elf: no ELF header
-    multiboot_elf_truncated,  # load_elf: a PT_LOAD's file bytes past the end of the file
-    load_elf_failures,
+    multiboot_not_elf,  # load_multiboot -> load_elf: no ELF header
+    elfboot_flags,  # load_elfboot: e_flags, before load_elf
+    elf_header_unreadable,  # load_elf_ram_sym: reading e_ident and the header
+    elf_machine,  # load_elf_ram_sym: EI_DATA; load_elf: e_machine
+    load_symbols,  # load_elf: load_symbols, first
+    no_program_headers,  # load_elf: g_malloc0 of the program header table
+    phdr_table_past_eof,  # load_elf: reading the program header table
+    # load_elf's program header loop; modelled cause by cause, not segment by segment
+    multiboot_elf_truncated,  # a PT_LOAD's file bytes past the end (Multiboot path)
+    segment_past_eof,
+    filesz_above_memsz,
+    note_align_zero,
+    load_size_negative,  # load_elf's return value, in the caller's int
+    pvh_note_missing,  # load_elfboot, after load_elf
+    multiboot_rom_fetch,  # load_multiboot, after load_elf
+    invalid_kernel_header,  # x86_load_linux: the Linux and old-zImage paths
+    rom_overlap,  # rom_check_and_register_reset, when the machine is done
 )
 
 

@@ -5,13 +5,14 @@ errors' Display texts (checked against the real crate: tests/loaders/rust_vmm.py
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..model import PT_LOAD, PT_NOTE, Image, Note, ProblemCode, Segment, align_up
 from ..profiles import Loader
 from ..xennotes import XenNote
-from .common import PvhEntry, cached_fact, pt_notes
-from .outcome import Check, ErrorCode, Outcome, walk
+from .common import PvhEntry, cached_fact, elf_big_endian, pt_notes, unsupported_machine
+from .outcome import Check, ErrorCode, LoaderError, Outcome, walk
 
 # Cloud Hypervisor's call (vmm/src/vm.rs load_kernel): Elf::load(&guest_memory, None, &mut
 # kernel, Some(arch::layout::HIGH_RAM_START)), with its default guest RAM (--memory
@@ -34,8 +35,33 @@ _NHDR = 12  # size_of::<Elf64_Nhdr>(): three u32s
 _ELF_ERROR = "Kernel Loader: failed to load ELF kernel image: Kernel Loader: "
 
 
-def _elf_error(text: str, **where: Any) -> PvhEntry:
-    return PvhEntry(error=_ELF_ERROR + text, **where)
+class RustVmmError(ErrorCode):
+    """linux-loader 0.14's Error Display texts (src/loader/mod.rs, elf/mod.rs) as the VMM
+    prints them, and the error a VMM reports when the load succeeds without a PVH entry
+    (Cloud Hypervisor's)."""
+
+    READ_ELF_HEADER = _ELF_ERROR + "Unable to read elf header"
+    INVALID_ELF_MAGIC = _ELF_ERROR + "Invalid Elf magic number"
+    BIG_ENDIAN = _ELF_ERROR + "Trying to load big-endian binary on little-endian machine"
+    # the same refusal as part of elf-unsupported-machine's account of a big-endian ELF
+    ELF_BIG_ENDIAN = _ELF_ERROR + "Trying to load big-endian binary on little-endian machine"
+    INVALID_PROGRAM_HEADER_SIZE = _ELF_ERROR + "Invalid program header size"
+    INVALID_PROGRAM_HEADER_OFFSET = _ELF_ERROR + "Invalid program header offset"
+    INVALID_ENTRY_ADDRESS = _ELF_ERROR + "Invalid entry address"
+    SEEK_PROGRAM_HEADER = _ELF_ERROR + "Unable to seek to program header"
+    READ_PROGRAM_HEADER = _ELF_ERROR + "Unable to read program header"
+    SEEK_KERNEL_START = _ELF_ERROR + "Unable to seek to kernel start"
+    READ_KERNEL_IMAGE = _ELF_ERROR + "Unable to read kernel image"
+    MEMORY_OVERFLOW = "Kernel Loader: memory to load kernel image is not enough"
+    SEEK_NOTE_HEADER = _ELF_ERROR + "Unable to seek to note header"
+    READ_NOTE_HEADER = _ELF_ERROR + "Unable to read note header"
+    OVERFLOW = _ELF_ERROR + "Overflow occurred during an arithmetic operation"
+    INVALID_PVH_NOTE = _ELF_ERROR + "Invalid PVH note header"
+    MISSING_PVH_HEADER = "KernelMissingPvhHeader"  # Cloud Hypervisor's, not linux-loader's
+
+
+def _elf_error(code: RustVmmError, **where: Any) -> PvhEntry:
+    return PvhEntry(error=code, **where)
 
 
 @cached_fact("rust-vmm")
@@ -46,28 +72,28 @@ def rust_vmm_pvh(image: Image) -> PvhEntry:
     the last PT_NOTE decides."""
     # load(): read_exact of an Elf64_Ehdr, before any check: ReadElfHeader.
     if image.size < _ELF64_EHDR:
-        return _elf_error("Unable to read elf header")
+        return _elf_error(RustVmmError.READ_ELF_HEADER)
     elf = image.elf
     if image.format not in ("elf32", "elf64") or elf is None or elf.layer != 0:
         if image.has_problem(ProblemCode.ELF_HEADER_UNREADABLE):
             # The magic, 64 bytes, and still no ELF header to read: EI_DATA is neither 1 nor
             # 2, and validate_header tests EI_DATA != ELFDATA2LSB.
-            return _elf_error("Trying to load big-endian binary on little-endian machine")
-        return _elf_error("Invalid Elf magic number")
+            return _elf_error(RustVmmError.BIG_ENDIAN)
+        return _elf_error(RustVmmError.INVALID_ELF_MAGIC)
     # validate_header: magic, EI_DATA, e_phentsize, e_phoff, in that order.
     if image.has_problem(ProblemCode.BIG_ENDIAN):
-        return _elf_error("Trying to load big-endian binary on little-endian machine")
+        return _elf_error(RustVmmError.BIG_ENDIAN)
     elf = elf.elf64_view()
     if elf is None or elf.phentsize != _ELF64_PHDR:
-        return _elf_error("Invalid program header size")
+        return _elf_error(RustVmmError.INVALID_PROGRAM_HEADER_SIZE)
     if elf.phoff < _ELF64_EHDR:
-        return _elf_error("Invalid program header offset")
+        return _elf_error(RustVmmError.INVALID_PROGRAM_HEADER_OFFSET)
     if elf.entry < HIGH_RAM_START:  # highmem_start_address
-        return _elf_error("Invalid entry address")
+        return _elf_error(RustVmmError.INVALID_ENTRY_ADDRESS)
     if elf.phoff > SEEK_LIMIT:
-        return _elf_error("Unable to seek to program header")
+        return _elf_error(RustVmmError.SEEK_PROGRAM_HEADER)
     if len(elf.segments) < elf.phnum:  # every header is read before any is used
-        return _elf_error("Unable to read program header")
+        return _elf_error(RustVmmError.READ_PROGRAM_HEADER)
     areas = {seg.index: area for seg, area in pt_notes(elf)}
     result = PvhEntry()  # PvhEntryIgnored without any PT_NOTE: no entry either
     for segment in elf.segments:
@@ -87,13 +113,12 @@ def _load_segment(segment: Segment, file_size: int) -> PvhEntry | None:
     into guest memory at p_paddr (vm-memory: every byte must land in guest RAM and come
     from the file), then p_paddr + p_memsz must not overflow."""
     if segment.offset > SEEK_LIMIT:
-        return _elf_error("Unable to seek to kernel start", segment=segment)
+        return _elf_error(RustVmmError.SEEK_KERNEL_START, segment=segment)
     in_memory = segment.paddr + segment.filesz <= GUEST_MEMORY
     if not in_memory or segment.offset + segment.filesz > file_size:
-        return _elf_error("Unable to read kernel image", segment=segment)
+        return _elf_error(RustVmmError.READ_KERNEL_IMAGE, segment=segment)
     if segment.paddr + segment.memsz > _U64_MAX:  # KernelLoaderError::MemoryOverflow
-        return PvhEntry(error="Kernel Loader: memory to load kernel image is not enough",
-                        segment=segment)  # fmt: skip
+        return PvhEntry(error=RustVmmError.MEMORY_OVERFLOW, segment=segment)
     return None
 
 
@@ -106,23 +131,23 @@ def _parse_elf_note(segment: Segment, area: Any) -> PvhEntry:
     (ReadNoteHeader here); it also stops after 65536 notes (libelf's cap), which
     linux-loader does not have: a PT_NOTE of more notes is beyond this model."""
     if segment.offset > SEEK_LIMIT:
-        return _elf_error("Unable to seek to note header", segment=segment)
+        return _elf_error(RustVmmError.SEEK_NOTE_HEADER, segment=segment)
     end = segment.offset + segment.filesz
     pos = segment.offset
     for note in area.notes:
         if note.type == XenNote.PHYS32_ENTRY and note.namesz == 4:
             if len(note.owner) < 4:  # the 4 name bytes are read to compare them
-                return _elf_error("Unable to read note header", note=note, segment=segment)
+                return _elf_error(RustVmmError.READ_NOTE_HEADER, note=note, segment=segment)
             if note.owner == b"Xen\0":
                 return _pvh_entry(note, segment)
         if note.namesz > _U32_PADDED_MAX or note.descsz > _U32_PADDED_MAX:
-            return _elf_error("Overflow occurred during an arithmetic operation", note=note,
+            return _elf_error(RustVmmError.OVERFLOW, note=note,
                               segment=segment)  # fmt: skip
         pos = note.desc_offset + align_up(note.descsz, 4)
         if pos > SEEK_LIMIT:  # the seek to the next note header
-            return _elf_error("Unable to seek to note header", note=note, segment=segment)
+            return _elf_error(RustVmmError.SEEK_NOTE_HEADER, note=note, segment=segment)
     if pos < end:  # the next note header is past the end of the file
-        return _elf_error("Unable to read note header", segment=segment)
+        return _elf_error(RustVmmError.READ_NOTE_HEADER, segment=segment)
     return PvhEntry(segment=segment)  # PvhEntryNotPresent
 
 
@@ -130,17 +155,66 @@ def _pvh_entry(note: Note, segment: Segment) -> PvhEntry:
     """The PVH note found: descsz must hold a u32, then 4 bytes are read from the
     descriptor (little-endian)."""
     if note.descsz < 4:
-        return _elf_error("Invalid PVH note header", note=note, segment=segment)
+        return _elf_error(RustVmmError.INVALID_PVH_NOTE, note=note, segment=segment)
     if len(note.desc) < 4:
-        return _elf_error("Unable to read note header", note=note, segment=segment)
+        return _elf_error(RustVmmError.READ_NOTE_HEADER, note=note, segment=segment)
     return PvhEntry(int.from_bytes(note.desc[:4], "little"), note, segment=segment)
 
 
-class RustVmmError(ErrorCode):
-    """linux-loader's Error Display texts (src/loader/mod.rs, elf/mod.rs)."""
+RUST_VMM = ("rust-vmm",)
+# Elf::load up to and with validate_header, before any program header is used.
+HEADER_ERRORS = (RustVmmError.READ_ELF_HEADER, RustVmmError.INVALID_ELF_MAGIC,
+                 RustVmmError.BIG_ENDIAN, RustVmmError.INVALID_PROGRAM_HEADER_SIZE,
+                 RustVmmError.INVALID_PROGRAM_HEADER_OFFSET,
+                 RustVmmError.INVALID_ENTRY_ADDRESS)  # fmt: skip
 
 
-CHECKS: tuple[Check, ...] = ()
+def _failure(image: Image, found: PvhEntry) -> LoaderError:
+    assert found.error is not None
+    layer = image.elf.layer if image.elf is not None else 0
+    where = found.note.offset if found.note else (found.segment.offset if found.segment else 0)
+    kind = image.kernel_format if image.format != image.kernel_format else image.format
+    return LoaderError(found.error, f'rust-vmm\'s PVH loader fails on this {kind} image: '
+                       f'"{found.error.text}"', layer, where, None, RUST_VMM)  # fmt: skip
+
+
+def validate_header(image: Image) -> Iterator[LoaderError]:
+    """Elf::load reads the Elf64_Ehdr, then validate_header: magic, EI_DATA, e_phentsize,
+    e_phoff, then the e_entry floor. A big-endian ELF is also elf-unsupported-machine's
+    cause (told there too)."""
+    found = rust_vmm_pvh(image)
+    if found.error in HEADER_ERRORS:
+        yield _failure(image, found)
+    cause = unsupported_machine(image)
+    if cause is not None and elf_big_endian(image):
+        yield from cause.error(RustVmmError.ELF_BIG_ENDIAN, Loader.LINUX_LOADER)
+
+
+def program_headers(image: Image) -> Iterator[LoaderError]:
+    """Elf::load's program header loop: each PT_LOAD loaded, parse_elf_note on each PT_NOTE."""
+    found = rust_vmm_pvh(image)
+    if found.error is not None and found.error not in HEADER_ERRORS:
+        yield _failure(image, found)
+
+
+def missing_pvh_entry(image: Image) -> Iterator[LoaderError]:
+    """The load succeeds, the last PT_NOTE holds no PVH entry: the VMM has none to boot."""
+    found = rust_vmm_pvh(image)
+    if found.error is None and found.entry is None:
+        layer = image.elf.layer if image.elf is not None else 0
+        last = found.segment
+        where = f"the last PT_NOTE ({last.index})" if last else "no PT_NOTE"
+        yield LoaderError(RustVmmError.MISSING_PVH_HEADER, f"{where} holds no PVH note: Cloud "
+                          'Hypervisor says "KernelMissingPvhHeader"', layer,
+                          last.offset if last else 0, None, RUST_VMM)  # fmt: skip
+
+
+# Elf::load's order (linux-loader v0.14.0 src/loader/elf/mod.rs), then the VMM.
+CHECKS: tuple[Check, ...] = (
+    validate_header,  # Elf::load: read_exact(Elf64_Ehdr), validate_header, e_entry
+    program_headers,  # Elf::load's program header loop: PT_LOAD loads, parse_elf_note
+    missing_pvh_entry,  # the VMM, after Elf::load: pvh_boot_cap PvhEntryNotPresent
+)
 
 
 def run(image: Image) -> Outcome:

@@ -6,14 +6,24 @@ checked against the real library by tests/loaders' libxenguest probe.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from ..bzimage import FIELD_OFFSETS
 from ..codecs import UNCOMPRESSED
 from ..codecs.gzip import GUNZIP_SLACK
-from ..model import EM_386, FORMAT_DESCRIPTIONS, ElfInfo, Image, Note, ProblemCode, XenBinTable
+from ..model import (
+    EM_386,
+    EM_ARM,
+    EM_X86_64,
+    FORMAT_DESCRIPTIONS,
+    ElfInfo,
+    Image,
+    Note,
+    ProblemCode,
+    XenBinTable,
+)
 from ..profiles import Loader
 from ..xenbin import (
     FLAGS_MASK,
@@ -25,7 +35,15 @@ from ..xenbin import (
     TABLE_SIZE,
 )
 from ..xennotes import FEATURE_BITS, FeatureBits, Features, XenNote, parse_features
-from .common import UNSET_ADDR32, cached_fact, layer_size, note_size
+from .common import (
+    UNSET_ADDR32,
+    cached_fact,
+    elf_big_endian,
+    layer_size,
+    note_size,
+    unsupported_machine,
+)
+from .common import bzimage_protocol_too_old as common_bzimage_protocol_too_old
 from .grub import GRUB_FILTERS
 from .outcome import Check, ErrorCode, LoaderError, Outcome, walk
 
@@ -93,6 +111,15 @@ class XenError(ErrorCode):
     PHYS32_MISSING_ELF32 = "(no error: the HVM-generic loader boots it as HVM firmware)"
     # xg_dom_boot.c xc_dom_compat_check: Debian 12's Xen has no 32-bit PV
     PV32_UNSUPPORTED = "xc_dom_compat_check: guest type not supported by xen kernel, sorry"
+
+    # A big-endian ELF or an unknown e_machine (elf-unsupported-machine); the bzImage
+    # header's version and setup_sects (bzimage-protocol, bzimage-setup-sects).
+    PVH_ELF64_BIG_ENDIAN = "xc_dom_parse_hvm_kernel: ELF image is not 32bit"
+    PVH_ELF32_BIG_ENDIAN = "an HVM firmware load, not PVH"  # no message: loaded as firmware
+    PV_BIG_ENDIAN = "xc_dom_find_loader: no loader found"
+    PV_UNKNOWN_MACHINE = "xc_dom_guest_type: unknown image type"  # "... type %d"
+    BZIMAGE_PROTOCOL_TOO_OLD = "xc_dom_probe_bzimage_kernel: boot protocol too old"  # (%04x)
+    BZIMAGE_SETUP_SECTS_ZERO = "xc_dom_probe_bzimage_kernel: unknown compression format"
 
 
 @dataclass(frozen=True)
@@ -637,16 +664,21 @@ def features_unknown_required(image: Image) -> Iterator[LoaderError]:
 
 
 def pv_note_check(image: Image) -> Iterator[LoaderError]:
-    """elf_xen_note_check for a PV guest: a note area or __xen_guest, then LOADER or
+    """elf_xen_note_check for a PV guest: a note area or __xen_guest (x86 machines only:
+    another e_machine without notes passes, to fail at xc_dom_guest_type), then LOADER or
     GUEST_OS, then XEN_VERSION."""
     parse = xen_parse(image, False)
     if parse is None:
         return
     if not parse.scanned and parse.source != "__xen_guest":
+        if parse.elf.machine not in (EM_386, EM_X86_64):
+            return  # elf_xen_note_check: no notes is an error for x86 kernels only
         yield _at_elf(XenError.PV_NO_NOTES, parse.elf, 'no ELF notes and no __xen_guest section: '
                       "Xen says \"Not a Xen-ELF image: No ELF notes or '__xen_guest' section "
                       'found"', PV)  # fmt: skip
         return
+    if parse.elf.machine == EM_ARM:
+        return  # "ELF: Not bothering with notes on ARM"
     if not parse.loader.startswith("generic") and not parse.guest_os.startswith("linux"):
         said = (
             "Will only load images built for the generic loader or Linux images (Not "
@@ -780,6 +812,73 @@ def pv32_compat_check(image: Image) -> Iterator[LoaderError]:
                   f'(CONFIG_PV32 off) says "{said}"', PV, said)  # fmt: skip
 
 
+# --- The ELF's machine and the bzImage header: causes Xen shares with QEMU and GRUB
+
+
+def _only(errors: Iterator[LoaderError], target: str) -> Iterator[LoaderError]:
+    """The errors narrowed to one target (a shared cause names both Xen targets)."""
+    for error in errors:
+        if target in error.refuses:
+            yield replace(error, refuses=(target,))
+
+
+def hvm_big_endian(image: Image) -> Iterator[LoaderError]:
+    """HVM-generic loader (xg_dom_hvmloader.c), for a PVH domain: a big-endian ELF64 is
+    refused by xc_dom_parse_hvm_kernel, a big-endian ELF32 loaded as firmware."""
+    cause = unsupported_machine(image)
+    if cause is not None and image.elf is not None and elf_big_endian(image):
+        code = (XenError.PVH_ELF64_BIG_ENDIAN if image.elf.elf_class == 64
+                else XenError.PVH_ELF32_BIG_ENDIAN)  # fmt: skip
+        yield from _only(cause.error(code, Loader.XEN), "xen-pvh")
+
+
+def bzimage_protocol_too_old(image: Image) -> Iterator[LoaderError]:
+    """xc_dom_probe_bzimage_kernel (xg_dom_bzimageloader.c): hdr->version < 2.08."""
+    cause = common_bzimage_protocol_too_old(image)
+    if cause is not None:
+        version = image.setup.version if image.setup is not None else 0
+        for error in cause.error(XenError.BZIMAGE_PROTOCOL_TOO_OLD, Loader.XEN):
+            yield replace(error, text=f"{error.code.text} ({version:04x})")
+
+
+def bzimage_setup_sects_zero(image: Image) -> Iterator[LoaderError]:
+    """xc_dom_probe_bzimage_kernel: the payload at (setup_sects + 1) * 512 + payload_offset,
+    with no "0 means 4": for setup_sects 0, 2048 bytes too early, in no known format."""
+    setup = image.setup
+    if setup is None or setup.setup_sects != 0 or not setup.has_hdrs or setup.version < 0x208:
+        return
+    offset, size = FIELD_OFFSETS["setup_sects"]
+    payload = setup.fields.get("payload_offset", 0)
+    yield LoaderError(XenError.BZIMAGE_SETUP_SECTS_ZERO,
+                      f"setup_sects 0 at {offset:#x}: Linux, GRUB and QEMU read 4, Xen reads 0 and "
+                      f"looks for the payload at {512 + payload:#x}, 2048 bytes before "
+                      f"{2560 + payload:#x} (libxenguest: \"xc_dom_probe_bzimage_kernel: unknown "
+                      'compression format")', setup.layer, offset, size,
+                      refuses=XEN_TARGETS)  # fmt: skip
+
+
+def _elf_machine(image: Image) -> Iterator[LoaderError]:
+    """ELF-generic loader, for a PV domain: a big-endian ELF is no loader's (each probe
+    fails); xc_dom_parse_elf_kernel's xc_dom_guest_type refuses a non-x86 e_machine."""
+    cause = unsupported_machine(image)
+    if cause is not None:
+        code = XenError.PV_BIG_ENDIAN if elf_big_endian(image) else XenError.PV_UNKNOWN_MACHINE
+        for error in _only(cause.error(code, Loader.XEN), "xen-pv"):
+            machine = image.elf.machine if image.elf is not None else 0
+            text = None if elf_big_endian(image) else f"{code.text} {machine}"
+            yield replace(error, text=text)
+
+
+def pv_big_endian(image: Image) -> Iterator[LoaderError]:
+    """The ELF-generic probe refuses a big-endian ELF: xl finds no loader."""
+    yield from (e for e in _elf_machine(image) if e.code is XenError.PV_BIG_ENDIAN)
+
+
+def pv_unknown_machine(image: Image) -> Iterator[LoaderError]:
+    """xc_dom_parse_elf_kernel: xc_dom_guest_type knows only EM_386 and EM_X86_64."""
+    yield from (e for e in _elf_machine(image) if e.code is XenError.PV_UNKNOWN_MACHINE)
+
+
 # xc_dom_find_loader tries the loaders in order and the first whose probe succeeds parses:
 # the binary loader's checks when its table is in the first 8 KiB, else the ELF loaders'
 # (HVM-generic, Linux bzImage, ELF-generic), each list in the order libxenguest meets them.
@@ -788,14 +887,18 @@ BINARY_CHECKS: tuple[Check, ...] = (
     binary_pv_only,  # the guest type xc_dom_parse_bin_kernel sets: PV, never HVM
 )
 ELF_CHECKS: tuple[Check, ...] = (
+    hvm_big_endian,  # the HVM-generic loader, tried before the bzImage loader (PVH only)
     # xc_dom_probe_bzimage_kernel, in its order
+    bzimage_protocol_too_old,  # hdr->version < 2.08
     bzimage_payload_bounds,  # payload offset, payload length; too short for check_magic
+    bzimage_setup_sects_zero,  # the payload read 2048 bytes early: no codec's magic
     bzimage_unknown_codec,  # check_magic matches no decoder
     bzimage_codec_unavailable,  # xc_try_bzip2_decode / xc_try_lzo1x_decode stubs
     bzimage_decode_refused,  # xc_dom_kernel_check_size, then the decoder
     # elf_loader.probe (and the HVM-generic and ELF-generic probes): elf_init
     elf_init_refused,
     no_loader_found,  # xc_dom_find_loader: no probe took it
+    pv_big_endian,  # the ELF-generic probe refuses a big-endian ELF (PV)
     # elf_xen_parse: the note walk (elf_xen_parse_notes, elf_xen_parse_note)
     features_unknown_required,
     pv_note_check,  # elf_xen_note_check
@@ -805,6 +908,7 @@ ELF_CHECKS: tuple[Check, ...] = (
     phys32_bounds,  # the bounds, PVH's entry
     # xc_dom_parse_elf_kernel, after elf_xen_parse
     features_dom0_required,
+    pv_unknown_machine,  # xc_dom_guest_type: e_machine (PV)
     phys32_missing,  # xc_dom_guest_type (or the HVM-generic loader)
     pv32_compat_check,  # xc_dom_parse_image: xc_dom_compat_check
 )

@@ -7,20 +7,20 @@ from .runner import E, Expect, boot_cases_test, named_cases_test
 
 BOOT_CASES: dict[str, list[Expect]] = {
     # --- ELF machine
+    # xen-pv: libelf's elf_xen_addr_calc_check refuses first, inside the ELF-generic probe
+    # (measured: xl says "no loader found"), so xc_dom_guest_type never reads e_machine
     "boot/elf64-aarch64": [
         E(
             "elf-unsupported-machine",
             18,
-            (
-                "AArch64 (e_machine 183)",
-                "unknown image type 183",
-                'QEMU: "Error while loading elf kernel"',
-            ),
-            ("xen-pv", "qemu"),
+            ("AArch64 (e_machine 183)", 'QEMU: "Error while loading elf kernel"'),
+            ("qemu",),
         ),
     ],
     "boot/elf32-arm": [
-        E("elf-unsupported-machine", 18, ("ARM (e_machine 40)",), ("xen-pv", "qemu"))
+        # xen-pv: libelf stops first at elf_xen_addr_calc_check (in the ELF-generic probe,
+        # so xl says "no loader found"), before xc_dom_guest_type would read e_machine
+        E("elf-unsupported-machine", 18, ("ARM (e_machine 40)",), ("qemu",))
     ],
     "boot/elf64-pvh": [],
     # libelf steps through the table by e_phentsize, QEMU by sizeof(Elf64_Phdr): both find

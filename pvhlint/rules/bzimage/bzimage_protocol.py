@@ -34,36 +34,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.bzimage import FIELD_OFFSETS, SETUP_FIELDS, effective_version
+from pvhlint.bzimage import SETUP_FIELDS, effective_version
+from pvhlint.loaders.common import protocol_text
+from pvhlint.loaders.grub import GrubError
+from pvhlint.loaders.xen import XenError
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
-
-
-def _version(value: int) -> str:
-    return f"{value >> 8}.{value & 0xFF:02d}"
 
 
 def check(image: Image) -> Iterator[Hit]:
     setup = image.setup
     if setup is None or not setup.has_hdrs:
         return
-    version = setup.version
-    offset, size = FIELD_OFFSETS["version"]
-    said, rejects = [], []
-    if version < 0x203:
-        said.append('GRUB linux: "error: version too old for 32-bit boot"')
-        rejects.append("linux")
-    if version < 0x208:
-        said.append(f'libxenguest: "xc_dom_probe_bzimage_kernel: boot protocol too old '
-                    f'({version:04x})"')  # fmt: skip
-        rejects += ["xen-pvh", "xen-pv"]
-    if rejects:
-        need = "2.03, which GRUB needs for 32-bit boot" if version < 0x203 else (
-            "2.08, which Xen needs for the payload fields")  # fmt: skip
-        yield Hit(f"boot protocol {_version(version)} at {offset:#x} is older than {need} "
-                  f"({'; '.join(said)})", setup.layer, offset, size,
-                  rejects=tuple(rejects))  # fmt: skip
-    yield from _newer_fields(image, version)
+    yield from _newer_fields(image, setup.version)
 
 
 def _newer_fields(image: Image, version: int) -> Iterator[Hit]:
@@ -75,10 +58,10 @@ def _newer_fields(image: Image, version: int) -> Iterator[Hit]:
             if since > usable and setup.raw_fields.get(name)]  # fmt: skip
     if not used:
         return
-    names = ", ".join(f"{name} ({_version(since)}+)" for _, _, since, name in used)
+    names = ", ".join(f"{name} ({protocol_text(since)}+)" for _, _, since, name in used)
     first, last = used[0][0], used[-1][0] + used[-1][1]
-    yield Hit(f"boot protocol {_version(version)} does not define {names}, yet the header holds "
-              "non-zero values there: loaders ignore them (was the version lowered?)",
+    yield Hit(f"boot protocol {protocol_text(version)} does not define {names}, yet the header "
+              "holds non-zero values there: loaders ignore them (was the version lowered?)",
               0, first, last - first)  # fmt: skip
 
 
@@ -89,4 +72,5 @@ RULE = Rule(
     targets=("linux", "xen-pvh", "xen-pv"),
     doc=__doc__ or "",
     check=check,
+    explains=(GrubError.LINUX_VERSION_TOO_OLD, XenError.BZIMAGE_PROTOCOL_TOO_OLD),
 )

@@ -27,32 +27,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.bzimage import FIELD_OFFSETS
-from pvhlint.model import Image
-from pvhlint.rule import Hit, Rule
-
-GRUB_MAX = 64  # GRUB_LINUX_MAX_SETUP_SECTS
-
-
-def check(image: Image) -> Iterator[Hit]:
-    setup = image.setup
-    if setup is None:
-        return
-    offset, size = FIELD_OFFSETS["setup_sects"]
-    if setup.setup_sects > GRUB_MAX:
-        yield Hit(f"setup_sects {setup.setup_sects} at {offset:#x} is over {GRUB_MAX} (GRUB "
-                  'linux: "error: too many setup sectors.")', setup.layer, offset, size,
-                  rejects=("linux",))  # fmt: skip
-    elif setup.setup_sects == 0 and setup.has_hdrs and setup.version >= 0x208:
-        payload = setup.fields.get("payload_offset", 0)
-        yield Hit(f"setup_sects 0 at {offset:#x}: Linux, GRUB and QEMU read 4, Xen reads 0 and "
-                  f"looks for the payload at {512 + payload:#x}, 2048 bytes before "
-                  f"{2560 + payload:#x} (libxenguest: \"xc_dom_probe_bzimage_kernel: unknown "
-                  'compression format")', setup.layer, offset, size,
-                  rejects=("xen-pvh", "xen-pv"))  # fmt: skip
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.loaders.xen import XenError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="bzimage-setup-sects",
@@ -60,5 +37,5 @@ RULE = Rule(
     severity="warning",
     targets=("linux", "xen-pvh", "xen-pv"),
     doc=__doc__ or "",
-    check=check,
+    explains=(GrubError.LINUX_TOO_MANY_SETUP_SECTS, XenError.BZIMAGE_SETUP_SECTS_ZERO),
 )

@@ -24,17 +24,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders.qemu import qemu_path
+from pvhlint.loaders.qemu import QemuError, qemu_path
 from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
 
 
 def check(image: Image) -> Iterator[Hit]:
+    if qemu_path(image) == "pvh":
+        return  # QEMU's load_elf refuses it: QemuError.ELF_HEADER_UNREADABLE tells it
     for problem in image.problems:
-        if problem.code == ProblemCode.ELF_HEADER_UNREADABLE:
-            qemu = ("qemu",) if qemu_path(image) == "pvh" else ()  # else Multiboot ran first
-            said = ': QEMU\'s load_elf says "Error while loading elf kernel"' if qemu else ""
-            yield Hit(f"{problem.message}{said}", problem.layer, 0, 4, rejects=qemu)
+        if problem.code == ProblemCode.ELF_HEADER_UNREADABLE:  # Multiboot ran first in QEMU
+            yield Hit(problem.message, problem.layer, 0, 4)
 
 
 RULE = Rule(
@@ -44,4 +44,5 @@ RULE = Rule(
     targets=("qemu", "xen-pvh", "xen-pv", "multiboot1", "multiboot2"),
     doc=__doc__ or "",
     check=check,
+    explains=(QemuError.ELF_HEADER_UNREADABLE,),
 )

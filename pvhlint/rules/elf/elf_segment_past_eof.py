@@ -27,37 +27,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders.qemu import qemu_loads_elf, qemu_path
-from pvhlint.model import PT_LOAD, PT_NOTE, Image
+from pvhlint.loaders.qemu import QemuError, elf_past_eof
+from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 
 
 def check(image: Image) -> Iterator[Hit]:
-    elf = image.elf
-    if elf is None or elf.layer != 0:
-        return
-    rejects = ("qemu",) if qemu_loads_elf(image) else ()
-    elf = elf.packed_view()  # as QEMU reads the table: load_elf ignores e_phentsize
-    table_end = elf.phoff + elf.phentsize * elf.phnum
-    if elf.phnum and table_end > image.size:
-        yield Hit(f"the program header table ({elf.phnum} x {elf.phentsize} bytes at "
-                  f"{elf.phoff:#x}) ends past the end of the file ({image.size:#x} bytes): QEMU "
-                  'says "Error while loading elf kernel"', elf.layer, 32 if elf.elf_class == 64
-                  else 28, None, rejects)  # fmt: skip
-    # load_elf reads a PT_NOTE only when it looks for the PVH note (elf_note_fn set).
-    read = (PT_LOAD, PT_NOTE) if qemu_path(image) == "pvh" else (PT_LOAD,)
-    word = 2**elf.elf_class - 1
-    for seg in elf.segments:
-        end = seg.offset + seg.filesz
-        if seg.type in (PT_LOAD, PT_NOTE) and seg.filesz and end > image.size:
-            # load_elf compares p_filesz + p_offset summed in the ELF's word (it wraps)
-            wraps = (seg.offset + seg.filesz) & word <= image.size
-            rejects = ("qemu",) if seg.type in read and qemu_loads_elf(image) and not wraps else ()
-            said = ': QEMU says "Error while loading elf kernel"' if rejects else ""
-            yield Hit(f"PT_{seg.type_name} {seg.index} ends at {end:#x}, past the end of the "
-                      f"file ({image.size:#x} bytes){said}", elf.layer,
-                      elf.phdr_offset(seg.index), elf.phentsize,
-                      rejects)  # fmt: skip
+    """The cuts no loader refuses for (QEMU does not read them there); the rest are
+    QemuError.PHDR_TABLE_PAST_EOF and SEGMENT_PAST_EOF."""
+    for cut in elf_past_eof(image):
+        if not cut.refused:
+            yield Hit(cut.detail, 0, cut.offset, cut.length)
 
 
 RULE = Rule(
@@ -67,4 +47,5 @@ RULE = Rule(
     targets=("qemu", "xen-pvh", "xen-pv", "multiboot1", "rust-vmm"),
     doc=__doc__ or "",
     check=check,
+    explains=(QemuError.PHDR_TABLE_PAST_EOF, QemuError.SEGMENT_PAST_EOF),
 )

@@ -33,55 +33,11 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.grub import grub_mb1_elf_header, grub_mb2_elf_header
-from pvhlint.loaders.qemu import qemu_elf_layer
-from pvhlint.model import Image, ProblemCode
-from pvhlint.rule import Hit, Rule
-
-
-def check(image: Image) -> Iterator[Hit]:
-    elf = image.elf
-    if elf is None:
-        return
-    codes = {p.code for p in image.problems if p.layer == elf.layer}
-    big = ProblemCode.BIG_ENDIAN in codes
-    if not big and ProblemCode.UNSUPPORTED_MACHINE not in codes:
-        return
-    said: list[str] = []
-    rejects: list[str] = []
-
-    def refuse(target: str, text: str) -> None:
-        rejects.append(target)
-        said.append(text)
-
-    if big:
-        hvm = ('"xc_dom_parse_hvm_kernel: ELF image is not 32bit"' if elf.elf_class == 64 else
-               "an HVM firmware load, not PVH")  # fmt: skip
-        refuse("xen-pvh", f"libxenguest PVH: {hvm}")
-        refuse("xen-pv", 'libxenguest PV: "xc_dom_find_loader: no loader found"')
-    else:
-        refuse("xen-pv", f'libxenguest PV: "xc_dom_guest_type: unknown image type {elf.machine}"')
-    if qemu_elf_layer(image) == elf.layer:
-        refuse("qemu", 'QEMU: "Error while loading elf kernel"')
-    grub = ("invalid arch-independent ELF magic" if big else
-            "invalid arch-dependent ELF magic")  # fmt: skip
-    for target, header in (("multiboot1", grub_mb1_elf_header(image)),
-                           ("multiboot2", grub_mb2_elf_header(image))):  # fmt: skip
-        if header is not None and header.layer == elf.layer:
-            refuse(target, f'GRUB {target}: "error: {grub}."')
-    if big and image.format in ("elf32", "elf64"):
-        refuse("rust-vmm", 'rust-vmm: "Kernel Loader: Trying to load big-endian binary on '
-               'little-endian machine"')  # fmt: skip
-    if big:
-        what, offset, length = f"big-endian ELF{elf.elf_class} (EI_DATA 2)", 5, 1
-    else:
-        what = f"ELF{elf.elf_class} for {elf.machine_name} (e_machine {elf.machine}), not x86"
-        offset, length = 18, 2
-    yield Hit(f"{what} ({'; '.join(said)})", elf.layer, offset, length,
-              rejects=tuple(rejects))  # fmt: skip
-
+from pvhlint.loaders.grub import GrubError
+from pvhlint.loaders.qemu import QemuError
+from pvhlint.loaders.rust_vmm import RustVmmError
+from pvhlint.loaders.xen import XenError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="elf-unsupported-machine",
@@ -89,5 +45,15 @@ RULE = Rule(
     severity="error",
     targets=("xen-pvh", "xen-pv", "qemu", "multiboot1", "multiboot2", "rust-vmm"),
     doc=__doc__ or "",
-    check=check,
+    explains=(
+        XenError.PVH_ELF64_BIG_ENDIAN,
+        XenError.PVH_ELF32_BIG_ENDIAN,
+        XenError.PV_BIG_ENDIAN,
+        XenError.PV_UNKNOWN_MACHINE,
+        QemuError.ELF_WRONG_ENDIAN,
+        QemuError.ELF_WRONG_ARCH,
+        GrubError.ELF_BIG_ENDIAN,
+        GrubError.ELF_NOT_X86,
+        RustVmmError.ELF_BIG_ENDIAN,
+    ),
 )

@@ -28,27 +28,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.qemu import qemu_loads_elf
-from pvhlint.model import PT_LOAD, Image
-from pvhlint.rule import Hit, Rule
-
-
-def check(image: Image) -> Iterator[Hit]:
-    elf = image.elf
-    if elf is None or elf.layer != 0 or not qemu_loads_elf(image):
-        return
-    elf = elf.packed_view()  # load_elf ignores e_phentsize
-    for seg in elf.segments:
-        if seg.type == PT_LOAD and seg.filesz > seg.memsz:
-            old = ("QEMU 7.2 hangs before starting the guest" if seg.memsz
-                   else "QEMU 7.2 registers nothing for an empty segment and loads it")  # fmt: skip
-            yield Hit(f"PT_LOAD {seg.index} has p_filesz {seg.filesz:#x} > p_memsz "
-                      f'{seg.memsz:#x}: QEMU 10.0 says "Error while loading elf kernel"; {old}',
-                      elf.layer, elf.phdr_offset(seg.index), elf.phentsize,
-                      rejects=("qemu",) if seg.memsz else ("qemu@10.0",))  # fmt: skip
-
+from pvhlint.loaders.qemu import QemuError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="qemu-elf-filesz",
@@ -56,5 +37,5 @@ RULE = Rule(
     severity="error",
     targets=("qemu",),
     doc=__doc__ or "",
-    check=check,
+    explains=(QemuError.FILESZ_ABOVE_MEMSZ,),
 )

@@ -26,25 +26,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.qemu import Rom, qemu_rom_overlap
-from pvhlint.model import Image
-from pvhlint.rule import Hit, Rule
-from pvhlint.rulekit import at_elf
-
-
-def _span(rom: Rom) -> str:
-    return f"{rom.name} [{rom.start:#x}, {rom.start + rom.size:#x})"
-
-
-def check(image: Image) -> Iterator[Hit]:
-    overlap = qemu_rom_overlap(image)
-    if overlap is not None:
-        first, second = overlap
-        yield at_elf(image, f"{_span(first)} overlaps {_span(second)}: QEMU says \"Some ROM "
-                     'regions are overlapping"', 0, ("qemu",))  # fmt: skip
-
+from pvhlint.loaders.qemu import QemuError
+from pvhlint.rule import Rule
 
 RULE = Rule(
     id="qemu-rom-overlap",
@@ -52,5 +35,5 @@ RULE = Rule(
     severity="error",
     targets=("qemu",),
     doc=__doc__ or "",
-    check=check,
+    explains=(QemuError.ROM_OVERLAP,),
 )

@@ -33,34 +33,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from pvhlint.loaders.rust_vmm import rust_vmm_pvh
-from pvhlint.model import Image
-from pvhlint.rule import Hit, Rule
+from pvhlint.loaders.rust_vmm import RustVmmError
+from pvhlint.rule import Rule
 
 RUST_VMM = ("rust-vmm",)
-
-
-def check(image: Image) -> Iterator[Hit]:
-    found = rust_vmm_pvh(image)
-    layer = image.elf.layer if image.elf is not None else 0
-    if found.error:
-        where = found.note.offset if found.note else (found.segment.offset if found.segment else 0)
-        kind = image.kernel_format if image.format != image.kernel_format else image.format
-        yield Hit(
-            f'rust-vmm\'s PVH loader fails on this {kind} image: "{found.error}"',
-            layer,
-            where,
-            None,
-            RUST_VMM,
-        )
-    elif found.entry is None:
-        last = found.segment
-        where = f"the last PT_NOTE ({last.index})" if last else "no PT_NOTE"
-        text = f'{where} holds no PVH note: Cloud Hypervisor says "KernelMissingPvhHeader"'
-        yield Hit(text, layer, last.offset if last else 0, None, RUST_VMM)
-
 
 RULE = Rule(
     id="rust-vmm-pvh",
@@ -68,5 +44,22 @@ RULE = Rule(
     severity="error",
     targets=RUST_VMM,
     doc=__doc__ or "",
-    check=check,
+    explains=(
+        RustVmmError.READ_ELF_HEADER,
+        RustVmmError.INVALID_ELF_MAGIC,
+        RustVmmError.BIG_ENDIAN,
+        RustVmmError.INVALID_PROGRAM_HEADER_SIZE,
+        RustVmmError.INVALID_PROGRAM_HEADER_OFFSET,
+        RustVmmError.INVALID_ENTRY_ADDRESS,
+        RustVmmError.SEEK_PROGRAM_HEADER,
+        RustVmmError.READ_PROGRAM_HEADER,
+        RustVmmError.SEEK_KERNEL_START,
+        RustVmmError.READ_KERNEL_IMAGE,
+        RustVmmError.MEMORY_OVERFLOW,
+        RustVmmError.SEEK_NOTE_HEADER,
+        RustVmmError.READ_NOTE_HEADER,
+        RustVmmError.OVERFLOW,
+        RustVmmError.INVALID_PVH_NOTE,
+        RustVmmError.MISSING_PVH_HEADER,
+    ),
 )
