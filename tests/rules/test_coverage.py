@@ -50,3 +50,17 @@ def test_every_loader_error_is_explained_by_exactly_one_rule():
                   for enum in enums for code in enum}  # fmt: skip
     assert {str(code): ids for code, ids in explainers.items() if len(ids) != 1} == {}
     assert set(explainers) >= {code for rule in rules for code in rule.explains}
+
+
+def test_only_loader_errors_refuse():
+    """Every refusal is a loader model's error (its rule explains it): no rule's own check
+    names a target it refuses, over every image of every family's cases."""
+    from tests.rules import registry
+
+    names = sorted({name for table in _cases().values() for name in table})
+    refusing = set()
+    for name in names:
+        image = registry.image(name)
+        for rule in discover_rules():
+            refusing |= {(rule.id, name) for hit in rule.check(image) if hit.rejects}
+    assert refusing == set()

@@ -5,9 +5,13 @@ What:
   first 8144 bytes, QEMU's x86 -kernel boots through the PVH entry. It searches
   every PT_NOTE for a note of type 18 (XEN_ELFNOTE_PHYS32_ENTRY), padding names
   and descriptors to the segment's p_align and ignoring the owner, and reads the
-  entry as a u32 (ELF32) or u64 (ELF64). It refuses the ELF when it finds none
-  or the value is 0, when e_flags has bits 0x10004 set, and dies (SIGFPE) on a
-  PT_NOTE with p_align 0.
+  entry as a u32 (ELF32) or u64 (ELF64). Its search steps by the padded sizes,
+  wrapping in the ELF's word, and reads on past the PT_NOTE's end until one step
+  is larger than p_filesz. It refuses the ELF when it finds none or the value is
+  0, when e_flags has bits 0x10004 set, and dies (SIGFPE) on a PT_NOTE with
+  p_align 0. An entry padded past the last page of the file's mapping is read
+  from other memory: the verdict is undefined (measured: QEMU 7.2 and 10.0 boot,
+  refuse or crash on the same image depending on p_align and version).
 
 Why:
   These are the messages users meet: `Error loading uncompressed kernel without
@@ -64,5 +68,6 @@ RULE = Rule(
         QemuError.NOTE_ALIGN_ZERO,
         QemuError.NO_PVH_NOTE,
         QemuError.PVH_ENTRY_ZERO,
+        QemuError.PVH_ENTRY_PAST_FILE,
     ),
 )
