@@ -1002,7 +1002,8 @@ def ours(path: Path, settings: Settings = DEFAULT) -> tuple[dict[str, vt.Ours], 
     except Exception as exc:  # a crash is no verdict either; its type tells the lead where
         return {}, f"{type(exc).__name__}: {exc}"
     verdicts = result.verdicts.items()
-    return {target: vt.Ours(v.accept, v.path, tuple(v.rules)) for target, v in verdicts}, None
+    ours = {t: vt.Ours(v.accept, v.path, tuple(v.rules), v.undefined) for t, v in verdicts}
+    return ours, None
 
 
 def run_batch(
