@@ -95,7 +95,7 @@ class ElfReader:
                        phoff, shoff, phentsize, shentsize, segments, None, [], None, [],
                        None, self.ei_class, phnum, shnum)  # fmt: skip
         self._note_segments(info)
-        if want_sections or not info.xen_notes:
+        if (want_sections or not info.xen_notes) and not self.as_elf64:  # rust-vmm reads none
             info.sections = self._sections(shoff, shnum, shentsize, shstrndx)
             if not info.xen_notes:
                 self._note_sections(info)
@@ -202,12 +202,13 @@ class ElfReader:
             notes = self._walk(seg.offset, seg.offset + seg.filesz, 4, "PT_NOTE")
             if seg.align == 4 and not self.class64:  # the same walk, in the same 32 bits
                 by_align: list[Note] | None = notes
-            elif seg.align == 0:
+            elif seg.align == 0 or self.as_elf64:  # rust-vmm's view walks by 4 only
                 by_align = None
             else:
                 by_align = self._walk(seg.offset, seg.offset + seg.filesz, seg.align, None)
+            qemu = None if self.as_elf64 else self._qemu_search(seg)
             area = NoteArea(self.layer, "PT_NOTE", seg.index, seg.offset, seg.filesz, seg.align,
-                            None, notes, by_align, self._qemu_search(seg))  # fmt: skip
+                            None, notes, by_align, qemu)  # fmt: skip
             info.note_areas.append(area)
             if seg.offset == 0:  # libelf skips these (an old binutils bug)
                 message = f"PT_NOTE {seg.index} has p_offset 0; Xen skips it"

@@ -1182,6 +1182,15 @@ CASES: tuple[Case, ...] = (
         message="Found PVH image",
         ours="reject",
     ),
+    Case(
+        Recipe(
+            "boot/bz-xz-corrupt-tail", (set_field("payload.size_trailer", 0x41834, 4, 0x403EF),)
+        ),
+        target="xen-pvh",
+        real="accept",
+        message="Found PVH image",
+        ours="reject",
+    ),
     # QEMU reads the PVH entry past the file's page mapping (p_align 0x1000 pads it there):
     # 7.2 boots this one, 10.0 refuses it; other p_align values crash one or the other.
     Case(
@@ -1208,6 +1217,7 @@ CASES: tuple[Case, ...] = (
 FIXED = frozenset(
     {
         "qemu-pvh32-features-not-bogus-3ce698f0",
+        "xen-pvh-boot/bz-xz-corrupt-tail-86d42b86",
         "qemu-pvh64-89c19c5f",
         "xen-pvh-boot/bz-xz-corrupt-tail-6cf96875",
         "multiboot1-boot/mb1-aout-below-4g-47f045d8",

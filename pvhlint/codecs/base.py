@@ -122,9 +122,22 @@ _SALVAGE_IN, _SALVAGE_OUT = 256, 4096
 
 
 def _salvage(make: Callable[[], Pullable], data: memoryview, produced: int) -> Chunks:
-    """Decode again in small steps and yield what comes past `produced` before the error:
-    the output of a damaged stream up to within a few KiB of where decoding fails (Xen's
-    decoders keep what they wrote before the damage; a size trailer may end before it)."""
+    """Decode again and yield what comes past `produced` before the error: all of the output
+    a damaged stream gives before it fails, to the byte (Xen's one decode call keeps what it
+    wrote before the damage; a size trailer may end before it). A first pass in 4 KiB steps
+    finds where the last whole step ends; the second pass takes 1 byte a call from there."""
+    good = sum(len(out) for out in _decode_until_error(make, data, lambda done: _SALVAGE_OUT))
+    done = 0
+    for out in _decode_until_error(make, data, lambda done: _SALVAGE_OUT if done < good else 1):
+        if done + len(out) > produced:
+            yield out[max(0, produced - done) :], len(data)
+        done += len(out)
+
+
+def _decode_until_error(
+    make: Callable[[], Pullable], data: memoryview, most: Callable[[int], int]
+) -> Iterator[bytes]:
+    """A fresh decoder's output, at most `most(done)` bytes a call, until it fails or ends."""
     decoder, pos, done = make(), 0, 0
     while not decoder.eof:
         chunk = b""
@@ -133,12 +146,11 @@ def _salvage(make: Callable[[], Pullable], data: memoryview, produced: int) -> C
                 return
             chunk, pos = bytes(data[pos : pos + _SALVAGE_IN]), pos + _SALVAGE_IN
         try:
-            out = decoder.decompress(chunk, _SALVAGE_OUT)
+            out = decoder.decompress(chunk, most(done))
         except Exception:  # the same damage, met again
             return
-        if done + len(out) > produced:
-            yield out[max(0, produced - done) :], min(pos, len(data))
         done += len(out)
+        yield out
 
 
 def input_step(produced: int, fed: int) -> int:
