@@ -90,7 +90,9 @@ class ElfReader:
         if stride is None:
             self._header_problems(machine)
         header_phentsize, phentsize = phentsize, phentsize if stride is None else stride
-        segments = self._segments(phoff, phnum, phentsize)
+        # rust-vmm's ELF64 reading stops at an e_phentsize other than 56 before any header
+        unread = self.as_elf64 and phentsize != self.phdr_size
+        segments = [] if unread else self._segments(phoff, phnum, phentsize)
         info = ElfInfo(self.layer, 64 if self.class64 else 32, machine, e_type, flags, entry,
                        phoff, shoff, phentsize, shentsize, segments, None, [], None, [],
                        None, self.ei_class, phnum, shnum)  # fmt: skip

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 
-from .loaders import loader_errors
+from .loaders import errors_by_code, loader_errors
 from .loaders.outcome import ErrorCode
 from .loaders.xen import XenLoader
 from .model import Image
@@ -99,7 +99,8 @@ def explained(image: Image, codes: tuple[ErrorCode, ...]) -> list[Hit]:
     """The loader errors with one of `codes`, as hits: errors of several loaders about the
     same cause (same account, same place) make one hit refusing all their targets, quoting
     each of those loaders' words."""
-    if not codes:
+    by_code = errors_by_code(image)
+    if not any(code in by_code for code in codes):
         return []
     merged: dict[tuple[str, int, int | None, int | None], tuple[list[str], list[str]]] = {}
     for error in loader_errors(image):

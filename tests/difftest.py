@@ -496,7 +496,8 @@ def swap_payload_codec(data: bytes, codec: str) -> bytes | None:
     payload = payload.ljust(length + grow, b"\0")
     buf = bytearray(data[:start] + payload + data[start + length :])
     struct.pack_into("<I", buf, 0x24C, len(payload))
-    struct.pack_into("<I", buf, 0x1F4, _u(data, 0x1F4, 4) + grow // 16)
+    # syssize wraps in its u32 (a mutated syssize near 2**32 plus the growth)
+    struct.pack_into("<I", buf, 0x1F4, (_u(data, 0x1F4, 4) + grow // 16) & 0xFFFFFFFF)
     pm_start = ((data[0x1F1] or 4) + 1) * 512
     kernel_info = _u(data, 0x268, 4)
     if kernel_info and pm_start + kernel_info >= start + length:

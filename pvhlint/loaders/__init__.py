@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..model import Image
 from .common import cached_fact
-from .outcome import LoaderError, Outcome
+from .outcome import ErrorCode, LoaderError, Outcome
 
 
 @cached_fact("outcomes")
@@ -20,6 +20,16 @@ def run_all(image: Image) -> tuple[Outcome, ...]:
     return tuple(module.run(image) for module in (xen, qemu, grub, rust_vmm))
 
 
+@cached_fact("loader-errors")
 def loader_errors(image: Image) -> tuple[LoaderError, ...]:
     """Every loader's errors, loader by loader, each in its loader's order."""
     return tuple(error for outcome in run_all(image) for error in outcome.errors)
+
+
+@cached_fact("errors-by-code")
+def errors_by_code(image: Image) -> dict[ErrorCode, list[LoaderError]]:
+    """The same errors by code (rules ask for theirs)."""
+    found: dict[ErrorCode, list[LoaderError]] = {}
+    for error in loader_errors(image):
+        found.setdefault(error.code, []).append(error)
+    return found
