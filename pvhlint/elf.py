@@ -240,6 +240,8 @@ class ElfReader:
         step of 0 spins on one note for ever (None: QEMU hangs)."""
         if seg.align == 0:
             return None  # QEMU divides by p_align first (SIGFPE)
+        if seg.filesz == 0:
+            return None  # load_elf searches from `data`, which stays NULL: no note
         bits = 64 if self.class64 else 32
         mask = 2**bits - 1
         pos = seg.offset

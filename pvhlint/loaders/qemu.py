@@ -243,6 +243,7 @@ class QemuError(ErrorCode):
     NOTE_ALIGN_ZERO = "SIGFPE"  # no message: the note walk divides by p_align (exit 136)
     NO_PVH_NOTE = "Error loading uncompressed kernel without PVH ELF Note"
     PVH_ENTRY_ZERO = "Error loading uncompressed kernel without PVH ELF Note"
+    NOTES_OUTSIDE_FILE = "(no fixed message: the notes are read from memory past the file)"
     PVH_ENTRY_PAST_FILE = "(no fixed message: the entry comes from memory past the file)"
     ROM_OVERLAP = "Some ROM regions are overlapping"
     INVALID_KERNEL_HEADER = "qemu: invalid kernel header"
@@ -421,12 +422,22 @@ def filesz_above_memsz(image: Image) -> Iterator[LoaderError]:
 
 
 def note_align_zero(image: Image) -> Iterator[LoaderError]:
-    """load_elf's program header loop on the PVH path: get_elf_note_type pads by p_align,
-    dividing by it; p_align 0 kills QEMU with SIGFPE."""
+    """load_elf's program header loop on the PVH path, get_elf_note_type on each PT_NOTE: a
+    range that wraps past the ELF's word is searched outside the file (undefined); the
+    search pads by p_align, dividing by it, so p_align 0 kills QEMU with SIGFPE."""
     if not _on_pvh_path(image):
         return
     elf = image.elf
     assert elf is not None
+    outside = _notes_outside_file(image)
+    if outside is not None:
+        yield LoaderError(QemuError.NOTES_OUTSIDE_FILE,
+                          f"PT_NOTE {outside.index}'s p_offset {outside.offset:#x} + p_filesz "
+                          f"{outside.filesz:#x} wraps past 2**{elf.elf_class}: QEMU's length check "
+                          "passes and its note search reads memory that is not the file's",
+                          elf.layer, elf.phdr_offset(outside.index), elf.phentsize, QEMU,
+                          undefined=True)  # fmt: skip
+        return
     found = qemu_pvh(image)
     if found.error is QemuError.NOTE_ALIGN_ZERO:
         assert found.segment is not None
@@ -461,6 +472,21 @@ def _entry_past_mapping(image: Image, note: Note) -> bool:
     others, and 10.0 differs from 7.2 on each."""
     width = 8 if image.elf is not None and image.elf.elf_class == 64 else 4
     return note.desc_offset + width > align_up(image.size, PAGE)
+
+
+def _notes_outside_file(image: Image) -> Segment | None:
+    """A PT_NOTE whose p_offset + p_filesz wraps in the ELF's word to within the file:
+    load_elf's length check passes and get_elf_note_type reads from the mapping's start
+    plus p_offset, memory that is not the file's (measured: QEMU 7.2 dies of SIGSEGV)."""
+    elf = image.elf
+    if elf is None:
+        return None
+    word = 2**elf.elf_class - 1
+    for seg in elf.packed_view().segments:
+        end = seg.offset + seg.filesz
+        if seg.type == PT_NOTE and seg.filesz and end > image.size and end & word <= image.size:
+            return seg
+    return None
 
 
 def pvh_note_missing(image: Image) -> Iterator[LoaderError]:

@@ -69,5 +69,6 @@ RULE = Rule(
         QemuError.NO_PVH_NOTE,
         QemuError.PVH_ENTRY_ZERO,
         QemuError.PVH_ENTRY_PAST_FILE,
+        QemuError.NOTES_OUTSIDE_FILE,
     ),
 )
