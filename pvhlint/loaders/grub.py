@@ -6,7 +6,7 @@ tests/loaders/grub_boot.py) on the fixtures in tests/test_rules_boot.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from ..bzimage import BOOT_FLAG, FIELD_OFFSETS
@@ -770,28 +770,28 @@ def _on_path(error: LoaderError | None, path: ElfPath) -> Iterator[LoaderError]:
                       f"({grub_text(error.message)})", refuses=(path.spec.target,))  # fmt: skip
 
 
-def mb1_elf_start(image: Image) -> Iterator[LoaderError]:
-    header = grub_mb1_elf_header(image)
+def _elf_step(image: Image, header: MultibootHeader | None, path: ElfPath,
+              step: Callable[[Image, MultibootHeader, ElfPath], Iterator[LoaderError]]
+              ) -> Iterator[LoaderError]:  # fmt: skip
+    """One step of the ELF path, for the command whose header takes the ELF path."""
     if header is not None:
-        yield from _on_path(grub_elf_start(image, header, MB1_ELF), MB1_ELF)
+        yield from _on_path(step(image, header, path), path)
+
+
+def mb1_elf_start(image: Image) -> Iterator[LoaderError]:
+    return _elf_step(image, grub_mb1_elf_header(image), MB1_ELF, grub_elf_start)
 
 
 def mb1_elf_load(image: Image) -> Iterator[LoaderError]:
-    header = grub_mb1_elf_header(image)
-    if header is not None:
-        yield from _on_path(grub_elf_load(image, header, MB1_ELF), MB1_ELF)
+    return _elf_step(image, grub_mb1_elf_header(image), MB1_ELF, grub_elf_load)
 
 
 def mb2_elf_start(image: Image) -> Iterator[LoaderError]:
-    header = grub_mb2_elf_header(image)
-    if header is not None:
-        yield from _on_path(grub_elf_start(image, header, MB2_ELF), MB2_ELF)
+    return _elf_step(image, grub_mb2_elf_header(image), MB2_ELF, grub_elf_start)
 
 
 def mb2_elf_load(image: Image) -> Iterator[LoaderError]:
-    header = grub_mb2_elf_header(image)
-    if header is not None:
-        yield from _on_path(grub_elf_load(image, header, MB2_ELF), MB2_ELF)
+    return _elf_step(image, grub_mb2_elf_header(image), MB2_ELF, grub_elf_load)
 
 
 SHN_LORESERVE = 0xFF00
