@@ -771,7 +771,7 @@ def _on_path(error: LoaderError | None, path: ElfPath) -> Iterator[LoaderError]:
 
 
 def _elf_step(image: Image, header: MultibootHeader | None, path: ElfPath,
-              step: Callable[[Image, MultibootHeader, ElfPath], Iterator[LoaderError]]
+              step: Callable[[Image, MultibootHeader, ElfPath], LoaderError | None]
               ) -> Iterator[LoaderError]:  # fmt: skip
     """One step of the ELF path, for the command whose header takes the ELF path."""
     if header is not None:
