@@ -1219,6 +1219,13 @@ CASES: tuple[Case, ...] = (
         message="crash (SIGSEGV)",
         ours="accept (pvh)",
     ),
+    Case(
+        Recipe("pvh32-phys32-owner-xyz", (set_field("phdr[0].p_offset", 0x38, 4, 0xFFFFFFFF),)),
+        target="qemu",
+        real="reject",
+        message="crash (SIGSEGV)",
+        ours="accept (pvh)",
+    ),
     # GRUB 2.12 cannot reserve init_size bytes in the harness's 1 GiB VM; how much memory
     # a real machine has below 4 GiB decides, so no verdict models it.
     Case(
@@ -1366,6 +1373,7 @@ UNDEFINED = frozenset(
     {
         "qemu-flat-mb1-inside-c3537e39",  # QEMU reads the cut a.out fields from its stack
         "qemu-elf64-note-bad-alignment-406c5edd",  # a wrapped PT_NOTE range: outside the file
+        "qemu-pvh32-phys32-owner-xyz-ef8f2da1",  # a wrapped PT_LOAD range: copied from outside the file
         "qemu-pvh64-notes-two-segments-f4d9c955",
     }
 )

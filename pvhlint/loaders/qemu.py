@@ -243,6 +243,7 @@ class QemuError(ErrorCode):
     NOTE_ALIGN_ZERO = "SIGFPE"  # no message: the note walk divides by p_align (exit 136)
     NO_PVH_NOTE = "Error loading uncompressed kernel without PVH ELF Note"
     PVH_ENTRY_ZERO = "Error loading uncompressed kernel without PVH ELF Note"
+    SEGMENT_OUTSIDE_FILE = "(no fixed message: the segment is copied from memory past the file)"
     NOTES_OUTSIDE_FILE = "(no fixed message: the notes are read from memory past the file)"
     PVH_ENTRY_PAST_FILE = "(no fixed message: the entry comes from memory past the file)"
     ROM_OVERLAP = "Some ROM regions are overlapping"
@@ -401,6 +402,29 @@ def segment_past_eof(image: Image) -> Iterator[LoaderError]:
     """load_elf's program header loop: a PT_LOAD's (or, with elf_note_fn, a PT_NOTE's)
     p_offset + p_filesz past the mapped file's length."""
     return _past_eof_errors(image, table=False)
+
+
+def segment_outside_file(image: Image) -> Iterator[LoaderError]:
+    """load_elf's program header loop: a PT_LOAD whose p_offset + p_filesz wraps past the
+    ELF's word to within the file passes the length check, and QEMU copies the segment from
+    the mapping's start plus p_offset, memory that is not the file's (measured: QEMU 7.2
+    dies of SIGSEGV)."""
+    elf = _elf_loaded(image)
+    if elf is None:
+        return
+    elf = elf.packed_view()
+    word = 2**elf.elf_class - 1
+    for seg in elf.segments:
+        end = seg.offset + seg.filesz
+        if seg.type == PT_LOAD and seg.filesz and seg.memsz and end > image.size \
+                and end & word <= image.size:  # fmt: skip
+            yield LoaderError(QemuError.SEGMENT_OUTSIDE_FILE,
+                              f"PT_LOAD {seg.index}'s p_offset {seg.offset:#x} + p_filesz "
+                              f"{seg.filesz:#x} wraps past 2**{elf.elf_class}: QEMU's length "
+                              "check passes and it copies the segment from memory that is not "
+                              "the file's", elf.layer, elf.phdr_offset(seg.index), elf.phentsize,
+                              QEMU, undefined=True)  # fmt: skip
+            return
 
 
 def filesz_above_memsz(image: Image) -> Iterator[LoaderError]:
@@ -672,6 +696,7 @@ CHECKS: tuple[Check, ...] = (
     # load_elf's program header loop; modelled cause by cause, not segment by segment
     multiboot_elf_truncated,  # a PT_LOAD's file bytes past the end (Multiboot path)
     segment_past_eof,
+    segment_outside_file,
     filesz_above_memsz,
     note_align_zero,
     load_size_negative,  # load_elf's return value, in the caller's int

@@ -47,5 +47,9 @@ RULE = Rule(
     targets=("qemu", "xen-pvh", "xen-pv", "multiboot1", "rust-vmm"),
     doc=__doc__ or "",
     check=check,
-    explains=(QemuError.PHDR_TABLE_PAST_EOF, QemuError.SEGMENT_PAST_EOF),
+    explains=(
+        QemuError.PHDR_TABLE_PAST_EOF,
+        QemuError.SEGMENT_PAST_EOF,
+        QemuError.SEGMENT_OUTSIDE_FILE,
+    ),
 )
