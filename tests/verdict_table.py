@@ -592,17 +592,17 @@ structured mutants of the fixtures and the real-world tier's images: 300 in ever
 against each release's loaders (seed 12, all seven compared targets). Long runs on Debian 12's
 loaders: seed 2711, 20,000 mutants (QEMU and libxenguest, 60,000 pairs, 2,531 s) found 171
 mismatching mutants in 13 classes; seed 27112026, 20,000 mutants (60,000 pairs, 1,651 s) found
-81 in 10 classes, and replayed on the loader-package model (the stored real answers, pvhlint run
-again) 2 in 1 class (a damaged xz payload whose trailer ends at the damage); seed 20261127,
-20,000 mutants with rust-vmm too (80,000 pairs, 2,436 s and 3,310 s in two processes), found 4
-mismatching mutants in 3 classes, all QEMU's (an empty PT_NOTE; a PT_NOTE or PT_LOAD range that
-wraps past the ELF's word), none with libxenguest or rust-vmm; its replay on the final model
-(stored answers, pvhlint again: 217 s and 204 s) found 0 mismatches in the 80,000 pairs, 101 of
-them called undefined. Every class is modelled. Debian 13, seed 1311, 4,000 mutants (12,000
-pairs, 383 s): 0 mismatches. A pair where pvhlint says the loader reads memory that is not the
-image's is counted as undefined, never as agreement. Every class found is minimised and kept in
-tests/difftest_cases.py with the real loader's answer (136 so far: 122 agree now and are
-regression tests, 4 are checked as undefined, 10 are open, all GRUB's)."""
+81 in 10 classes; replayed on the final model (the stored real answers, pvhlint run again: 240 s
+and 251 s) it finds 0 mismatches in the 60,000 pairs, 120 of them called undefined; seed
+20261127, 20,000 mutants with rust-vmm too (80,000 pairs, 2,436 s and 3,310 s in two processes),
+found 4 mismatching mutants in 3 classes, all QEMU's (an empty PT_NOTE; a PT_NOTE or PT_LOAD
+range that wraps past the ELF's word), none with libxenguest or rust-vmm; its replay on the
+final model finds 0 mismatches in the 80,000 pairs, 101 of them called undefined. Every class is
+modelled. Debian 13, seed 1311, 4,000 mutants (12,000 pairs, 383 s): 0 mismatches. A pair where
+pvhlint says the loader reads memory that is not the image's is counted as undefined, never as
+agreement. Every class found is minimised and kept in tests/difftest_cases.py with the real
+loader's answer (137 so far: 123 agree now and are regression tests, 4 are checked as undefined,
+10 are open, all GRUB's)."""
 
 
 def table(
