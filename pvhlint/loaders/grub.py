@@ -42,7 +42,7 @@ from .common import (
     layer_size,
     unsupported_machine,
 )
-from .outcome import Check, ErrorCode, LoaderError, Outcome, walk
+from .outcome import Check, ErrorCode, LoaderError, Outcome, narrowed, walk
 
 GRUB_FILTERS = ("gzip", "xz", "lzo")  # whole-file streams GRUB reads through (gzip first)
 
@@ -954,13 +954,6 @@ def linux_init_size(image: Image) -> Iterator[LoaderError]:
 # --- the ELF's machine and the Linux header: causes GRUB shares with QEMU and Xen
 
 
-def _for(target: str, errors: Iterator[LoaderError]) -> Iterator[LoaderError]:
-    """Errors about one command: the walk stops each command at its own point."""
-    for error in errors:
-        if target in error.refuses:
-            yield replace(error, refuses=(target,))
-
-
 def _elf_machine(image: Image) -> Iterator[LoaderError]:
     """multiboot_elfxx.c (`multiboot`, `multiboot2`, ELF path): grub_multiboot_load_elf
     refuses a big-endian ELF (arch-independent magic) and grub_multiboot_load_elfXX one
@@ -972,11 +965,11 @@ def _elf_machine(image: Image) -> Iterator[LoaderError]:
 
 
 def mb1_elf_machine(image: Image) -> Iterator[LoaderError]:
-    yield from _for(MB1.target, _elf_machine(image))
+    yield from narrowed(_elf_machine(image), MB1.target)
 
 
 def mb2_elf_machine(image: Image) -> Iterator[LoaderError]:
-    yield from _for(MB2.target, _elf_machine(image))
+    yield from narrowed(_elf_machine(image), MB2.target)
 
 
 def linux_setup_sects(image: Image) -> Iterator[LoaderError]:

@@ -10,7 +10,7 @@ explained by no rule or by two.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from enum import Enum
 
@@ -64,6 +64,14 @@ class LoaderError:
 
 
 Check = Callable[[Image], Iterable[LoaderError]]
+
+
+def narrowed(errors: Iterable[LoaderError], target: str) -> Iterator[LoaderError]:
+    """The errors that refuse `target`, refusing it alone (a shared cause names several
+    targets of one loader, whose walk stops each at its own point)."""
+    for error in errors:
+        if target in error.refuses:
+            yield replace(error, refuses=(target,))
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ from .common import (
 )
 from .common import bzimage_protocol_too_old as common_bzimage_protocol_too_old
 from .grub import GRUB_FILTERS
-from .outcome import Check, ErrorCode, LoaderError, Outcome, walk
+from .outcome import Check, ErrorCode, LoaderError, Outcome, narrowed, walk
 
 
 class XenLoader(StrEnum):
@@ -836,13 +836,6 @@ def pv32_compat_check(image: Image) -> Iterator[LoaderError]:
 # --- The ELF's machine and the bzImage header: causes Xen shares with QEMU and GRUB
 
 
-def _only(errors: Iterator[LoaderError], target: str) -> Iterator[LoaderError]:
-    """The errors narrowed to one target (a shared cause names both Xen targets)."""
-    for error in errors:
-        if target in error.refuses:
-            yield replace(error, refuses=(target,))
-
-
 def hvm_big_endian(image: Image) -> Iterator[LoaderError]:
     """HVM-generic loader (xg_dom_hvmloader.c), for a PVH domain: a big-endian ELF64 is
     refused by xc_dom_parse_hvm_kernel, a big-endian ELF32 loaded as firmware."""
@@ -850,7 +843,7 @@ def hvm_big_endian(image: Image) -> Iterator[LoaderError]:
     if cause is not None and image.elf is not None and elf_big_endian(image):
         code = (XenError.PVH_ELF64_BIG_ENDIAN if image.elf.elf_class == 64
                 else XenError.PVH_ELF32_BIG_ENDIAN)  # fmt: skip
-        yield from _only(cause.error(code, Loader.XEN), "xen-pvh")
+        yield from narrowed(cause.error(code, Loader.XEN), "xen-pvh")
 
 
 def bzimage_protocol_too_old(image: Image) -> Iterator[LoaderError]:
@@ -884,7 +877,7 @@ def _elf_machine(image: Image) -> Iterator[LoaderError]:
     cause = unsupported_machine(image)
     if cause is not None:
         code = XenError.PV_BIG_ENDIAN if elf_big_endian(image) else XenError.PV_UNKNOWN_MACHINE
-        for error in _only(cause.error(code, Loader.XEN), "xen-pv"):
+        for error in narrowed(cause.error(code, Loader.XEN), "xen-pv"):
             machine = image.elf.machine if image.elf is not None else 0
             text = None if elf_big_endian(image) else f"{code.text} {machine}"
             yield replace(error, text=text)
