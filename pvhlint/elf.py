@@ -68,6 +68,10 @@ class ElfReader:
         # PT_NOTEs over one big area would make millions of notes.
         self.aligned_notes = 0
         self.qemu_steps = 0
+        # Walks already made, by area: a hostile file points thousands of PT_NOTEs at one
+        # area, and each walk of it gives the same notes (they are never changed after).
+        self._walks: dict[tuple[int, int, int, int, bool], tuple[list[Note], int | None]] = {}
+        self._searches: dict[tuple[int, int, int], tuple[Note | None, int]] = {}
 
     def _unpack(self, fmt: str, offset: int, what: str) -> tuple[int, ...]:
         fmt = self.endian + fmt
@@ -242,6 +246,17 @@ class ElfReader:
             return None  # QEMU divides by p_align first (SIGFPE)
         if seg.filesz == 0:
             return None  # load_elf searches from `data`, which stays NULL: no note
+        key = (seg.offset, seg.filesz, seg.align)
+        found, steps = self._searches.get(key, (None, -1))
+        if steps >= 0 and self.qemu_steps + steps <= MAX_TOTAL_NOTES:
+            self.qemu_steps += steps  # the same search again, within the same budget
+            return found
+        before = self.qemu_steps
+        found = self._search_from(seg)
+        self._searches[key] = (found, self.qemu_steps - before)
+        return found
+
+    def _search_from(self, seg: Segment) -> Note | None:
         bits = 64 if self.class64 else 32
         mask = 2**bits - 1
         pos = seg.offset
@@ -265,6 +280,12 @@ class ElfReader:
         Padded sizes wrap like the walker's integers: libelf's `unsigned` (32 bits: a namesz
         of 0xfffffffd or more pads to 0), QEMU's elf_word (the ELF's word) otherwise."""
         bits = 32 if counted or not self.class64 else 64
+        key = (start, end, pad, bits, counted is None)
+        if key in self._walks and self._count(counted, len(self._walks[key][0])):
+            notes, cut_at = self._walks[key]
+            if cut_at is not None:
+                self._cut_header(cut_at)
+            return notes
         notes: list[Note] = []
         pos = start
         while pos < end:
@@ -272,23 +293,36 @@ class ElfReader:
                 self._problem(
                     ProblemCode.TOO_MANY_NOTES, "more than 65536 notes: Xen marks it broken", pos
                 )
-                break
+                return notes
             if not counted and self.aligned_notes >= MAX_TOTAL_NOTES:
-                break
+                return notes
             header = self.blob.read(pos, 12)
             if len(header) < 12:
                 if header:
-                    self._problem(
-                        ProblemCode.TRUNCATED, "note header runs past the end of the data", pos
-                    )
-                break
+                    self._cut_header(pos)
+                self._walks[key] = (notes, pos if header else None)
+                return notes
             if counted:
                 self.total_notes += 1
             else:
                 self.aligned_notes += 1
             notes.append(self._note(pos, end, pad, header, bits))
             pos = notes[-1].desc_offset + align_up_wrapped(notes[-1].descsz, pad, bits)
+        self._walks[key] = (notes, None)  # only walks that ran to their end are reused
         return notes
+
+    def _count(self, counted: str | None, found: int) -> bool:
+        """Counts a repeated walk's notes toward its cap, if they all fit under it."""
+        if counted and self.total_notes + found <= MAX_TOTAL_NOTES:
+            self.total_notes += found
+        elif not counted and self.aligned_notes + found <= MAX_TOTAL_NOTES:
+            self.aligned_notes += found
+        else:
+            return False  # walk again: the cap stops it part way, as it stops libelf
+        return True
+
+    def _cut_header(self, pos: int) -> None:
+        self._problem(ProblemCode.TRUNCATED, "note header runs past the end of the data", pos)
 
     def _note(self, pos: int, end: int, pad: int, header: bytes, bits: int) -> Note:
         namesz, descsz, n_type = struct.unpack(self.endian + "III", header)
