@@ -43,3 +43,31 @@ def test_the_console_report_of_many_findings_renders_within_the_budget(tmp_path)
     print_console(report, Console(file=out, width=160, emoji=False))
     assert time.process_time() - start < 6.0
     assert out.getvalue().count("xen-note-unknown") >= 32768
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_inspect_tree_of_a_hostile_file_stays_short(name):
+    """65534 program headers, note areas or notes drew 2-19 MB of tree in 2-40 s of CPU;
+    the tree shows ROWS_SHOWN of each list, counts the rest, and names the PT_NOTEs that
+    cover the same bytes once. Process time, not wall time."""
+    import io
+    import time
+
+    from rich.console import Console
+
+    from pvhlint.image import open_image_bytes
+    from pvhlint.output.inspect_tree import ROWS_SHOWN, image_tree
+
+    image = open_image_bytes(CASES[name], name, lenient=True)
+    out = io.StringIO()
+    start = time.process_time()
+    Console(file=out, width=160, emoji=False).print(image_tree(image))
+    assert time.process_time() - start < CASE_LIMIT
+    text = out.getvalue()
+    assert len(text.splitlines()) < 8 * ROWS_SHOWN
+    lists = [image.elf.segments, image.elf.note_areas, image.problems]
+    lists += [area.notes for area in image.elf.note_areas]
+    assert any(len(items) > ROWS_SHOWN for items in lists) == ("more" in text)
+    if name == "65534 PT_NOTEs over one area":
+        assert "and 65279 more program headers" in text
+        assert "the same bytes as PT_NOTE 1, 2, 3, 4, 5, 6, 7, 8 and 65525 more" in text

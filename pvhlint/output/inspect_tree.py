@@ -15,6 +15,10 @@ from ..values import plain_value
 from ..xennotes import note_label
 from .layers import where
 
+# Rows of one list the tree shows: past this the rest is counted, and `inspect --json`
+# lists them all (a hostile file with 65534 program headers took 40 s to draw in full).
+ROWS_SHOWN = 256
+
 
 def format_value(value: Any) -> str:
     """A note or header value for the console, escaped for rich markup."""
@@ -51,11 +55,19 @@ def image_tree(image: Image, authenticode: dict[str, Any] | None = None) -> Tree
         _entries(tree, image)
     if image.problems:
         branch = tree.add("[bold red]Problems[/]")
-        for problem in image.problems:
+        for problem in image.problems[:ROWS_SHOWN]:
             branch.add(
                 f"{problem.code}: {problem.message} ({where(image, problem.layer, problem.offset)})"
             )
+        _count_rest(branch, image.problems, "problems")
     return tree
+
+
+def _count_rest(branch: Tree, items: list[Any], what: str) -> None:
+    """After the first ROWS_SHOWN items, a line counting the rest."""
+    if len(items) > ROWS_SHOWN:
+        branch.add(f"… and {len(items) - ROWS_SHOWN} more {what} "
+                   f"(`pvhlint inspect --json` lists them all)")  # fmt: skip
 
 
 def _authenticode(tree: Tree, details: dict[str, Any] | None) -> None:
@@ -122,22 +134,36 @@ def _elf(tree: Tree, image: Image, elf: ElfInfo) -> None:
                       f"e_flags {elf.flags:#x}")  # fmt: skip
     table = Table("#", "type", "offset", "vaddr", "paddr", "filesz", "memsz", "flags", "align",
                   box=None, pad_edge=False)  # fmt: skip
-    for seg in elf.segments:
+    for seg in elf.segments[:ROWS_SHOWN]:
         flags = "".join(c if seg.flags & b else "-" for c, b in (("R", 4), ("W", 2), ("X", 1)))
         table.add_row(str(seg.index), seg.type_name, f"{seg.offset:#x}", f"{seg.vaddr:#x}",
                       f"{seg.paddr:#x}", f"{seg.filesz:#x}", f"{seg.memsz:#x}", flags,
                       f"{seg.align:#x}")  # fmt: skip
-    branch.add("segments").add(table)
+    segments = branch.add("segments")
+    segments.add(table)
+    _count_rest(segments, elf.segments, "program headers")
     source = f"from {elf.xen_notes_from}" if elf.xen_notes_from else "none found"
     notes = branch.add(f"[bold]Xen notes[/] ({source})")
-    for area in elf.note_areas:
-        notes.add(_area(image, area))
+    areas = _distinct_areas(elf.note_areas)
+    for area, repeats in areas[:ROWS_SHOWN]:
+        notes.add(_area(image, area, repeats))
+    _count_rest(notes, areas, "note areas")
     if elf.xen_guest:
         notes.add(f"__xen_guest at {where(image, elf.layer, elf.xen_guest.offset)}: "
                   f"{escape(repr(elf.xen_guest.text))}")  # fmt: skip
 
 
-def _area(image: Image, area: NoteArea) -> Tree:
+def _distinct_areas(areas: list[NoteArea]) -> list[tuple[NoteArea, list[NoteArea]]]:
+    """Each area with the later ones over exactly the same bytes, walked the same way
+    (many PT_NOTEs can point at one note area; each is the same walk)."""
+    groups: dict[tuple[str, int, int, int, int], tuple[NoteArea, list[NoteArea]]] = {}
+    for area in areas:
+        key = (area.source, area.layer, area.offset, area.size, area.align)
+        groups.setdefault(key, (area, []))[1].append(area)
+    return [(first, same[1:]) for first, same in groups.values()]
+
+
+def _area(image: Image, area: NoteArea, repeats: list[NoteArea]) -> Tree:
     label = area.name or f"{area.source} {area.index}"
     agree = ""
     if area.notes_by_align is None:
@@ -146,8 +172,13 @@ def _area(image: Image, area: NoteArea) -> Tree:
         agree = f" [yellow]padded by p_align {area.align} the walk finds other notes[/]"
     branch = Tree(f"{label} at {where(image, area.layer, area.offset)}, {area.size:#x} bytes, "
                   f"p_align {area.align}{agree}")  # fmt: skip
-    for note in area.notes:
+    if repeats:
+        indices = ", ".join(str(other.index) for other in repeats[:8])
+        more = f" and {len(repeats) - 8} more" if len(repeats) > 8 else ""
+        branch.add(f"the same bytes as {area.source} {indices}{more}")
+    for note in area.notes[:ROWS_SHOWN]:
         branch.add(_note(image, note))
+    _count_rest(branch, area.notes, "notes")
     return branch
 
 
@@ -207,7 +238,8 @@ def _entries(tree: Tree, image: Image) -> None:
 
 def _pe_sections(branch: Tree, sections: list[PESection]) -> None:
     table = Table("name", "file offset", "size", "virtual address", "virtual size", box=None)
-    for section in sections:
+    for section in sections[:ROWS_SHOWN]:
         table.add_row(escape(section.name), f"{section.offset:#x}", f"{section.size:#x}",
                       f"{section.virtual_address:#x}", f"{section.virtual_size:#x}")  # fmt: skip
     branch.add(table)
+    _count_rest(branch, sections, "sections")
