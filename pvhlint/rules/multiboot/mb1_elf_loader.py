@@ -39,11 +39,9 @@ from pvhlint.loaders.qemu import QemuError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb1-elf-loader",
     title="GRUB's Multiboot 1 ELF loader refuses the ELF",
     severity="error",
     targets=("multiboot1", "qemu"),
-    doc=__doc__ or "",
     explains=(
         GrubError.MB1_ELF_MAGIC,
         GrubError.MB1_ELF_TYPE,

@@ -37,11 +37,9 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb2-elf-loader",
     title="GRUB's Multiboot 2 ELF loader refuses the ELF",
     severity="error",
     targets=("multiboot2",),
-    doc=__doc__ or "",
     explains=(
         GrubError.MB2_ELF_MAGIC,
         GrubError.MB2_ELF_TYPE,

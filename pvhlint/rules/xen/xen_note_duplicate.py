@@ -49,10 +49,8 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="xen-note-duplicate",
     title="Duplicate Xen note type",
     severity="warning",
     targets=XEN_TARGETS,
-    doc=__doc__ or "",
     check=check,
 )

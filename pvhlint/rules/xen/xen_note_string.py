@@ -63,10 +63,8 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="xen-note-string",
     title="Xen string note not terminated inside its descriptor, or too long",
     severity="info",
     targets=XEN_TARGETS,
-    doc=__doc__ or "",
     check=check,
 )

@@ -41,10 +41,8 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="xen-note-unknown",
     title="Xen note of a type libelf does not know",
     severity="info",
     targets=XEN_TARGETS,
-    doc=__doc__ or "",
     check=check,
 )

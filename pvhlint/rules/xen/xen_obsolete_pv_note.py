@@ -56,11 +56,9 @@ def pvh_only(scope: Scope) -> bool:
 
 
 RULE = Rule(
-    id="xen-obsolete-pv-note",
     title="PV-era Xen note in a PVH-only kernel",
     severity="error",
     targets=("xen-pvh",),
-    doc=__doc__ or "",
     check=check,
     when=pvh_only,
     fix="pvhlint fix --drop-obsolete-notes",
