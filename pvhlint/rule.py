@@ -1,10 +1,11 @@
 """Rules: one module per rule in pvhlint/rules/<family>/, found by discovery.
 
 A rule module defines `RULE = Rule(...)` with what only it knows (title, severity, targets,
-check, explains); discovery adds the rest: its id from the module's name (xen_note_size.py is
-xen-note-size), its documentation from the module docstring (`What:`, `Why:`, `Fix:` and
-`Example:` paragraphs, the text of `pvhlint rules`, `pvhlint explain` and the generated
-reference) and its family from the package.
+the loader errors it explains); discovery adds the rest: its id from the module's name
+(xen_note_size.py is xen-note-size), its documentation from the module docstring (`What:`,
+`Why:`, `Fix:` and `Example:` paragraphs, the text of `pvhlint rules`, `pvhlint explain` and
+the generated reference), its family from the package and its check from the module's
+`check(image)` function, if it has one.
 """
 
 from __future__ import annotations
@@ -65,17 +66,22 @@ class Scope:
     pvh_only: bool = False
 
 
+def no_check(image: Image) -> Iterable[Hit]:
+    """The check of a rule whose findings are all loader errors it explains."""
+    return ()
+
+
 @dataclass(frozen=True)
 class Rule:
     """`targets`: the boot paths the rule concerns (a finding shows when one of them is
     required). `when`: given the check's scope, whether the rule applies at all. `fix`:
     the command that removes its findings with no more input (`check` marks them).
-    `id`, `doc` and `family` are the module's (`declared`)."""
+    `id`, `doc`, `family` and `check` are the module's (`declared`)."""
 
     title: str
     severity: str
     targets: tuple[str, ...]
-    check: Callable[[Image], Iterable[Hit]] = lambda image: ()
+    check: Callable[[Image], Iterable[Hit]] = no_check  # the module's `check`, if it has one
     when: Callable[[Scope], bool] | None = None
     fix: str | None = None  # the `pvhlint fix` options that remove its findings, if any
     # Which of libxenguest's loaders the rule's Xen rejects model: only the loader xl picks
@@ -145,7 +151,8 @@ def discover_rules() -> tuple[Rule, ...]:
 
 def declared(module: ModuleType) -> Rule | None:
     """The module's `RULE` with what the module itself says: the id from its name, the
-    documentation from its docstring, the family from its package (None: not a rule)."""
+    documentation from its docstring, the family from its package, the check from its
+    `check` function (None: not a rule)."""
     rule = getattr(module, "RULE", None)
     if not isinstance(rule, Rule):
         return None
@@ -155,6 +162,7 @@ def declared(module: ModuleType) -> Rule | None:
         id=rule.id or name.replace("_", "-"),
         doc=rule.doc or module.__doc__ or "",
         family=package.rpartition(".")[2],
+        check=getattr(module, "check", rule.check) if rule.check is no_check else rule.check,
     )
 
 

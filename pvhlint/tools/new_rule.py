@@ -53,7 +53,6 @@ RULE = Rule(
     title="{title}",
     severity="{severity}",
     targets=({targets}),
-    check=check,
 )
 '''
 

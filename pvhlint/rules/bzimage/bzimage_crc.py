@@ -59,5 +59,4 @@ RULE = Rule(
     title="bzImage CRC32 trailer mismatch",
     severity="warning",
     targets=("linux",),
-    check=check,
 )

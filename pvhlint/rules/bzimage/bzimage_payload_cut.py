@@ -60,5 +60,4 @@ RULE = Rule(
     title="bzImage cut short inside its compressed kernel",
     severity="error",
     targets=("linux", "qemu"),
-    check=check,
 )

@@ -69,6 +69,5 @@ RULE = Rule(
     title="bzImage boot protocol too old for the loader or for the fields it uses",
     severity="warning",
     targets=("linux", "xen-pvh", "xen-pv"),
-    check=check,
     explains=(GrubError.LINUX_VERSION_TOO_OLD, XenError.BZIMAGE_PROTOCOL_TOO_OLD),
 )

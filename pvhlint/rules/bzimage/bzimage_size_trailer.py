@@ -57,7 +57,6 @@ RULE = Rule(
     title="bzImage payload size trailer wrong, or payload corrupt",
     severity="error",
     targets=("xen-pvh", "xen-pv", "linux"),
-    check=check,
     explains=(
         XenError.KERNEL_TOO_LARGE,
         XenError.SIZE_TRAILER_MISMATCH,

@@ -57,5 +57,4 @@ RULE = Rule(
     title="bzImage XLF_KERNEL_64 inconsistent with the payload's ELF class",
     severity="warning",
     targets=("linux",),
-    check=check,
 )

@@ -41,6 +41,5 @@ RULE = Rule(
     title="ELF magic without a readable ELF header (a truncated file)",
     severity="error",
     targets=("qemu", "xen-pvh", "xen-pv", "multiboot1", "multiboot2"),
-    check=check,
     explains=(QemuError.ELF_HEADER_UNREADABLE,),
 )

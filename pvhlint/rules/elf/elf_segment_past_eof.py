@@ -44,7 +44,6 @@ RULE = Rule(
     title="Program headers or a segment run past the end of the file",
     severity="error",
     targets=("qemu", "xen-pvh", "xen-pv", "multiboot1", "rust-vmm"),
-    check=check,
     explains=(
         QemuError.PHDR_TABLE_PAST_EOF,
         QemuError.SEGMENT_PAST_EOF,

@@ -60,7 +60,6 @@ RULE = Rule(
     title="Multiboot 1 a.out-kludge address fields inconsistent with the file",
     severity="error",
     targets=("multiboot1", "qemu"),
-    check=check,
     explains=(
         QemuError.MB1_AOUT_FIELDS_UNREAD,
         QemuError.MB1_AOUT_LOAD_ADDR,

@@ -55,7 +55,6 @@ RULE = Rule(
     title="Multiboot 1 header outside or straddling GRUB's 8 KiB window",
     severity="error",
     targets=("multiboot1",),
-    check=check,
     explains=(
         GrubError.MB1_OUTSIDE_WINDOW,
         GrubError.MB1_FIELDS_PAST_BUFFER,

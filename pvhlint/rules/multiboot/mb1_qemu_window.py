@@ -62,5 +62,4 @@ RULE = Rule(
     title="Multiboot 1 header GRUB finds but QEMU -kernel does not",
     severity="warning",
     targets=("qemu",),
-    check=check,
 )

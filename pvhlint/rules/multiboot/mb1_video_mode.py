@@ -50,6 +50,5 @@ RULE = Rule(
     title="Multiboot 1 video mode request (QEMU ignores it, GRUB checks mode_type)",
     severity="info",
     targets=("multiboot1", "qemu"),
-    check=check,
     explains=(GrubError.MB1_VIDEO_MODE_TYPE,),
 )

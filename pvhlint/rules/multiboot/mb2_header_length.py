@@ -55,5 +55,4 @@ RULE = Rule(
     title="Multiboot 2 header_length inconsistent with the tags",
     severity="warning",
     targets=("multiboot2",),
-    check=check,
 )

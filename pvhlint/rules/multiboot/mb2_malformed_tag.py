@@ -71,7 +71,6 @@ RULE = Rule(
     title="Multiboot 2 tag with a wrong size",
     severity="warning",
     targets=("multiboot2",),
-    check=check,
     explains=(
         GrubError.MB2_TAG_SIZE_ZERO,
         GrubError.MB2_INFO_REQUEST_SHORT,

@@ -49,5 +49,4 @@ RULE = Rule(
     title="Multiboot 2 tag list without an end tag",
     severity="error",
     targets=("multiboot2",),
-    check=check,
 )

@@ -47,5 +47,4 @@ RULE = Rule(
     title="PE/EFI stub signed for Secure Boot (patching breaks the signature)",
     severity="info",
     targets=("linux",),
-    check=check,
 )

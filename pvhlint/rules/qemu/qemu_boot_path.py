@@ -62,5 +62,4 @@ RULE = Rule(
     title="QEMU -kernel takes another boot path than intended",
     severity="warning",
     targets=("qemu",),
-    check=check,
 )

@@ -60,7 +60,6 @@ RULE = Rule(
     title="QEMU -kernel finds no usable PVH entry",
     severity="error",
     targets=QEMU,
-    check=check,
     explains=(
         QemuError.ELFBOOT_FLAGS,
         QemuError.NOTE_ALIGN_ZERO,

@@ -46,6 +46,5 @@ RULE = Rule(
     title="FEATURES names unknown features or requires dom0",
     severity="warning",
     targets=XEN_TARGETS,
-    check=check,
     explains=(XenError.FEATURE_UNKNOWN_REQUIRED, XenError.FEATURE_DOM0_REQUIRED),
 )

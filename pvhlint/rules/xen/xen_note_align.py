@@ -97,5 +97,4 @@ RULE = Rule(
     title="PT_NOTE p_align not 4, or Xen notes split across PT_NOTE segments",
     severity="warning",
     targets=("xen-pvh", "qemu", "rust-vmm"),
-    check=check,
 )

@@ -58,5 +58,4 @@ RULE = Rule(
     title="Note runs past its segment or past the end of the data",
     severity="error",
     targets=(*XEN_TARGETS, "qemu", "rust-vmm"),
-    check=check,
 )

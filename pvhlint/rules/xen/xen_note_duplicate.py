@@ -52,5 +52,4 @@ RULE = Rule(
     title="Duplicate Xen note type",
     severity="warning",
     targets=XEN_TARGETS,
-    check=check,
 )

@@ -75,5 +75,4 @@ RULE = Rule(
     title='Xen note owner is not exactly "Xen"',
     severity="warning",
     targets=(*XEN_TARGETS, "rust-vmm"),
-    check=check,
 )

@@ -64,5 +64,4 @@ RULE = Rule(
     title="Xen note descriptor size wrong for its type",
     severity="error",
     targets=(*XEN_TARGETS, "rust-vmm"),
-    check=check,
 )

@@ -66,5 +66,4 @@ RULE = Rule(
     title="Xen string note not terminated inside its descriptor, or too long",
     severity="info",
     targets=XEN_TARGETS,
-    check=check,
 )

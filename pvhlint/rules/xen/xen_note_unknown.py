@@ -44,5 +44,4 @@ RULE = Rule(
     title="Xen note of a type libelf does not know",
     severity="info",
     targets=XEN_TARGETS,
-    check=check,
 )

@@ -66,5 +66,4 @@ RULE = Rule(
     title="Xen notes only in sections or only in __xen_guest",
     severity="warning",
     targets=(*XEN_TARGETS, "qemu", "rust-vmm"),
-    check=check,
 )

@@ -59,7 +59,6 @@ RULE = Rule(
     title="PV-era Xen note in a PVH-only kernel",
     severity="error",
     targets=("xen-pvh",),
-    check=check,
     when=pvh_only,
     fix="pvhlint fix --drop-obsolete-notes",
 )

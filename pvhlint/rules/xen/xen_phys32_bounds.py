@@ -54,6 +54,5 @@ RULE = Rule(
     title="PVH entry point outside the image or above 4 GiB",
     severity="error",
     targets=("xen-pvh", "qemu", "rust-vmm"),
-    check=check,
     explains=(XenError.PHYS32_NO_LOADABLE_SEGMENT, XenError.PHYS32_OUT_OF_BOUNDS),
 )

@@ -62,5 +62,4 @@ RULE = Rule(
     title="PVH entry point in no segment's file bytes",
     severity="warning",
     targets=("xen-pvh", "qemu", "rust-vmm"),
-    check=check,
 )
