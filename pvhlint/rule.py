@@ -1,8 +1,11 @@
 """Rules: one module per rule in pvhlint/rules/<family>/, found by discovery.
 
-A rule module defines `RULE = Rule(...)`. Its documentation is the module
-docstring, with `What:`, `Why:`, `Fix:` and `Example:` paragraphs; the same text
-feeds `pvhlint rules`, `pvhlint explain` and the generated reference.
+A rule module defines `RULE = Rule(...)` with what only it knows (title, severity, targets,
+the loader errors it explains); discovery adds the rest: its id from the module's name
+(xen_note_size.py is xen-note-size), its documentation from the module docstring (`What:`,
+`Why:`, `Fix:` and `Example:` paragraphs, the text of `pvhlint rules`, `pvhlint explain` and
+the generated reference), its family from the package and its check from the module's
+`check(image)` function, if it has one.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import cache
+from types import ModuleType
 
 from .loaders import errors_by_code, loader_errors
 from .loaders.outcome import ErrorCode
@@ -62,18 +66,22 @@ class Scope:
     pvh_only: bool = False
 
 
+def no_check(image: Image) -> Iterable[Hit]:
+    """The check of a rule whose findings are all loader errors it explains."""
+    return ()
+
+
 @dataclass(frozen=True)
 class Rule:
     """`targets`: the boot paths the rule concerns (a finding shows when one of them is
     required). `when`: given the check's scope, whether the rule applies at all. `fix`:
-    the command that removes its findings with no more input (`check` marks them)."""
+    the command that removes its findings with no more input (`check` marks them).
+    `id`, `doc`, `family` and `check` are the module's (`declared`)."""
 
-    id: str
     title: str
     severity: str
     targets: tuple[str, ...]
-    doc: str
-    check: Callable[[Image], Iterable[Hit]] = lambda image: ()
+    check: Callable[[Image], Iterable[Hit]] = no_check  # the module's `check`, if it has one
     when: Callable[[Scope], bool] | None = None
     fix: str | None = None  # the `pvhlint fix` options that remove its findings, if any
     # Which of libxenguest's loaders the rule's Xen rejects model: only the loader xl picks
@@ -82,7 +90,9 @@ class Rule:
     # The loader errors whose findings this rule phrases (pvhlint.loaders): each error the
     # loader models report with one of these codes becomes one of the rule's findings.
     explains: tuple[ErrorCode, ...] = ()
-    family: str = ""  # its package under pvhlint/rules (bzimage, elf, ...), set by discovery
+    id: str = ""  # xen-note-size for xen_note_size.py
+    doc: str = ""  # the module docstring
+    family: str = ""  # its package under pvhlint/rules (bzimage, elf, ...)
 
     def sections(self) -> dict[str, str]:
         """The docstring's What/Why/Fix/Example paragraphs."""
@@ -133,11 +143,27 @@ def discover_rules() -> tuple[Rule, ...]:
 
     found = []
     for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
-        loaded = importlib.import_module(module.name)
-        rule = getattr(loaded, "RULE", None)
-        if isinstance(rule, Rule):
-            found.append(replace(rule, family=module.name.split(".")[2]))
+        rule = declared(importlib.import_module(module.name))
+        if rule is not None:
+            found.append(rule)
     return tuple(sorted(found, key=lambda rule: rule.id))
+
+
+def declared(module: ModuleType) -> Rule | None:
+    """The module's `RULE` with what the module itself says: the id from its name, the
+    documentation from its docstring, the family from its package, the check from its
+    `check` function (None: not a rule)."""
+    rule = getattr(module, "RULE", None)
+    if not isinstance(rule, Rule):
+        return None
+    package, _, name = module.__name__.rpartition(".")
+    return replace(
+        rule,
+        id=rule.id or name.replace("_", "-"),
+        doc=rule.doc or module.__doc__ or "",
+        family=package.rpartition(".")[2],
+        check=getattr(module, "check", rule.check) if rule.check is no_check else rule.check,
+    )
 
 
 @cache

@@ -1,14 +1,21 @@
-"""Small helpers rule modules share: naming a note, a Hit located at a note."""
+"""Small helpers rule modules share: the Xen notes libelf reads, naming a note, a Hit located
+at a note."""
 
 from __future__ import annotations
 
 from .loaders.common import note_size
-from .loaders.xen import XEN_TARGETS
+from .loaders.xen import XEN_TARGETS, xen_elf
 from .model import Image, Note
 from .rule import Hit
 from .xennotes import note_label
 
-__all__ = ["XEN_TARGETS", "at_elf", "at_note", "name", "note_size"]
+__all__ = ["XEN_TARGETS", "at_elf", "at_note", "libelf_notes", "name", "note_size"]
+
+
+def libelf_notes(image: Image) -> list[Note]:
+    """The Xen notes libelf reads, in file order: none when libxenguest reads no ELF."""
+    elf = xen_elf(image)
+    return elf.xen_notes if elf is not None else []
 
 
 def name(note: Note) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from fixtures.catalogue import catalogue
 from pvhlint.image import open_image_bytes
-from pvhlint.rule import DOC_SECTIONS, Rule
+from pvhlint.rule import DOC_SECTIONS, declared
 from pvhlint.tools.new_rule import main, scaffold
 
 
@@ -23,8 +23,8 @@ def test_scaffold_writes_a_rule_with_every_doc_section(tmp_path):
     path = scaffold("xen-note-scaffolded", targets=("xen-pvh", "xen-pv"), root=tmp_path)
     assert path == tmp_path / "xen" / "xen_note_scaffolded.py"
     assert (tmp_path / "xen" / "__init__.py").is_file()
-    rule = _load(path).RULE
-    assert isinstance(rule, Rule)
+    rule = declared(_load(path))  # as discovery reads it: the id is the module's name
+    assert rule is not None
     assert (rule.id, rule.severity, rule.targets) == (
         "xen-note-scaffolded", "error", ("xen-pvh", "xen-pv"))  # fmt: skip
     assert set(rule.sections()) == set(DOC_SECTIONS)

@@ -7,7 +7,7 @@ tests/loaders/grub_boot.py) on the fixtures in tests/test_rules_boot.py.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from ..bzimage import BOOT_FLAG, FIELD_OFFSETS
 from ..model import (
@@ -186,6 +186,12 @@ class ElfPath:
     @property
     def mbi2(self) -> bool:
         return self.spec is MB2
+
+    @property
+    def codes(self) -> tuple[GrubError, ...]:
+        """Every error this command's ELF loader gives (its rule explains them all)."""
+        found = (getattr(self, field.name) for field in fields(self))
+        return tuple(value for value in found if isinstance(value, GrubError))
 
 
 E = GrubError

@@ -50,12 +50,9 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="{id}",
     title="{title}",
     severity="{severity}",
     targets=({targets}),
-    doc=__doc__ or "",
-    check=check,
 )
 '''
 

@@ -27,10 +27,8 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="bzimage-boot-flag",
     title="bzImage boot_flag is not 0xAA55",
     severity="error",
     targets=("linux",),
-    doc=__doc__ or "",
     explains=(GrubError.LINUX_BOOT_FLAG,),
 )

@@ -56,10 +56,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="bzimage-crc",
     title="bzImage CRC32 trailer mismatch",
     severity="warning",
     targets=("linux",),
-    doc=__doc__ or "",
-    check=check,
 )

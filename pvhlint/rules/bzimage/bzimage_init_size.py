@@ -28,10 +28,8 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="bzimage-init-size",
     title="init_size smaller than the kernel's protected-mode code",
     severity="error",
     targets=("linux",),
-    doc=__doc__ or "",
     explains=(GrubError.LINUX_INIT_SIZE,),
 )

@@ -26,10 +26,8 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="bzimage-loaded-high",
     title="bzImage without LOADED_HIGH (zImage)",
     severity="error",
     targets=("linux",),
-    doc=__doc__ or "",
     explains=(GrubError.LINUX_ZIMAGE,),
 )

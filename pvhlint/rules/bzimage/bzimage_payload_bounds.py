@@ -31,11 +31,9 @@ from pvhlint.loaders.xen import XEN_TARGETS, XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="bzimage-payload-bounds",
     title="bzImage payload offset or length outside the file",
     severity="error",
     targets=XEN_TARGETS,
-    doc=__doc__ or "",
     explains=(
         XenError.PAYLOAD_OFFSET_OVERFLOW,
         XenError.PAYLOAD_LENGTH_OVERFLOW,

@@ -57,10 +57,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="bzimage-payload-cut",
     title="bzImage cut short inside its compressed kernel",
     severity="error",
     targets=("linux", "qemu"),
-    doc=__doc__ or "",
-    check=check,
 )

@@ -66,11 +66,8 @@ def _newer_fields(image: Image, version: int) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="bzimage-protocol",
     title="bzImage boot protocol too old for the loader or for the fields it uses",
     severity="warning",
     targets=("linux", "xen-pvh", "xen-pv"),
-    doc=__doc__ or "",
-    check=check,
     explains=(GrubError.LINUX_VERSION_TOO_OLD, XenError.BZIMAGE_PROTOCOL_TOO_OLD),
 )

@@ -32,10 +32,8 @@ from pvhlint.loaders.xen import XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="bzimage-setup-sects",
     title="bzImage setup_sects over 64, or 0 (read differently by Xen)",
     severity="warning",
     targets=("linux", "xen-pvh", "xen-pv"),
-    doc=__doc__ or "",
     explains=(GrubError.LINUX_TOO_MANY_SETUP_SECTS, XenError.BZIMAGE_SETUP_SECTS_ZERO),
 )

@@ -54,12 +54,9 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="bzimage-size-trailer",
     title="bzImage payload size trailer wrong, or payload corrupt",
     severity="error",
     targets=("xen-pvh", "xen-pv", "linux"),
-    doc=__doc__ or "",
-    check=check,
     explains=(
         XenError.KERNEL_TOO_LARGE,
         XenError.SIZE_TRAILER_MISMATCH,

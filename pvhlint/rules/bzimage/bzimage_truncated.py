@@ -33,11 +33,9 @@ from pvhlint.loaders.qemu import QemuError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="bzimage-truncated",
     title="file shorter than the setup sectors its header claims (QEMU, GRUB linux)",
     severity="error",
     targets=("qemu", "linux"),
-    doc=__doc__ or "",
     explains=(
         QemuError.INVALID_KERNEL_HEADER,
         GrubError.LINUX_PREMATURE_END,

@@ -31,10 +31,8 @@ from pvhlint.loaders.xen import XEN_TARGETS, XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="bzimage-unknown-codec",
     title="bzImage payload in an unknown compression format",
     severity="error",
     targets=XEN_TARGETS,
-    doc=__doc__ or "",
     explains=(XenError.UNKNOWN_COMPRESSION,),
 )

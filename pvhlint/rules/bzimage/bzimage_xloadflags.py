@@ -54,10 +54,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="bzimage-xloadflags",
     title="bzImage XLF_KERNEL_64 inconsistent with the payload's ELF class",
     severity="warning",
     targets=("linux",),
-    doc=__doc__ or "",
-    check=check,
 )

@@ -31,11 +31,9 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="linux-not-bzimage",
     title="not a bzImage: no Linux boot protocol header",
     severity="error",
     targets=("linux",),
-    doc=__doc__ or "",
     explains=(
         GrubError.LINUX_NOT_BZIMAGE,
         GrubError.LINUX_NO_HDRS_SETUP_SECTS,

@@ -38,11 +38,8 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="elf-header-unreadable",
     title="ELF magic without a readable ELF header (a truncated file)",
     severity="error",
     targets=("qemu", "xen-pvh", "xen-pv", "multiboot1", "multiboot2"),
-    doc=__doc__ or "",
-    check=check,
     explains=(QemuError.ELF_HEADER_UNREADABLE,),
 )

@@ -41,12 +41,9 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="elf-segment-past-eof",
     title="Program headers or a segment run past the end of the file",
     severity="error",
     targets=("qemu", "xen-pvh", "xen-pv", "multiboot1", "rust-vmm"),
-    doc=__doc__ or "",
-    check=check,
     explains=(
         QemuError.PHDR_TABLE_PAST_EOF,
         QemuError.SEGMENT_PAST_EOF,

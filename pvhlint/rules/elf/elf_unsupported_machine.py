@@ -40,11 +40,9 @@ from pvhlint.loaders.xen import XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="elf-unsupported-machine",
     title="kernel ELF is not little-endian x86",
     severity="error",
     targets=("xen-pvh", "xen-pv", "qemu", "multiboot1", "multiboot2", "rust-vmm"),
-    doc=__doc__ or "",
     explains=(
         XenError.PVH_ELF64_BIG_ENDIAN,
         XenError.PVH_ELF32_BIG_ENDIAN,

@@ -34,11 +34,9 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="grub-elf-shnum",
     title="No section header count: GRUB 2.12's multiboot ELF loaders refuse it",
     severity="warning",
     targets=("multiboot1", "multiboot2"),
-    doc=__doc__ or "",
     explains=(
         GrubError.ELF_SHNUM_NO_TABLE,
         GrubError.ELF_SHNUM_SH_SIZE,

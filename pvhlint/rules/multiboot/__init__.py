@@ -1,1 +1,1 @@
-"""Multiboot 1 and 2 headers as GRUB and QEMU look for them (shared: helpers.py)."""
+"""Multiboot 1 and 2 headers as GRUB and QEMU look for them."""

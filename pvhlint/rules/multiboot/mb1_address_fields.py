@@ -57,12 +57,9 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="mb1-address-fields",
     title="Multiboot 1 a.out-kludge address fields inconsistent with the file",
     severity="error",
     targets=("multiboot1", "qemu"),
-    doc=__doc__ or "",
-    check=check,
     explains=(
         QemuError.MB1_AOUT_FIELDS_UNREAD,
         QemuError.MB1_AOUT_LOAD_ADDR,

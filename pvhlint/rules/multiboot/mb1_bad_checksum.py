@@ -27,10 +27,8 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb1-bad-checksum",
     title="Multiboot 1 header checksum wrong",
     severity="error",
     targets=("multiboot1",),
-    doc=__doc__ or "",
     explains=(GrubError.MB1_BAD_CHECKSUM,),
 )

@@ -30,10 +30,8 @@ from pvhlint.loaders.qemu import QemuError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb1-elf64-qemu",
     title="QEMU refuses x86-64 Multiboot 1 ELF kernels",
     severity="error",
     targets=("qemu",),
-    doc=__doc__ or "",
     explains=(QemuError.MB1_ELF64,),
 )

@@ -34,29 +34,13 @@ Example:
 
 from __future__ import annotations
 
-from pvhlint.loaders.grub import GrubError
+from pvhlint.loaders.grub import MB1_ELF
 from pvhlint.loaders.qemu import QemuError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb1-elf-loader",
     title="GRUB's Multiboot 1 ELF loader refuses the ELF",
     severity="error",
     targets=("multiboot1", "qemu"),
-    doc=__doc__ or "",
-    explains=(
-        GrubError.MB1_ELF_MAGIC,
-        GrubError.MB1_ELF_TYPE,
-        GrubError.MB1_ELF_PHDR_WINDOW,
-        GrubError.MB1_ELF_CROSSES_4G,
-        GrubError.MB1_ELF_OUT_OF_RANGE,
-        GrubError.MB1_ELF_OVERLAP,
-        GrubError.MB1_ELF_SEEK,
-        GrubError.MB1_ELF_PREMATURE_END,
-        GrubError.MB1_ELF_CRASH,
-        GrubError.MB1_ELF_ENTRY64,
-        GrubError.MB1_ELF_ENTRY,
-        QemuError.MB1_NOT_ELF,
-        QemuError.MB1_ELF_TRUNCATED,
-    ),
+    explains=(*MB1_ELF.codes, QemuError.MB1_NOT_ELF, QemuError.MB1_ELF_TRUNCATED),
 )

@@ -26,10 +26,8 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb1-misaligned",
     title="Multiboot 1 header not 4-byte aligned",
     severity="error",
     targets=("multiboot1",),
-    doc=__doc__ or "",
     explains=(GrubError.MB1_MISALIGNED,),
 )

@@ -30,11 +30,9 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb1-no-header",
     title="no Multiboot 1 header in GRUB's 8 KiB window",
     severity="error",
     targets=("multiboot1",),
-    doc=__doc__ or "",
     explains=(
         GrubError.MB1_TOO_SHORT,
         GrubError.MB1_NO_HEADER,

@@ -52,12 +52,9 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="mb1-outside-window",
     title="Multiboot 1 header outside or straddling GRUB's 8 KiB window",
     severity="error",
     targets=("multiboot1",),
-    doc=__doc__ or "",
-    check=check,
     explains=(
         GrubError.MB1_OUTSIDE_WINDOW,
         GrubError.MB1_FIELDS_PAST_BUFFER,

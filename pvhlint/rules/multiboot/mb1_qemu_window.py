@@ -59,10 +59,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="mb1-qemu-window",
     title="Multiboot 1 header GRUB finds but QEMU -kernel does not",
     severity="warning",
     targets=("qemu",),
-    doc=__doc__ or "",
-    check=check,
 )

@@ -28,10 +28,8 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb1-unsupported-flags",
     title="Multiboot 1 requirement flags GRUB refuses",
     severity="error",
     targets=("multiboot1",),
-    doc=__doc__ or "",
     explains=(GrubError.MB1_UNSUPPORTED_FLAG,),
 )

@@ -47,11 +47,8 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="mb1-video-mode",
     title="Multiboot 1 video mode request (QEMU ignores it, GRUB checks mode_type)",
     severity="info",
     targets=("multiboot1", "qemu"),
-    doc=__doc__ or "",
-    check=check,
     explains=(GrubError.MB1_VIDEO_MODE_TYPE,),
 )

@@ -27,10 +27,8 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb2-address-without-entry",
     title="Multiboot 2 address tag without an entry address tag",
     severity="error",
     targets=("multiboot2",),
-    doc=__doc__ or "",
     explains=(GrubError.MB2_ADDRESS_WITHOUT_ENTRY,),
 )

@@ -28,10 +28,8 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb2-architecture",
     title="Multiboot 2 architecture is not i386 (0)",
     severity="error",
     targets=("multiboot2",),
-    doc=__doc__ or "",
     explains=(GrubError.MB2_ARCHITECTURE,),
 )

@@ -27,10 +27,8 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb2-bad-checksum",
     title="Multiboot 2 header checksum wrong",
     severity="error",
     targets=("multiboot2",),
-    doc=__doc__ or "",
     explains=(GrubError.MB2_BAD_CHECKSUM,),
 )

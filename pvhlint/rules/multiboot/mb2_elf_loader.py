@@ -33,28 +33,12 @@ Example:
 
 from __future__ import annotations
 
-from pvhlint.loaders.grub import GrubError
+from pvhlint.loaders.grub import MB2_ELF
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb2-elf-loader",
     title="GRUB's Multiboot 2 ELF loader refuses the ELF",
     severity="error",
     targets=("multiboot2",),
-    doc=__doc__ or "",
-    explains=(
-        GrubError.MB2_ELF_MAGIC,
-        GrubError.MB2_ELF_TYPE,
-        GrubError.MB2_ELF_PHDR_WINDOW,
-        GrubError.MB2_ELF_CROSSES_4G,
-        GrubError.MB2_ELF_RELOCATABLE_RANGE,
-        GrubError.MB2_ELF_OUT_OF_RANGE,
-        GrubError.MB2_ELF_OVERLAP,
-        GrubError.MB2_ELF_SEEK,
-        GrubError.MB2_ELF_PREMATURE_END,
-        GrubError.MB2_ELF_CRASH,
-        GrubError.MB2_ELF_ENTRY64,
-        GrubError.MB2_ELF_ENTRY,
-        GrubError.MB2_ELF_RELOCS,
-    ),
+    explains=MB2_ELF.codes,
 )

@@ -52,10 +52,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="mb2-header-length",
     title="Multiboot 2 header_length inconsistent with the tags",
     severity="warning",
     targets=("multiboot2",),
-    doc=__doc__ or "",
-    check=check,
 )

@@ -68,12 +68,9 @@ def _problem(tag: MultibootTag) -> str | None:
 
 
 RULE = Rule(
-    id="mb2-malformed-tag",
     title="Multiboot 2 tag with a wrong size",
     severity="warning",
     targets=("multiboot2",),
-    doc=__doc__ or "",
-    check=check,
     explains=(
         GrubError.MB2_TAG_SIZE_ZERO,
         GrubError.MB2_INFO_REQUEST_SHORT,

@@ -26,10 +26,8 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb2-misaligned",
     title="Multiboot 2 header not 8-byte aligned",
     severity="error",
     targets=("multiboot2",),
-    doc=__doc__ or "",
     explains=(GrubError.MB2_MISALIGNED,),
 )

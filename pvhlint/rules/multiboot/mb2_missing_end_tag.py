@@ -46,10 +46,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="mb2-missing-end-tag",
     title="Multiboot 2 tag list without an end tag",
     severity="error",
     targets=("multiboot2",),
-    doc=__doc__ or "",
-    check=check,
 )

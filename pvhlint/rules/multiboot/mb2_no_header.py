@@ -28,11 +28,9 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb2-no-header",
     title="no Multiboot 2 header in GRUB's 32 KiB window",
     severity="error",
     targets=("multiboot2",),
-    doc=__doc__ or "",
     explains=(
         GrubError.MB2_TOO_SHORT,
         GrubError.MB2_NO_HEADER,

@@ -27,10 +27,8 @@ from pvhlint.loaders.grub import GrubError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="mb2-unsupported-tag",
     title="required Multiboot 2 tag GRUB does not implement",
     severity="error",
     targets=("multiboot2",),
-    doc=__doc__ or "",
     explains=(GrubError.MB2_UNSUPPORTED_TAG,),
 )

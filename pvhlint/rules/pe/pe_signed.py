@@ -44,10 +44,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="pe-signed",
     title="PE/EFI stub signed for Secure Boot (patching breaks the signature)",
     severity="info",
     targets=("linux",),
-    doc=__doc__ or "",
-    check=check,
 )

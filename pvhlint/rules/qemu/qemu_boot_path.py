@@ -59,10 +59,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="qemu-boot-path",
     title="QEMU -kernel takes another boot path than intended",
     severity="warning",
     targets=("qemu",),
-    doc=__doc__ or "",
-    check=check,
 )

@@ -32,10 +32,8 @@ from pvhlint.loaders.qemu import QemuError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="qemu-elf-filesz",
     title="A PT_LOAD with p_filesz > p_memsz (QEMU 10.0 refuses it, 7.2 hangs)",
     severity="error",
     targets=("qemu",),
-    doc=__doc__ or "",
     explains=(QemuError.FILESZ_ABOVE_MEMSZ,),
 )

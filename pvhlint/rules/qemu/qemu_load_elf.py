@@ -40,11 +40,9 @@ from pvhlint.loaders.qemu import QemuError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="qemu-load-elf",
     title="QEMU's ELF loader fails: no program headers, or a range it cannot copy back",
     severity="error",
     targets=("qemu",),
-    doc=__doc__ or "",
     explains=(
         QemuError.SYMBOLS_MALLOC,
         QemuError.NO_PROGRAM_HEADERS,

@@ -57,12 +57,9 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="qemu-pvh-note",
     title="QEMU -kernel finds no usable PVH entry",
     severity="error",
     targets=QEMU,
-    doc=__doc__ or "",
-    check=check,
     explains=(
         QemuError.ELFBOOT_FLAGS,
         QemuError.NOTE_ALIGN_ZERO,

@@ -30,10 +30,8 @@ from pvhlint.loaders.qemu import QemuError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="qemu-rom-overlap",
     title="Segments overlap each other or QEMU's BIOS",
     severity="error",
     targets=("qemu",),
-    doc=__doc__ or "",
     explains=(QemuError.ROM_OVERLAP,),
 )

@@ -39,11 +39,9 @@ from pvhlint.rule import Rule
 RUST_VMM = ("rust-vmm",)
 
 RULE = Rule(
-    id="rust-vmm-pvh",
     title="rust-vmm linux-loader finds no PVH entry",
     severity="error",
     targets=RUST_VMM,
-    doc=__doc__ or "",
     explains=(
         RustVmmError.READ_ELF_HEADER,
         RustVmmError.INVALID_ELF_MAGIC,

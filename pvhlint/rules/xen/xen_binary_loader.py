@@ -35,11 +35,9 @@ from pvhlint.loaders.xen import XEN_TARGETS, XenError, XenLoader
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="xen-binary-loader",
     title="libxenguest's multiboot-binary loader takes the image",
     severity="error",
     targets=XEN_TARGETS,
-    doc=__doc__ or "",
     xen_loader=XenLoader.MULTIBOOT_BINARY,
     explains=(
         XenError.BINARY_FLAGS,

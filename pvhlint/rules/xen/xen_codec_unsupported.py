@@ -26,10 +26,8 @@ from pvhlint.loaders.xen import XEN_TARGETS, XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="xen-codec-unsupported",
     title="Payload codec unsupported by Debian 12's Xen toolstack",
     severity="error",
     targets=XEN_TARGETS,
-    doc=__doc__ or "",
     explains=(XenError.DECOMPRESS_UNAVAILABLE,),
 )

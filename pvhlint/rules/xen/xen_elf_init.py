@@ -32,10 +32,8 @@ from pvhlint.loaders.xen import XEN_TARGETS, XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="xen-elf-init",
     title="libelf refuses the ELF: header tables past the end of the image",
     severity="error",
     targets=XEN_TARGETS,
-    doc=__doc__ or "",
     explains=(XenError.ELF_PHDR_OVERFLOW, XenError.ELF_SHDR_OVERFLOW),
 )

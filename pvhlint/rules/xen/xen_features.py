@@ -43,11 +43,8 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="xen-features",
     title="FEATURES names unknown features or requires dom0",
     severity="warning",
     targets=XEN_TARGETS,
-    doc=__doc__ or "",
-    check=check,
     explains=(XenError.FEATURE_UNKNOWN_REQUIRED, XenError.FEATURE_DOM0_REQUIRED),
 )

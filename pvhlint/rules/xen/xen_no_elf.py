@@ -26,10 +26,8 @@ from pvhlint.loaders.xen import XEN_TARGETS, XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="xen-no-elf",
     title="No ELF kernel for Xen's toolstack",
     severity="error",
     targets=XEN_TARGETS,
-    doc=__doc__ or "",
     explains=(XenError.NO_LOADER, XenError.PAYLOAD_UNDECODABLE),
 )

@@ -94,10 +94,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="xen-note-align",
     title="PT_NOTE p_align not 4, or Xen notes split across PT_NOTE segments",
     severity="warning",
     targets=("xen-pvh", "qemu", "rust-vmm"),
-    doc=__doc__ or "",
-    check=check,
 )

@@ -55,10 +55,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="xen-note-bounds",
     title="Note runs past its segment or past the end of the data",
     severity="error",
     targets=(*XEN_TARGETS, "qemu", "rust-vmm"),
-    doc=__doc__ or "",
-    check=check,
 )

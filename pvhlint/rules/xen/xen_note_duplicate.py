@@ -24,20 +24,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from pvhlint.loaders.xen import xen_elf
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
-from pvhlint.rulekit import XEN_TARGETS, at_note, name
+from pvhlint.rulekit import XEN_TARGETS, at_note, libelf_notes, name
 from pvhlint.xennotes import is_known_type
 
 ACCUMULATING = (10, 17)
 
 
 def check(image: Image) -> Iterator[Hit]:
-    elf = xen_elf(image)
-    if elf is None:
-        return
-    known = [note for note in elf.xen_notes if is_known_type(note.type)]
+    known = [note for note in libelf_notes(image) if is_known_type(note.type)]
     counts = Counter(note.type for note in known)
     last = {note.type: note for note in known}
     for note_type, count in counts.items():
@@ -49,10 +45,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="xen-note-duplicate",
     title="Duplicate Xen note type",
     severity="warning",
     targets=XEN_TARGETS,
-    doc=__doc__ or "",
-    check=check,
 )

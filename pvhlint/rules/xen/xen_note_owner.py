@@ -72,10 +72,7 @@ def _area(area: NoteArea, fallback: str | None) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="xen-note-owner",
     title='Xen note owner is not exactly "Xen"',
     severity="warning",
     targets=(*XEN_TARGETS, "rust-vmm"),
-    doc=__doc__ or "",
-    check=check,
 )

@@ -61,10 +61,7 @@ def _size_problem(note: Note, pair: int) -> str | None:
 
 
 RULE = Rule(
-    id="xen-note-size",
     title="Xen note descriptor size wrong for its type",
     severity="error",
     targets=(*XEN_TARGETS, "rust-vmm"),
-    doc=__doc__ or "",
-    check=check,
 )

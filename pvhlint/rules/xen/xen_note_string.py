@@ -27,10 +27,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders.xen import LIBELF_INVALID, xen_elf
+from pvhlint.loaders.xen import LIBELF_INVALID
 from pvhlint.model import Image, ProblemCode
 from pvhlint.rule import Hit, Rule
-from pvhlint.rulekit import XEN_TARGETS, at_note, name
+from pvhlint.rulekit import XEN_TARGETS, at_note, libelf_notes, name
 from pvhlint.xennotes import XenNote
 
 # copied into 16-byte buffers by libelf
@@ -38,10 +38,7 @@ BUFFERED = (XenNote.XEN_VERSION, XenNote.GUEST_OS, XenNote.GUEST_VERSION, XenNot
 
 
 def check(image: Image) -> Iterator[Hit]:
-    elf = xen_elf(image)
-    if elf is None:
-        return
-    for note in elf.xen_notes:
+    for note in libelf_notes(image):
         if ProblemCode.STRING_UNTERMINATED in note.problems:
             yield at_note(
                 note,
@@ -63,10 +60,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="xen-note-string",
     title="Xen string note not terminated inside its descriptor, or too long",
     severity="info",
     targets=XEN_TARGETS,
-    doc=__doc__ or "",
-    check=check,
 )

@@ -22,18 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders.xen import xen_elf
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
-from pvhlint.rulekit import XEN_TARGETS, at_note
+from pvhlint.rulekit import XEN_TARGETS, at_note, libelf_notes
 from pvhlint.xennotes import is_known_type
 
 
 def check(image: Image) -> Iterator[Hit]:
-    elf = xen_elf(image)
-    if elf is None:
-        return
-    for note in elf.xen_notes:
+    for note in libelf_notes(image):
         if not is_known_type(note.type):
             yield at_note(
                 note, f"Xen note type {note.type} is not one libelf knows (1-19): it is ignored"
@@ -41,10 +37,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="xen-note-unknown",
     title="Xen note of a type libelf does not know",
     severity="info",
     targets=XEN_TARGETS,
-    doc=__doc__ or "",
-    check=check,
 )

@@ -63,10 +63,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="xen-notes-source",
     title="Xen notes only in sections or only in __xen_guest",
     severity="warning",
     targets=(*XEN_TARGETS, "qemu", "rust-vmm"),
-    doc=__doc__ or "",
-    check=check,
 )

@@ -32,19 +32,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders.xen import xen_elf
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule, Scope
-from pvhlint.rulekit import at_note, name
+from pvhlint.rulekit import at_note, libelf_notes, name
 from pvhlint.values import plain_value
 from pvhlint.xennotes import OBSOLETE_FOR_PVH
 
 
 def check(image: Image) -> Iterator[Hit]:
-    elf = xen_elf(image)
-    if elf is None:
-        return
-    for note in elf.xen_notes:
+    for note in libelf_notes(image):
         if note.type in OBSOLETE_FOR_PVH:
             yield at_note(
                 note, f"{name(note)} = {plain_value(note.value)} is obsolete for a PVH-only guest"
@@ -56,12 +52,9 @@ def pvh_only(scope: Scope) -> bool:
 
 
 RULE = Rule(
-    id="xen-obsolete-pv-note",
     title="PV-era Xen note in a PVH-only kernel",
     severity="error",
     targets=("xen-pvh",),
-    doc=__doc__ or "",
-    check=check,
     when=pvh_only,
     fix="pvhlint fix --drop-obsolete-notes",
 )

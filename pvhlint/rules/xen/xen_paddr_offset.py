@@ -35,11 +35,9 @@ from pvhlint.loaders.xen import XEN_TARGETS, XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="xen-paddr-offset",
     title="PADDR_OFFSET without VIRT_BASE (fails PVH on Xen 4.17; 4.18+ accepts)",
     severity="warning",
     targets=XEN_TARGETS,
-    doc=__doc__ or "",
     fix="pvhlint fix --drop-note PADDR_OFFSET",
     explains=(XenError.PVH_PADDR_OFFSET,),
 )

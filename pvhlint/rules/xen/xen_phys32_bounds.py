@@ -51,11 +51,8 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="xen-phys32-bounds",
     title="PVH entry point outside the image or above 4 GiB",
     severity="error",
     targets=("xen-pvh", "qemu", "rust-vmm"),
-    doc=__doc__ or "",
-    check=check,
     explains=(XenError.PHYS32_NO_LOADABLE_SEGMENT, XenError.PHYS32_OUT_OF_BOUNDS),
 )

@@ -30,11 +30,9 @@ from pvhlint.loaders.xen import XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="xen-phys32-missing",
     title="No XEN_ELFNOTE_PHYS32_ENTRY: not bootable as a Xen PVH guest",
     severity="error",
     targets=("xen-pvh",),
-    doc=__doc__ or "",
     explains=(
         XenError.PHYS32_MISSING,
         XenError.PHYS32_MISSING_ELF64,

@@ -59,10 +59,7 @@ def check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    id="xen-phys32-unloaded",
     title="PVH entry point in no segment's file bytes",
     severity="warning",
     targets=("xen-pvh", "qemu", "rust-vmm"),
-    doc=__doc__ or "",
-    check=check,
 )

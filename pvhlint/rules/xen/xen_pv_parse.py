@@ -30,11 +30,9 @@ from pvhlint.loaders.xen import PV, XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
-    id="xen-pv-parse",
     title="Xen's PV builder refuses the Xen notes",
     severity="error",
     targets=PV,
-    doc=__doc__ or "",
     explains=(
         XenError.PV_NO_NOTES,
         XenError.PV_LOADER_GUEST_OS,
