@@ -27,9 +27,10 @@ from collections.abc import Iterator
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import XEN_TARGETS, at_note, libelf_notes, name
-from pvhlint.xennotes import is_known_type
+from pvhlint.xennotes import XenNote, is_known_type
 
-ACCUMULATING = (10, 17)
+# libelf adds these up (elf_xen_parse_features ORs each): a second one is not overridden.
+ACCUMULATING = (XenNote.FEATURES, XenNote.SUPPORTED_FEATURES)
 
 
 def check(image: Image) -> Iterator[Hit]:
