@@ -405,11 +405,11 @@ def mb1_video_fields_past_buffer(image: Image) -> Iterator[LoaderError]:
 def mb1_aout(image: Image) -> Iterator[LoaderError]:
     """load_kernel's a.out kludge (flag bit 16): the chunk at load_addr, the seek to the
     load start, the read, the bss memset (loaders/aout.py)."""
-    from .aout import aout_faults  # aout.py reads QEMU's header as well as GRUB's
+    from .aout import aout_causes  # aout.py reads QEMU's header as well as GRUB's
 
-    for fault in aout_faults(image):
-        if fault.grub is not None:
-            yield LoaderError(fault.grub, fault.detail, fault.layer, fault.offset, 4,
+    for cause in aout_causes(image):
+        if cause.grub is not None:
+            yield LoaderError(cause.grub, cause.detail, cause.layer, cause.offset, 4,
                               refuses=(MB1.target,))  # fmt: skip
 
 

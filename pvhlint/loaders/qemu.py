@@ -609,7 +609,7 @@ def multiboot_aout(image: Image) -> Iterator[LoaderError]:
     the file's size. Measured: QEMU 7.2 and 10.0 load a flat image cut 12 bytes into its
     header at 0x100; 7.2 refuses the same cut at 0x1000 ("invalid load_addr address"),
     10.0 loads it. So the verdict is undefined."""
-    from .aout import FIELDS, aout_faults  # aout.py reads GRUB's header as well as QEMU's
+    from .aout import FIELDS, aout_causes  # aout.py reads GRUB's header as well as QEMU's
 
     header = _multiboot_header(image)
     if header is not None and header.flags & Mb1Flag.AOUT_KLUDGE:
@@ -622,9 +622,9 @@ def multiboot_aout(image: Image) -> Iterator[LoaderError]:
                               header.layer, header.offset + 12, refuses=QEMU,
                               undefined=True)  # fmt: skip
             return
-    for fault in aout_faults(image):
-        if fault.qemu is not None:
-            yield LoaderError(fault.qemu, fault.detail, fault.layer, fault.offset, 4,
+    for cause in aout_causes(image):
+        if cause.qemu is not None:
+            yield LoaderError(cause.qemu, cause.detail, cause.layer, cause.offset, 4,
                               refuses=QEMU)  # fmt: skip
 
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders.aout import aout_faults
+from pvhlint.loaders.aout import aout_causes
 from pvhlint.loaders.grub import GrubError
 from pvhlint.loaders.qemu import QemuError
 from pvhlint.model import Image
@@ -49,11 +49,11 @@ from pvhlint.rule import Hit, Rule
 
 
 def check(image: Image) -> Iterator[Hit]:
-    """The faults neither loader refuses for (the refusals: pvhlint.loaders.aout, through
+    """The causes neither loader refuses for (the refusals: pvhlint.loaders.aout, through
     QemuError and GrubError)."""
-    for fault in aout_faults(image):
-        if fault.qemu is None and fault.grub is None:
-            yield Hit(fault.detail, fault.layer, fault.offset, 4)
+    for cause in aout_causes(image):
+        if cause.qemu is None and cause.grub is None:
+            yield Hit(cause.detail, cause.layer, cause.offset, 4)
 
 
 RULE = Rule(
