@@ -70,3 +70,16 @@ def readelf_segments(path: Path) -> list[tuple[str, int, int, int, int, int]]:
 def unknown_type(note: ReadelfNote) -> int | None:
     found = re.search(r"Unknown note type: \(0x([0-9a-f]+)\)", note.type_text)
     return int(found[1], 16) if found else None
+
+
+# For an owner readelf does not know (Xen), it names types 1, 2 and 4 by their generic meaning.
+READELF_GENERIC_TYPES = {"NT_VERSION (version)": 1, "NT_ARCH (architecture)": 2, "GO BUILDID": 4}
+
+
+def note_type(note: ReadelfNote) -> int:
+    """The note's type number as readelf shows it, named or not."""
+    found = unknown_type(note)
+    if found is not None:
+        return found
+    assert note.type_text in READELF_GENERIC_TYPES, f"readelf type text {note.type_text!r}"
+    return READELF_GENERIC_TYPES[note.type_text]

@@ -122,14 +122,19 @@ def image(name: str, full: bool = False) -> Image:
     return open_image_bytes(data(name), name, full=full, lenient=True)
 
 
+def notes_placed(made: BuiltElf, note_type: int) -> list[int]:
+    """Where each note of `note_type` starts, in file order, from the builder's record
+    (its note_offsets), never from pvhlint's reading."""
+    placed = [(note.type, at) for area, offsets in zip(made.areas, made.note_offsets, strict=True)
+              for note, at in zip(area.notes, offsets, strict=True)]  # fmt: skip
+    return sorted(at for kind, at in placed if kind == note_type)
+
+
 def note_offset(name: str, note_type: int, nth: int = -1) -> int:
     """Where the nth note of `note_type` starts, from the builder's own record: a BuiltElf's
     note_offsets, or a catalogue fixture's expect["notes"]."""
     made = built(name)
     if isinstance(made, BuiltElf):
-        placed = [(note.type, at) for area, offsets in zip(made.areas, made.note_offsets,
-                                                           strict=True)
-                  for note, at in zip(area.notes, offsets, strict=True)]  # fmt: skip
-    else:
-        placed = [(note["type"], note["offset"]) for note in catalogue()[name].expect["notes"]]
+        return notes_placed(made, note_type)[nth]
+    placed = [(note["type"], note["offset"]) for note in catalogue()[name].expect["notes"]]
     return [at for kind, at in placed if kind == note_type][nth]
