@@ -4,8 +4,8 @@ real loaders in tests/test_verdicts_real.py.
 
 Assertions are on structured fields: a verdict's `message` (the loader's own words where
 it stops), a finding's rule, layer, offset, length and rejects (offsets from the builder's
-record; on a real image, pvhlint's model, checked against readelf). A rule's own wording is tested with its
-case in tests/rules/test_xen.py."""
+record; on a real image, pvhlint's model, checked against readelf). A rule's own wording
+is tested with its case in tests/rules/test_xen.py."""
 
 from __future__ import annotations
 
@@ -112,7 +112,8 @@ def test_phys32_outside_every_load(tmp_path):
 def test_phys32_above_4g_is_truncated_by_xen(tmp_path):
     path, made = built(tmp_path, notes64(0x1_0000_0000 + ENTRY))
     result = run(path, "xen-pvh")
-    # Shown at the note, refusing nothing: the low 32 bits Xen keeps land in the image.
+    # Shown at the note, refusing nothing: the low 32 bits Xen keeps land in the image
+    # (the address it names: tests/rules/test_xen.py, elf/phys32-above-4g).
     (phys32,) = notes_placed(made, XenNote.PHYS32_ENTRY)
     assert placed(result, "xen-phys32-bounds") == [(0, phys32, ())]
     assert result.verdicts["xen-pvh"].accept
@@ -170,6 +171,7 @@ def test_gnu_property_first_in_an_8_aligned_segment(tmp_path):
 def test_features(tmp_path, features, xen_says):
     path, made = built(tmp_path, [*notes64(), xen_str(XenNote.FEATURES, features)])
     result = run(path, "xen-pvh", "xen-pv")
+    # At the FEATURES note (the rule's wording: tests/rules/test_xen.py, elf/features-*).
     (note,) = notes_placed(made, XenNote.FEATURES)
     assert placed(result, "xen-features") == [(0, note, XEN if xen_says else ())]
     for target in XEN:
@@ -256,7 +258,8 @@ def test_xen_notes_split_over_two_segments(tmp_path):
     assert result.verdicts["xen-pvh"].accept
     assert rejected_by(result, "rust-vmm") == ["rust-vmm-pvh"]
     # Both areas are 4-aligned: the one align finding is the split, shown over the last
-    # PT_NOTE (the only one rust-vmm keeps), refusing nothing itself.
+    # PT_NOTE (the only one rust-vmm keeps), refusing nothing itself (its wording:
+    # tests/rules/test_xen.py, elf64-notes-two-segments).
     align = [f for f in result.findings if f.rule == "xen-note-align"]
     assert [(f.offset, f.length, f.rejects) for f in align] == [
         (made.area_offsets[1], made.area_filesz[1], ())
@@ -329,7 +332,8 @@ def test_gnumach_xen_owner_name_falls_back_to_xen_guest(debian_image, tmp_path):
     (notes,) = elf.note_areas  # .note.Xen
     # One warning over the whole note section, refusing nothing ...
     assert shown(image, "xen-note-owner") == [("gzip", notes.offset, notes.size, [])]
-    # ... because Xen falls back to the __xen_guest string, and boots it as PV from there.
+    # ... because Xen falls back to the __xen_guest string, and boots it as PV from there
+    # (the wording: tests/rules/test_xen.py, elf32-gnumach-like).
     assert shown(image, "xen-notes-source") == [("gzip", elf.xen_guest.offset, None, [])]
     assert image["verdicts"]["xen-pv"]["verdict"] == "accept"
 

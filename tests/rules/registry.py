@@ -66,6 +66,13 @@ ELF_BUILDERS: dict[str, Callable[[], BuiltElf]] = {
     "elf/notes-sections-only": lambda: pvh_elf(sections_only=True),
     "elf/notes-palign8": lambda: pvh_elf(areas=[NoteArea(notes64(), p_align=8)]),
     "elf/features-dom0": lambda: pvh_elf([*notes64(), xen_text(XenNote.FEATURES, "!dom0")]),
+    "elf/features-bogus": lambda: pvh_elf(
+        [*notes64(), xen_text(XenNote.FEATURES, "!bogus|writable_page_tables")]
+    ),
+    "elf/features-typo": lambda: pvh_elf(
+        [*notes64(), xen_text(XenNote.FEATURES, "writable_page_tablez")]
+    ),
+    "elf/phys32-above-4g": lambda: pvh_elf(notes64((1 << 32) + ENTRY)),
     "elf/phys32-outside": lambda: pvh_elf(notes64(0x90000000)),
     "elf/phys32-descsz3": lambda: pvh_elf(
         [n for n in notes64() if n.type != XenNote.PHYS32_ENTRY]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fixtures.catalogue import catalogue
 from pvhlint.xennotes import XenNote
 
-from .registry import built, note_offset
+from .registry import ENTRY, built, note_offset
 from .runner import XEN, E, Expect, named_cases_test
 
 
@@ -22,6 +22,8 @@ def _area(name: str) -> tuple[int, int]:
 
 
 BZIP2 = catalogue()["bzimage-bzip2"].expect["bzimage"]
+GNUMACH = catalogue()["elf32-gnumach-like"].expect["elf"]
+TWO_SEGMENTS = catalogue()["elf64-notes-two-segments"].expect["elf"]["note_areas"]
 PVH_ONLY_OBSOLETE = (XenNote.HYPERCALL_PAGE, XenNote.VIRT_BASE, XenNote.PAE_MODE,
                      XenNote.HV_START_LOW, XenNote.L1_MFN_VALID)  # fmt: skip
 BIN_TABLE = 0x40  # fixtures.variants_edges.bin_image's table: 32 bytes at 0x40
@@ -32,6 +34,45 @@ NAMED_CASES: dict[str, list[Expect]] = {
             _note("elf/features-dom0", XenNote.FEATURES),
             ("Kernel does not support unprivileged (DomU) operation",),
             XEN,
+        )
+    ],
+    "elf/features-bogus": [
+        E(
+            "xen-features",
+            _note("elf/features-bogus", XenNote.FEATURES),
+            ("requires unknown feature 'bogus'",),
+            XEN,
+        )
+    ],
+    "elf/features-typo": [
+        E(
+            "xen-features",
+            _note("elf/features-typo", XenNote.FEATURES),
+            ("unknown feature 'writable_page_tablez': Xen ignores it",),
+        )
+    ],
+    "elf/phys32-above-4g": [
+        E(
+            "xen-phys32-bounds",
+            _note("elf/phys32-above-4g", XenNote.PHYS32_ENTRY),
+            (f"Xen keeps only the low 32 bits ({ENTRY:#x})",),
+        )
+    ],
+    "elf32-gnumach-like": [
+        E(
+            "xen-note-owner",
+            GNUMACH["note_areas"][0]["offset"],
+            ("owner 'name'", "falls back to the __xen_guest string"),
+            length=GNUMACH["note_areas"][0]["filesz"],
+        ),
+        E("xen-notes-source", GNUMACH["xen_guest_offset"], ("legacy __xen_guest string",)),
+    ],
+    "elf64-notes-two-segments": [
+        E(
+            "xen-note-align",
+            TWO_SEGMENTS[1]["offset"],
+            ("split over PT_NOTE 1, PT_NOTE 2",),
+            length=TWO_SEGMENTS[1]["filesz"],
         )
     ],
     "elf/phys32-outside": [
