@@ -147,10 +147,17 @@ def test_p_align_8_over_4_padded_notes(tmp_path):
 
 
 def test_p_align_0(tmp_path):
-    result = run(build(tmp_path, areas=[NoteArea(notes64(), p_align=0)]), "qemu", "rust-vmm")
+    made = pvh_elf(areas=[NoteArea(notes64(), p_align=0)])
+    path = tmp_path / "k"
+    path.write_bytes(made.data)
+    result = run(path, "qemu", "rust-vmm")
     assert rejected_by(result, "qemu") == ["qemu-pvh-note"]
     assert result.verdicts["qemu"].message == "SIGFPE"  # no message: QEMU dies (exit 136)
     assert result.verdicts["rust-vmm"].accept  # linux-loader never reads p_align
+    # The finding points at the PT_NOTE's p_align (Elf64_Phdr offset 0x30, 8 bytes).
+    p_align = made.phoff + 56 * made.phdr_kinds.index("note") + 0x30
+    sigfpe = [f for f in result.findings if f.rule == "qemu-pvh-note"]
+    assert [(f.offset, f.length) for f in sigfpe] == [(p_align, 8)]
 
 
 def test_gnu_property_first_in_an_8_aligned_segment(tmp_path):
@@ -273,10 +280,15 @@ def test_elf64_phys32_with_4_byte_descriptor(tmp_path):
     assert result.verdicts["qemu"].accept  # its bytes after the desc are the next note header
 
 
-def test_elf_flags_refused_by_qemu(tmp_path):
-    result = run(build(tmp_path, e_flags=0x10000), "qemu")
+@pytest.mark.parametrize(("elf_class", "e_flags_at"), [(32, 0x24), (64, 0x30)])
+def test_elf_flags_refused_by_qemu(tmp_path, elf_class, e_flags_at):
+    """load_elfboot prints all of e_flags ("= %x", flags), read by the ELF's class."""
+    notes = linux_pvh_notes(elf_class, ENTRY)
+    result = run(build(tmp_path, notes, elf_class=elf_class, e_flags=0x10001), "qemu")
     assert rejected_by(result, "qemu") == ["qemu-pvh-note"]
-    assert result.verdicts["qemu"].message == "elfboot unsupported flags = 10000"
+    assert result.verdicts["qemu"].message == "elfboot unsupported flags = 10001"
+    flags = [f for f in result.findings if f.rule == "qemu-pvh-note"]
+    assert [(f.offset, f.length) for f in flags] == [(e_flags_at, 4)]
 
 
 def test_32bit_pv_guest_on_debian_xen(tmp_path):

@@ -265,6 +265,8 @@ class QemuError(ErrorCode):
 QEMU = ("qemu",)
 EHDR_PHNUM = {32: 0x2C, 64: 0x38}
 EHDR_PHOFF = {32: 0x1C, 64: 0x20}
+EHDR_FLAGS = {32: 0x24, 64: 0x30}
+PHDR_P_ALIGN = {32: (0x1C, 4), 64: (0x30, 8)}  # (offset in the header, size)
 ELFBOOT_UNSUPPORTED_FLAGS = 0x00010004  # load_elfboot refuses these e_flags bits
 
 
@@ -278,12 +280,11 @@ def elfboot_flags(image: Image) -> Iterator[LoaderError]:
         return
     elf = image.elf
     assert elf is not None
-    if elf.flags & ELFBOOT_UNSUPPORTED_FLAGS:
-        shown = f"{elf.flags & ELFBOOT_UNSUPPORTED_FLAGS:x}"
-        yield LoaderError(QemuError.ELFBOOT_FLAGS,
-                          f'e_flags {elf.flags:#x}: QEMU says "elfboot unsupported flags = '
-                          f'{shown}"', elf.layer, 0x24, refuses=QEMU,
-                          text=f"elfboot unsupported flags = {shown}")  # fmt: skip
+    if elf.flags & ELFBOOT_UNSUPPORTED_FLAGS:  # error_report("... = %x", flags): all of them
+        text = f"elfboot unsupported flags = {elf.flags:x}"
+        yield LoaderError(QemuError.ELFBOOT_FLAGS, f'e_flags {elf.flags:#x}: QEMU says "{text}"',
+                          elf.layer, EHDR_FLAGS[elf.elf_class], 4, refuses=QEMU,
+                          text=text)  # fmt: skip
 
 
 def elf_header_unreadable(image: Image) -> Iterator[LoaderError]:
@@ -465,10 +466,12 @@ def note_align_zero(image: Image) -> Iterator[LoaderError]:
     found = qemu_pvh(image)
     if found.error is QemuError.NOTE_ALIGN_ZERO:
         assert found.segment is not None
+        p_align_at, p_align_size = PHDR_P_ALIGN[elf.elf_class]  # QEMU's packed headers
         yield LoaderError(QemuError.NOTE_ALIGN_ZERO,
                           f"PT_NOTE {found.segment.index} has p_align 0: QEMU dies with SIGFPE "
                           "(exit status 136) while looking for the PVH note", elf.layer,
-                          elf.phoff, refuses=QEMU)  # fmt: skip
+                          elf.packed_view().phdr_offset(found.segment.index) + p_align_at,
+                          p_align_size, refuses=QEMU)  # fmt: skip
 
 
 def load_size_negative(image: Image) -> Iterator[LoaderError]:
