@@ -2,9 +2,9 @@
 
 On a terminal rich prints it (colour, lines wrapped to the width). Anywhere else (a pipe,
 a file, a CI log) rich prints no style and wraps no line, so `Plain` writes those same
-bytes without importing rich, about 14 ms of `check`'s start-up; a table rich would fit
-into its 160 columns off a terminal, or with text whose width is not its length, still
-goes through rich (the layout is its own).
+bytes without importing rich, about 14 ms of `check`'s start-up. A table wider than the
+160 columns off a terminal (rich wraps its cells), or with text whose width on screen is
+not its length, still goes through rich: that layout is rich's own.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class Plain:
               title: str | None = None) -> None:  # fmt: skip
         cells = [list(header), *([_plain(cell) for cell in row] for row in rows)]
         widths = [max(len(text) for text in column) for column in zip(*cells, strict=True)]
-        total = sum(widths) + 2 * (len(widths) - 1)  # one space of padding inside each edge
+        total = sum(widths) + 2 * (len(widths) - 1)  # two spaces between columns, none outside
         simple = all(text.isascii() and text.isprintable() for row in cells for text in row)
         if not simple or total > self.WIDTH:
             self.rich().table(header, rows, title)
