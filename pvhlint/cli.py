@@ -579,9 +579,10 @@ def _emitter(output_format: str, to_terminal: bool, quiet: bool = False, statist
         render = statistics_json if output_format == "json" else statistics_text
         return lambda report: sys.stdout.write(render(report))
     if output_format == "console":
-        from .output.check_console import print_console
+        from .output.check_console import Plain, RichOut, print_console
 
-        out = console(to_terminal)
+        # Off a terminal rich prints plain lines: Plain writes them without importing it.
+        out = RichOut(console(True)) if to_terminal else Plain(lambda: RichOut(console(False)))
         return lambda report: print_console(report, out, quiet=quiet, config=config)
     if output_format == "json":
         from .output.check_json import report_json

@@ -225,9 +225,12 @@ def test_import_pvhlint_is_cheap(tmp_path):
     assert not {name for name in loaded if name.startswith("pvhlint.")}, loaded
 
 
-def test_check_path_imports_nothing_heavy(images):
-    loaded = _imported(["-m", "pvhlint", "check", "--format", "json", "elf64-pvh"], images)
-    assert "pvhlint.api" in loaded
+@pytest.mark.parametrize("output_format", ["json", "console"])
+def test_check_path_imports_nothing_heavy(images, output_format):
+    """Off a terminal (here a pipe) the console report is plain lines: no rich either."""
+    loaded = _imported(["-m", "pvhlint", "check", "--format", output_format, "elf64-pvh"],
+                       images)  # fmt: skip
+    assert {"pvhlint.api", f"pvhlint.output.check_{output_format}"} <= loaded
     heavy = {name for name in loaded if name.split(".")[0] in ("rich", "lief", "pydantic")}
     assert not heavy, heavy
     assert not loaded & {"pvhlint.fixer", "pvhlint.docgen", "pvhlint.fixer.plan"}

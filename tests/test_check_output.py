@@ -541,3 +541,69 @@ def test_loaders_from_the_configuration(tmp_path):
     assert list(pvh["versions"]) == ["4.17"] and pvh["verdict"] == "reject" and code == 1
     code, report = check_json("--loaders", "debian13", kernel, cwd=tmp_path)  # the flag wins
     assert report["images"][0]["verdicts"]["xen-pvh"]["verdict"] == "accept" and code == 0
+
+
+# --- console off a terminal -------------------------------------------------------------------
+
+
+def _console_both_ways(report, **kw) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """The console report as rich prints it off a terminal, and as Plain writes it."""
+    import contextlib
+    import io
+
+    from pvhlint.cli import console
+    from pvhlint.output.check_console import Plain, RichOut, print_console
+
+    through_rich, plain = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(through_rich):
+        print_console(report, RichOut(console(False)), **kw)
+    with contextlib.redirect_stdout(plain):
+        print_console(report, Plain(lambda: RichOut(console(False))), **kw)
+    return through_rich.getvalue(), plain.getvalue()
+
+
+def test_console_off_a_terminal_is_what_rich_prints(tmp_path: Path):
+    """Off a terminal `check` writes the console report without rich: byte for byte what
+    rich printed there, for every fixture alone and all together (the summary tables),
+    each verdict split per version, quiet, a configuration line and awkward names."""
+    from pvhlint.checker import Options, check_paths
+    from pvhlint.profiles import Profile
+
+    for name, fixture in catalogue().items():
+        (tmp_path / name).write_bytes(fixture.data)
+    for name in ("k:fire:[b]z", "a\\[red]b\\", "tab\there é 名"):
+        (tmp_path / name).write_bytes(catalogue()["bzimage-xz"].data)
+    images = sorted(str(path) for path in tmp_path.iterdir())
+    options = (Options(), Options(loaders=Profile.ALL, require=("xen-pvh@4.17",)),
+               Options(pvh_only=True))  # fmt: skip
+    compared = 0
+    for option in options:
+        reports = [check_paths([image], option) for image in images]
+        reports.append(check_paths(images, option))
+        for report in reports:
+            for kw in ({}, {"quiet": True}, {"config": "a[b]/pyproject.toml"}):
+                through_rich, plain = _console_both_ways(report, **kw)
+                assert plain == through_rich, (report.results[0].path, kw)
+                compared += bool(through_rich)
+    assert compared > 3 * len(images)
+
+
+def test_console_table_rich_lays_out_goes_to_rich():
+    """A table wider than the 160 columns off a terminal: rich wraps it, and Plain leaves
+    it to rich rather than lay it out otherwise."""
+    import contextlib
+    import io
+
+    from pvhlint.cli import console
+    from pvhlint.output.check_console import Plain, RichOut
+
+    rows = [[[("xen-pvh", "")], [("reject", "red")], [("", "")],
+             [(", ".join(f"rule-{n}" for n in range(30)), "")]]]  # fmt: skip
+    header = ("target", "verdict", "path", "rejected by")
+    through_rich, plain = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(through_rich):
+        RichOut(console(False)).table(header, rows)
+    with contextlib.redirect_stdout(plain):
+        Plain(lambda: RichOut(console(False))).table(header, rows)
+    assert plain.getvalue() == through_rich.getvalue()
+    assert len(plain.getvalue().splitlines()) > 2  # wrapped: rich's layout, not one line a row
