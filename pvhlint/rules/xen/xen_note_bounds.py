@@ -39,19 +39,16 @@ def check(image: Image) -> Iterator[Hit]:
         end = area.offset + area.size
         for note in area.notes:
             label = area.name or f"{area.source} {area.index}"
+            past = []  # one note, one finding: past its segment, past the data, or both
             if ProblemCode.DESC_PAST_SEGMENT in note.problems:
                 over = max(note.desc_offset + note.descsz, note.offset + 12 + note.namesz) - end
-                yield at_note(
-                    note,
-                    f"{name(note)}: descsz {note.descsz} runs {over} byte(s) "
-                    f"past the end of {label} at {end:#x}",
-                )
+                past.append(f"descsz {note.descsz} runs {over} byte(s) past the end of {label} "
+                            f"at {end:#x}")  # fmt: skip
             if ProblemCode.TRUNCATED in note.problems:
-                yield at_note(
-                    note,
-                    f"{name(note)} is cut off by the end of the data: readers "
-                    "see a shorter descriptor (libelf reads a cut number as 0)",
-                )
+                past.append("is cut off by the end of the data: readers see a shorter "
+                            "descriptor (libelf reads a cut number as 0)")  # fmt: skip
+            if past:
+                yield at_note(note, f"{name(note)}: {'; it '.join(past)}")
 
 
 RULE = Rule(
