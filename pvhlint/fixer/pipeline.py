@@ -62,6 +62,7 @@ def _worked_out(request: FixRequest,
                 original: bytes) -> tuple[FixResult, bytes | bytearray | None]:  # fmt: skip
     """The result (refused, or planned and verified) and the bytes to write (None: none)."""
     edit = read_request(request, original)
+    _return_freed_heap()
     result = FixResult(None, edit.before, None, edit.required)
     try:
         planned = plan(edit)
@@ -79,6 +80,21 @@ def _worked_out(request: FixRequest,
     result.after = verified.after
     result.notes += verified.notes
     return result, verified.data
+
+
+def _return_freed_heap() -> None:
+    """Give the heap's free pages back to the system before re-compressing. The payload was
+    decoded in 1 MiB chunks, freed once joined into one buffer; glibc keeps them resident,
+    and the encoder maps its own tables (370 MiB for the build's xz) on top. Measured in
+    process: Debian 12's xz bzImage 618 -> 553 MiB of peak, Debian 13's zstd one 871 -> 815
+    MiB. Not glibc: nothing to do."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # the process's own C library
+    if trim is not None:
+        trim(0)
 
 
 __all__ = ["FixRequest", "FixResult", "fix"]
