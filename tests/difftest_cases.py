@@ -1252,6 +1252,34 @@ CASES: tuple[Case, ...] = (
         ours="accept",
         release=Release.DEBIAN13,
     ),
+    # From `python -m tests.difftest --seed 1127003 --mutants 600` (all seven targets): a
+    # PT_LOAD one byte longer in the file than in memory loads; GRUB's heap cells are 16
+    # bytes, so the overrun stays in the chunk's last cell.
+    Case(
+        Recipe(
+            "pvh64-mb1",
+            (set_field("phdr[0].p_memsz", 0x68, 8, 0x23), set_field("e_shoff", 0x28, 8, 0x3)),
+        ),
+        target="multiboot1",
+        real="accept",
+        message="grub-file yes; GRUB multiboot: loaded",
+        ours="reject [mb1-elf-loader]",
+    ),
+    # The same boundary measured on the ELF32 parent: p_memsz 0x20 crashes, 0x21 loads.
+    Case(
+        Recipe("pvh32-mb1", (set_field("phdr[0].p_memsz", 0x48, 4, 0x21),)),
+        target="multiboot1",
+        real="accept",
+        message="grub-file yes; GRUB multiboot: loaded",
+        ours="reject [mb1-elf-loader]",
+    ),
+    Case(
+        Recipe("pvh32-mb1", (set_field("phdr[0].p_memsz", 0x48, 4, 0x20),)),
+        target="multiboot1",
+        real="reject",
+        message="grub-file yes; GRUB multiboot: crash",
+        ours="reject [mb1-elf-loader]",
+    ),
 )
 
 # Cases pvhlint now agrees on (the model was fixed after they were recorded): for these the
@@ -1387,6 +1415,10 @@ FIXED = frozenset(
         "multiboot1-debian-gnumach-gunzipped-46ef76b3",
         "multiboot2-elf32-mb2-2f651ae4",
         "multiboot2-boot/mb2-entry-size8-076fa179",
+        # GRUB's 16-byte heap cells (loaders/grub.py GRUB_MM_ALIGN)
+        "multiboot1-pvh64-mb1-9b5523c9",
+        "multiboot1-pvh32-mb1-45d1d31f",
+        "multiboot1-pvh32-mb1-c6b6c582",
     }
 )
 
