@@ -62,6 +62,20 @@ class BytesBlob:
         return len(self.data)
 
 
+class ReleasedBlob:
+    """A layer whose bytes were let go once nothing was to read them again (`fix` frees a
+    bzImage's decoded payload before re-compressing): any read is a bug, said at once."""
+
+    def _gone(self, *_: object) -> int:
+        raise AssertionError("read of a layer whose bytes were released")
+
+    ensure = read = find = crc32 = read_all = _gone  # type: ignore[assignment]
+
+    @property
+    def known_size(self) -> int:
+        return self._gone()
+
+
 def read_file(path: str) -> bytes:
     """The whole file, read into memory (one buffer sized from fstat). Not mapped: a file
     truncated while it is read (a build rewriting its output, `cp new old`) would kill the

@@ -16,7 +16,7 @@ from ..errors import EditError
 from .plan import Plan, plan
 from .repack import Repacked, repack
 from .request import FixRequest, read_request
-from .verify import verify
+from .verify import verify, verify_plan
 from .write import open_target, write
 
 NOTHING_TO_CHANGE = "nothing to change: the notes are already as asked"
@@ -62,16 +62,18 @@ def _worked_out(request: FixRequest,
                 original: bytes) -> tuple[FixResult, bytes | bytearray | None]:  # fmt: skip
     """The result (refused, or planned and verified) and the bytes to write (None: none)."""
     edit = read_request(request, original)
-    _return_freed_heap()
     result = FixResult(None, edit.before, None, edit.required)
     try:
-        planned = plan(edit)
-        packed = repack(edit, planned)
-        result.plan, result.repacked = planned, packed.repacked
-        result.notes += [*packed.notes, *edit.notes]
-        if planned.data == edit.kernel:
-            result.notes.append(NOTHING_TO_CHANGE)
+        planned = result.plan = plan(edit)
+        if planned.data == edit.kernel:  # nothing re-compressed for nothing
+            result.notes += [*edit.notes, NOTHING_TO_CHANGE]
             return result, None
+        verify_plan(edit.kernel, planned)
+        edit = edit.released()
+        _return_freed_heap()
+        packed = repack(edit, planned)
+        result.repacked = packed.repacked
+        result.notes += [*packed.notes, *edit.notes]
         verified = verify(edit, planned, packed)
     except EditError as refusal:
         result.refused, result.after = str(refusal), refusal.after
@@ -87,7 +89,7 @@ def _return_freed_heap() -> None:
     decoded in 1 MiB chunks, freed once joined into one buffer; glibc keeps them resident,
     and the encoder maps its own tables (370 MiB for the build's xz) on top. Measured in
     process: Debian 12's xz bzImage 618 -> 553 MiB of peak, Debian 13's zstd one 871 -> 815
-    MiB. Not glibc: nothing to do."""
+    MiB (before the old kernel was released too). Not glibc: nothing to do."""
     import ctypes
     import gc
 

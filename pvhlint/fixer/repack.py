@@ -174,10 +174,9 @@ def recompress(codec: str, decoded: bytes, slot: int,
         raise _too_long(codec, len(lz4.encode(decoded, no_progress)), slot,
                         lz4.BUILD_OPTIONS + " with HC levels 3-12 for the last block")  # fmt: skip
     tried, sizes = [], []
-    tighter: tuple[tuple[Callable[[bytes, Progress], bytes], str], ...] = getattr(
-        BY_NAME.get(codec), "TIGHTER", ()
-    )
-    for attempt, (compress, options) in enumerate((COMPRESSORS[codec], *tighter), 1):
+    # a codec's own order of option sets (codecs.xz), else the build's options alone
+    attempts = getattr(BY_NAME.get(codec), "ATTEMPTS", (COMPRESSORS[codec],))
+    for attempt, (compress, options) in enumerate(attempts, 1):
         progress = _progress_of(watch, codec, options, len(decoded), attempt)
         stream_bytes = _in_worker(lambda: compress(decoded, progress))  # noqa: B023
         room = slot - 4 - len(stream_bytes)

@@ -7,11 +7,11 @@ before the fix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..blob import BytesBlob
+from ..blob import BytesBlob, ReleasedBlob
 from ..checker import ImageResult, Options, check_image, required_names
 from ..errors import ImageError, UsageError
 from ..image import open_image_bytes
@@ -60,6 +60,17 @@ class Edit:
     required: tuple[str, ...]
     before: ImageResult
     notes: tuple[str, ...] = ()
+
+    def released(self) -> Edit:
+        """This edit without the kernel's bytes from before it, once the plan is checked
+        against them: a bzImage's decoded payload (66 MB for Debian's kernel) is freed
+        before the encoder maps its tables. An ELF file's own bytes stay (the writer keeps
+        them anyway)."""
+        layer = self.elf.layer
+        if layer == 0:
+            return self
+        self.image.blobs[layer] = ReleasedBlob()
+        return replace(self, kernel=b"")
 
 
 def read_request(request: FixRequest, original: bytes) -> Edit:

@@ -1,7 +1,8 @@
 """Stage 4, verify: the new file re-opened as the loaders would read it and re-checked.
 
-It must read back exactly as planned (every byte outside the edit unchanged, a re-packed
-payload decoding to the edited kernel), and every target that must accept still accepts.
+It must read back exactly as planned (every byte outside the edit unchanged: the plan is
+checked against the old kernel before re-compressing, `verify_plan`; a re-packed payload
+decoding to the edited kernel), and every target that must accept still accepts.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def verify(edit: Edit, plan: Plan, packed: Packed) -> Verified:
                                    max_output=request.max_output)  # fmt: skip
     _verify_notes(edit.elf, after_image, edit.drop, edit.values)
     assert after_image.elf is not None
-    _verify_layout(edit.elf, after_image.elf, edit.kernel, plan)
+    _verify_layout(edit.elf, after_image.elf, plan)
     if packed.repacked is not None:
         _verify_payload(after_image, plan.data, packed.repacked.crc)
         _verify_outside_payload(edit.image, packed.data)
@@ -107,10 +108,19 @@ def _verify_notes(before: ElfInfo, after: Image, drop: frozenset[int],
         )
 
 
-def _verify_layout(before: ElfInfo, after: ElfInfo, old: bytes, plan: Plan) -> None:
-    """Everything outside the edit must read back unchanged: the ELF header, every program
-    and section header (a repointed PT_NOTE or note section only in where it points), and
-    every byte of the old file outside the ranges the plan reports as touched."""
+def verify_plan(old: bytes, plan: Plan) -> None:
+    """Before anything is re-compressed: every byte of the old kernel outside the ranges the
+    plan reports as touched is the same in the new one."""
+    changed = [f"bytes {start:#x}-{end:#x}" for start, end in _untouched_differences(old, plan)]
+    if changed:
+        raise EditError(f"internal check failed after the rewrite: {', '.join(changed[:8])} "
+                        "changed outside the edit; nothing written")  # fmt: skip
+
+
+def _verify_layout(before: ElfInfo, after: ElfInfo, plan: Plan) -> None:
+    """Everything outside the edit must read back unchanged: the ELF header and every program
+    and section header (a repointed PT_NOTE or note section only in where it points); the
+    bytes outside the edit were compared before re-compressing (verify_plan)."""
     header = ("elf_class", "machine", "type", "flags", "entry", "phoff", "shoff",
               "phentsize", "shentsize")  # fmt: skip
     changed = [name for name in header if getattr(before, name) != getattr(after, name)]
@@ -127,7 +137,6 @@ def _verify_layout(before: ElfInfo, after: ElfInfo, old: bytes, plan: Plan) -> N
     for sec, new in zip(was_sections, now_sections, strict=False):
         if sec != new and not _repointed_section(sec, new, plan):
             changed.append(f"section header {sec.index} ({sec.name})")
-    changed += [f"bytes {start:#x}-{end:#x}" for start, end in _untouched_differences(old, plan)]
     if changed:
         raise EditError(f"internal check failed after the rewrite: {', '.join(changed[:8])} "
                         "changed outside the edit; nothing written")  # fmt: skip
