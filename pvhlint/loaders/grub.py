@@ -91,10 +91,25 @@ CRASH = "crash"  # no message: GRUB overwrote its own memory
 HANG = "hang"  # no message: GRUB loops for ever
 
 
+LINUX = ("linux",)
+# The targets of the GRUB command a code's prefix names: `multiboot`, `multiboot2`, `linux`,
+# and (ELF_) the multiboot ELF loader both multiboot commands run.
+COMMAND_TARGETS = {
+    "MB1": (MB1.target,),
+    "MB2": (MB2.target,),
+    "LINUX": LINUX,
+    "ELF": (MB1.target, MB2.target),
+}
+
+
 class GrubError(ErrorCode):
     """GRUB's messages (it prints `error: <message>.`, numbers filled in `LoaderError.text`),
     or how it dies. MB1_ and MB2_ codes are the `multiboot` and `multiboot2` commands',
-    LINUX_ codes the `linux` command's."""
+    LINUX_ codes the `linux` command's, ELF_ codes both multiboot commands': their targets."""
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return COMMAND_TARGETS[self.name.partition("_")[0]]
 
     # grub_multiboot_load (loader/i386/multiboot_mbi.c): read 8 KiB, find_header.
     MB1_TOO_SHORT = "premature end of file <kernel path>"
@@ -890,7 +905,6 @@ def mb2_address_without_entry(image: Image) -> Iterator[LoaderError]:
 
 # --- linux: grub_cmd_linux (loader/i386/linux.c) ---
 
-LINUX = ("linux",)
 PAGE = 4096
 
 

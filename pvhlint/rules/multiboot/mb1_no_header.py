@@ -32,7 +32,6 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="no Multiboot 1 header in GRUB's 8 KiB window",
     severity="error",
-    targets=("multiboot1",),
     explains=(
         GrubError.MB1_TOO_SHORT,
         GrubError.MB1_NO_HEADER,

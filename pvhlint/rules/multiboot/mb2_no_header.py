@@ -30,7 +30,6 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="no Multiboot 2 header in GRUB's 32 KiB window",
     severity="error",
-    targets=("multiboot2",),
     explains=(
         GrubError.MB2_TOO_SHORT,
         GrubError.MB2_NO_HEADER,
