@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, replace
+from typing import NamedTuple
 
 from ..bzimage import BOOT_FLAG, FIELD_OFFSETS
 from ..model import (
@@ -264,9 +265,26 @@ def grub_text(text: str) -> str:
 # --- Finding the header: grub_multiboot_load / grub_multiboot2_load up to find_header ---
 
 NOT_FOUND = 'GRUB: "error: no multiboot header found."'
+
+
+class ScanCodes(NamedTuple):
+    """A command's errors when find_header finds nothing: the file too short to scan, no
+    header at all, and a header passed over for its alignment or its checksum."""
+
+    too_short: GrubError
+    not_found: GrubError
+    misaligned: GrubError
+    bad_checksum: GrubError
+
+    @property
+    def no_header(self) -> tuple[GrubError, GrubError]:
+        """The two that mean no header was there to be passed over (mbN-no-header's)."""
+        return self.too_short, self.not_found
+
+
 SCAN_CODES = {
-    MB1: (E.MB1_TOO_SHORT, E.MB1_NO_HEADER, E.MB1_MISALIGNED, E.MB1_BAD_CHECKSUM),
-    MB2: (E.MB2_TOO_SHORT, E.MB2_NO_HEADER, E.MB2_MISALIGNED, E.MB2_BAD_CHECKSUM),
+    MB1: ScanCodes(E.MB1_TOO_SHORT, E.MB1_NO_HEADER, E.MB1_MISALIGNED, E.MB1_BAD_CHECKSUM),
+    MB2: ScanCodes(E.MB2_TOO_SHORT, E.MB2_NO_HEADER, E.MB2_MISALIGNED, E.MB2_BAD_CHECKSUM),
 }
 
 
