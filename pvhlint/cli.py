@@ -8,7 +8,7 @@ import os
 import sys
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -104,6 +104,11 @@ def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+def written_to(flag: str, help: str) -> Any:
+    """`FLAG/-o PATH`: where a command writes (check's report, fix's result), -o in both."""
+    return Annotated[Path | None, typer.Option(flag, "-o", help=help)]
 
 
 MaxDecompressed = Annotated[
@@ -321,10 +326,7 @@ def check(
             help="console, concise (one line per finding), json, sarif or github.",
         ),
     ] = "console",
-    output_file: Annotated[
-        Path | None,
-        typer.Option("--output-file", "-o", help="Write the report here instead of stdout."),
-    ] = None,
+    output_file: written_to("--output-file", "Write the report here instead of stdout.") = None,
     quiet: Annotated[
         bool,
         typer.Option(
@@ -604,10 +606,7 @@ def fix_command(
     image: Annotated[
         Path, typer.Argument(help="An ELF kernel (vmlinux) or bzImage to edit.", readable=False)
     ],
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write the result here; the input is left untouched."),
-    ] = None,
+    output: written_to("--output", "Write the result here; the input is left untouched.") = None,
     drop_obsolete_notes: Annotated[
         bool,
         typer.Option(

@@ -1,11 +1,12 @@
 """Rules: one module per rule in pvhlint/rules/<family>/, found by discovery.
 
-A rule module defines `RULE = Rule(...)` with what only it knows (title, severity, targets,
-the loader errors it explains); discovery adds the rest: its id from the module's name
-(xen_note_size.py is xen-note-size), its documentation from the module docstring (`What:`,
-`Why:`, `Fix:` and `Example:` paragraphs, the text of `pvhlint rules`, `pvhlint explain` and
-the generated reference), its family from the package and its check from the module's
-`check(image)` function, if it has one.
+A rule module defines `RULE = Rule(...)` with what only it knows (title, severity, the
+loader errors it explains, and its targets where they are not those errors' own); discovery
+adds the rest: its id from the module's name (xen_note_size.py is xen-note-size), its
+documentation from the module docstring (`What:`, `Why:`, `Fix:` and `Example:` paragraphs,
+the text of `pvhlint rules`, `pvhlint explain` and the generated reference), its family from
+the package, its check from the module's `check(image)` function, if it has one, and by
+default its targets from the errors it explains.
 """
 
 from __future__ import annotations
@@ -73,13 +74,15 @@ def no_check(image: Image) -> Iterable[Hit]:
 @dataclass(frozen=True)
 class Rule:
     """`targets`: the boot paths the rule concerns (a finding shows when one of them is
-    required). `when`: given the check's scope, whether the rule applies at all. `fix`:
-    the command that removes its findings with no more input (`check` marks them).
-    `id`, `doc`, `family` and `check` are the module's (`declared`)."""
+    required); by default the targets its `explains` errors refuse (`declared`), stated only
+    by a rule whose own check concerns more, or that lists them in another order. `when`:
+    given the check's scope, whether the rule applies at all. `fix`: the command that
+    removes its findings with no more input (`check` marks them). `id`, `doc`, `family` and
+    `check` are the module's (`declared`)."""
 
     title: str
     severity: str
-    targets: tuple[str, ...]
+    targets: tuple[str, ...] = ()
     check: Callable[[Image], Iterable[Hit]] = no_check  # the module's `check`, if it has one
     when: Callable[[Scope], bool] | None = None
     fix: str | None = None  # the `pvhlint fix` options that remove its findings, if any
@@ -127,6 +130,11 @@ def explained(image: Image, codes: tuple[ErrorCode, ...]) -> list[Hit]:
     return hits
 
 
+def refused_by(codes: tuple[ErrorCode, ...]) -> tuple[str, ...]:
+    """The targets the loaders refuse with `codes` (each code's `targets`), in their order."""
+    return tuple(dict.fromkeys(target for code in codes for target in code.targets))
+
+
 def parse_doc(doc: str) -> dict[str, str]:
     found: dict[str, str] = {}
     pattern = r"^(What|Why|Fix|Example):[ \t]*\n?(.*?)(?=^(?:What|Why|Fix|Example):|\Z)"
@@ -153,7 +161,8 @@ def discover_rules() -> tuple[Rule, ...]:
 def declared(module: ModuleType) -> Rule | None:
     """The module's `RULE` with what the module itself says: the id from its name, the
     documentation from its docstring, the family from its package, the check from its
-    `check` function (None: not a rule)."""
+    `check` function, and the targets its explained errors refuse unless it names them
+    (None: not a rule)."""
     rule = getattr(module, "RULE", None)
     if not isinstance(rule, Rule):
         return None
@@ -163,6 +172,7 @@ def declared(module: ModuleType) -> Rule | None:
         id=rule.id or name.replace("_", "-"),
         doc=rule.doc or module.__doc__ or "",
         family=package.rpartition(".")[2],
+        targets=rule.targets or refused_by(rule.explains),
         check=getattr(module, "check", rule.check) if rule.check is no_check else rule.check,
     )
 

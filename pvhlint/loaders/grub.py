@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, replace
+from typing import NamedTuple
 
 from ..bzimage import BOOT_FLAG, FIELD_OFFSETS
 from ..model import (
@@ -91,10 +92,25 @@ CRASH = "crash"  # no message: GRUB overwrote its own memory
 HANG = "hang"  # no message: GRUB loops for ever
 
 
+LINUX = ("linux",)
+# The targets of the GRUB command a code's prefix names: `multiboot`, `multiboot2`, `linux`,
+# and (ELF_) the multiboot ELF loader both multiboot commands run.
+COMMAND_TARGETS = {
+    "MB1": (MB1.target,),
+    "MB2": (MB2.target,),
+    "LINUX": LINUX,
+    "ELF": (MB1.target, MB2.target),
+}
+
+
 class GrubError(ErrorCode):
     """GRUB's messages (it prints `error: <message>.`, numbers filled in `LoaderError.text`),
     or how it dies. MB1_ and MB2_ codes are the `multiboot` and `multiboot2` commands',
-    LINUX_ codes the `linux` command's."""
+    LINUX_ codes the `linux` command's, ELF_ codes both multiboot commands': their targets."""
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return COMMAND_TARGETS[self.name.partition("_")[0]]
 
     # grub_multiboot_load (loader/i386/multiboot_mbi.c): read 8 KiB, find_header.
     MB1_TOO_SHORT = "premature end of file <kernel path>"
@@ -249,9 +265,26 @@ def grub_text(text: str) -> str:
 # --- Finding the header: grub_multiboot_load / grub_multiboot2_load up to find_header ---
 
 NOT_FOUND = 'GRUB: "error: no multiboot header found."'
+
+
+class ScanCodes(NamedTuple):
+    """A command's errors when find_header finds nothing: the file too short to scan, no
+    header at all, and a header passed over for its alignment or its checksum."""
+
+    too_short: GrubError
+    not_found: GrubError
+    misaligned: GrubError
+    bad_checksum: GrubError
+
+    @property
+    def no_header(self) -> tuple[GrubError, GrubError]:
+        """The two that mean no header was there to be passed over (mbN-no-header's)."""
+        return self.too_short, self.not_found
+
+
 SCAN_CODES = {
-    MB1: (E.MB1_TOO_SHORT, E.MB1_NO_HEADER, E.MB1_MISALIGNED, E.MB1_BAD_CHECKSUM),
-    MB2: (E.MB2_TOO_SHORT, E.MB2_NO_HEADER, E.MB2_MISALIGNED, E.MB2_BAD_CHECKSUM),
+    MB1: ScanCodes(E.MB1_TOO_SHORT, E.MB1_NO_HEADER, E.MB1_MISALIGNED, E.MB1_BAD_CHECKSUM),
+    MB2: ScanCodes(E.MB2_TOO_SHORT, E.MB2_NO_HEADER, E.MB2_MISALIGNED, E.MB2_BAD_CHECKSUM),
 }
 
 
@@ -890,7 +923,6 @@ def mb2_address_without_entry(image: Image) -> Iterator[LoaderError]:
 
 # --- linux: grub_cmd_linux (loader/i386/linux.c) ---
 
-LINUX = ("linux",)
 PAGE = 4096
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Any
 
 from ..model import Image
 from ..profiles import LOADER_OF, VERSIONS, Loader, parse_target
@@ -22,15 +23,32 @@ class ErrorCode(Enum):
     """Base of each loader's error enum: a member's name is pvhlint's code for the error,
     its `text` the loader's own message (the fixed words; where the loader prints numbers,
     `LoaderError.text` has them). Several codes may share one message: QEMU says "Error
-    while loading elf kernel" for many causes, each its own code."""
+    while loading elf kernel" for many causes, each its own code.
+
+    `targets`: the boot targets the loader refuses with the error (at one version at least;
+    an error is never reported for another). The enum states them for all its members
+    (`class QemuError(ErrorCode, targets=QEMU)`), a member for itself after its text (`NAME =
+    "text", PVH`), or GrubError by the command a code's prefix names. A rule's targets default
+    to those of the errors it explains (tests/rules/test_coverage.py checks both)."""
 
     text: str
+    _own_targets: tuple[str, ...]
+    _every_members_targets: tuple[str, ...]
 
-    def __new__(cls, text: str) -> ErrorCode:
+    def __init_subclass__(cls, targets: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._every_members_targets = targets
+
+    def __new__(cls, text: str, targets: tuple[str, ...] = ()) -> ErrorCode:
         member = object.__new__(cls)
         member._value_ = len(cls._member_names_)  # unique: equal messages are not aliases
         member.text = text
+        member._own_targets = targets
         return member
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return self._own_targets or self._every_members_targets
 
     def __str__(self) -> str:
         return f"{type(self).__name__}.{self.name}"

@@ -226,7 +226,10 @@ def qemu_elf_layer(image: Image) -> int | None:
     return None
 
 
-class QemuError(ErrorCode):
+QEMU = ("qemu",)
+
+
+class QemuError(ErrorCode, targets=QEMU):
     """QEMU's own messages (hw/i386/x86.c, multiboot.c, include/hw/elf_ops.h), or how it dies."""
 
     SYMBOLS_MALLOC = "failed to allocate"  # GLib's g_malloc, then abort (SIGTRAP)
@@ -262,7 +265,6 @@ class QemuError(ErrorCode):
     # --- end of Multiboot 1 ---
 
 
-QEMU = ("qemu",)
 EHDR_PHNUM = {32: 0x2C, 64: 0x38}
 EHDR_PHOFF = {32: 0x1C, 64: 0x20}
 EHDR_FLAGS = {32: 0x24, 64: 0x30}

@@ -35,7 +35,10 @@ _NHDR = 12  # size_of::<Elf64_Nhdr>(): three u32s
 _ELF_ERROR = "Kernel Loader: failed to load ELF kernel image: Kernel Loader: "
 
 
-class RustVmmError(ErrorCode):
+RUST_VMM = ("rust-vmm",)
+
+
+class RustVmmError(ErrorCode, targets=RUST_VMM):
     """linux-loader 0.14's Error Display texts (src/loader/mod.rs, elf/mod.rs) as the VMM
     prints them, and the error a VMM reports when the load succeeds without a PVH entry
     (Cloud Hypervisor's)."""
@@ -161,7 +164,6 @@ def _pvh_entry(note: Note, segment: Segment) -> PvhEntry:
     return PvhEntry(int.from_bytes(note.desc[:4], "little"), note, segment=segment)
 
 
-RUST_VMM = ("rust-vmm",)
 # Elf::load up to and with validate_header, before any program header is used.
 HEADER_ERRORS = (RustVmmError.READ_ELF_HEADER, RustVmmError.INVALID_ELF_MAGIC,
                  RustVmmError.BIG_ENDIAN, RustVmmError.INVALID_PROGRAM_HEADER_SIZE,

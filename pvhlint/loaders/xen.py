@@ -69,11 +69,12 @@ XEN_TARGETS = ("xen-pvh", "xen-pv")
 PV, PVH = ("xen-pv",), ("xen-pvh",)
 
 
-class XenError(ErrorCode):
+class XenError(ErrorCode, targets=XEN_TARGETS):
     """libxenguest's and libelf's messages, as xl and the domain builder's log print them
     (libelf's "ERROR: " prefix left out). Where libxenguest prints nothing (probes are
     silent: xl says only "no loader found"; an ELF32 the HVM-generic loader takes boots
-    as firmware), the text says what xl shows instead."""
+    as firmware), the text says what xl shows instead. An error refuses both Xen targets
+    unless its member names one (PV, PVH)."""
 
     # xg_dom_binloader.c xc_dom_parse_bin_kernel, then xg_dom_boot.c xc_dom_compat_check
     BINARY_FLAGS = "xc_dom_parse_bin_kernel: xen_bin_image_table flags required"
@@ -81,7 +82,7 @@ class XenError(ErrorCode):
     BINARY_LOAD_END_ADDR = "xc_dom_parse_bin_kernel: Invalid load_end_addr."
     BINARY_BSS_END_ADDR = "xc_dom_parse_bin_kernel: Invalid bss_end_addr."
     BINARY_GUEST_TYPE = "xc_dom_compat_check: guest type not supported by xen kernel, sorry"
-    BINARY_PV_ONLY = "(no error: the binary loader makes a PV guest type, never PVH)"
+    BINARY_PV_ONLY = "(no error: the binary loader makes a PV guest type, never PVH)", PVH
     # xg_dom_bzimageloader.c xc_dom_probe_bzimage_kernel
     PAYLOAD_OFFSET_OVERFLOW = "xc_dom_probe_bzimage_kernel: payload offset overflow"
     PAYLOAD_LENGTH_OVERFLOW = "xc_dom_probe_bzimage_kernel: payload length overflow"
@@ -100,33 +101,33 @@ class XenError(ErrorCode):
     # libelf-dominfo.c elf_xen_parse_features fails the note walk (silently)
     FEATURE_UNKNOWN_REQUIRED = "xc_dom_find_loader: no loader found"
     # libelf-dominfo.c elf_xen_note_check (PV)
-    PV_NO_NOTES = "Not a Xen-ELF image: No ELF notes or '__xen_guest' section found"
-    PV_LOADER_GUEST_OS = "Will only load images built for the generic loader or Linux images"
-    PV_XEN_VERSION = "Xen will only load images built for Xen v3.0"
+    PV_NO_NOTES = "Not a Xen-ELF image: No ELF notes or '__xen_guest' section found", PV
+    PV_LOADER_GUEST_OS = "Will only load images built for the generic loader or Linux images", PV
+    PV_XEN_VERSION = "Xen will only load images built for Xen v3.0", PV
     # libelf-dominfo.c elf_xen_addr_calc_check
-    PV_PADDR_OFFSET = "ELF_PADDR_OFFSET set, VIRT_BASE unset"
-    PVH_PADDR_OFFSET = "ELF_PADDR_OFFSET set, VIRT_BASE unset"  # 4.17 only (b77ed96fce)
-    PV_NO_LOADABLE_SEGMENT = "ELF start or entries are out of bounds"
-    PV_ENTRY_OUT_OF_BOUNDS = "ELF start or entries are out of bounds"
-    PV_P2M_OUT_OF_BOUNDS = "P->M table base is out of bounds"
-    PHYS32_NO_LOADABLE_SEGMENT = "ELF start or entries are out of bounds"
-    PHYS32_OUT_OF_BOUNDS = "ELF start or entries are out of bounds"
+    PV_PADDR_OFFSET = "ELF_PADDR_OFFSET set, VIRT_BASE unset", PV
+    PVH_PADDR_OFFSET = "ELF_PADDR_OFFSET set, VIRT_BASE unset", PVH  # 4.17 only (b77ed96fce)
+    PV_NO_LOADABLE_SEGMENT = "ELF start or entries are out of bounds", PV
+    PV_ENTRY_OUT_OF_BOUNDS = "ELF start or entries are out of bounds", PV
+    PV_P2M_OUT_OF_BOUNDS = "P->M table base is out of bounds", PV
+    PHYS32_NO_LOADABLE_SEGMENT = "ELF start or entries are out of bounds", PVH
+    PHYS32_OUT_OF_BOUNDS = "ELF start or entries are out of bounds", PVH
     # xg_dom_elfloader.c xc_dom_parse_elf_kernel
     FEATURE_DOM0_REQUIRED = ("xc_dom_parse_elf_kernel: Kernel does not support unprivileged "
                              "(DomU) operation")  # fmt: skip
     # xg_dom_elfloader.c xc_dom_guest_type; xg_dom_hvmloader.c for an ELF the PVH parse fails
-    PHYS32_MISSING = "xc_dom_guest_type: image not capable of booting inside a HVM container"
-    PHYS32_MISSING_ELF64 = "xc_dom_parse_hvm_kernel: ELF image is not 32bit"
-    PHYS32_MISSING_ELF32 = "(no error: the HVM-generic loader boots it as HVM firmware)"
+    PHYS32_MISSING = "xc_dom_guest_type: image not capable of booting inside a HVM container", PVH
+    PHYS32_MISSING_ELF64 = "xc_dom_parse_hvm_kernel: ELF image is not 32bit", PVH
+    PHYS32_MISSING_ELF32 = "(no error: the HVM-generic loader boots it as HVM firmware)", PVH
     # xg_dom_boot.c xc_dom_compat_check: Debian 12's Xen has no 32-bit PV
-    PV32_UNSUPPORTED = "xc_dom_compat_check: guest type not supported by xen kernel, sorry"
+    PV32_UNSUPPORTED = "xc_dom_compat_check: guest type not supported by xen kernel, sorry", PV
 
     # A big-endian ELF or an unknown e_machine (elf-unsupported-machine); the bzImage
     # header's version and setup_sects (bzimage-protocol, bzimage-setup-sects).
-    PVH_ELF64_BIG_ENDIAN = "xc_dom_parse_hvm_kernel: ELF image is not 32bit"
-    PVH_ELF32_BIG_ENDIAN = "an HVM firmware load, not PVH"  # no message: loaded as firmware
-    PV_BIG_ENDIAN = "xc_dom_find_loader: no loader found"
-    PV_UNKNOWN_MACHINE = "xc_dom_guest_type: unknown image type"  # "... type %d"
+    PVH_ELF64_BIG_ENDIAN = "xc_dom_parse_hvm_kernel: ELF image is not 32bit", PVH
+    PVH_ELF32_BIG_ENDIAN = "an HVM firmware load, not PVH", PVH  # no message: loaded as firmware
+    PV_BIG_ENDIAN = "xc_dom_find_loader: no loader found", PV
+    PV_UNKNOWN_MACHINE = "xc_dom_guest_type: unknown image type", PV  # "... type %d"
     BZIMAGE_PROTOCOL_TOO_OLD = "xc_dom_probe_bzimage_kernel: boot protocol too old"  # (%04x)
     BZIMAGE_SETUP_SECTS_ZERO = "xc_dom_probe_bzimage_kernel: unknown compression format"
 

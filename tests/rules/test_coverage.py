@@ -64,3 +64,45 @@ def test_only_loader_errors_refuse():
         for rule in discover_rules():
             refusing |= {(rule.id, name) for hit in rule.check(image) if hit.rejects}
     assert refusing == set()
+
+
+def test_error_codes_name_the_targets_they_refuse():
+    """A code's `targets` (its rule's by default) are targets of its own loader, and over every
+    registered image each error the loader models report refuses only its code's targets and
+    its explaining rule's: a finding never rejects a target its rule does not concern."""
+    from pvhlint.loaders import grub, loader_errors, qemu, rust_vmm, xen
+    from pvhlint.profiles import LOADER_OF, Loader, targets_of
+    from tests.rules import registry
+
+    enums = {
+        Loader.XEN: xen.XenError,
+        Loader.QEMU: qemu.QemuError,
+        Loader.GRUB: grub.GrubError,
+        Loader.LINUX_LOADER: rust_vmm.RustVmmError,
+    }
+    assert {
+        str(code): code.targets
+        for loader, enum in enums.items()
+        for code in enum
+        if not code.targets or {LOADER_OF[t] for t in code.targets} != {loader}
+    } == {}
+    rule_of = {code: rule for rule in discover_rules() for code in rule.explains}
+    outside = set()
+    for name in sorted(registry.IMAGES):
+        for error in loader_errors(registry.image(name)):
+            refused = targets_of(error.refuses)
+            if not refused <= set(error.code.targets) & set(rule_of[error.code].targets):
+                outside.add((name, str(error.code), tuple(sorted(refused))))
+    assert outside == set()
+
+
+def test_a_rule_concerns_every_target_its_errors_refuse():
+    """Rules that state their targets (their own check concerns more, or their order differs)
+    still name each target of the errors they explain."""
+    from pvhlint.rule import refused_by
+
+    assert {
+        rule.id: refused_by(rule.explains)
+        for rule in discover_rules()
+        if not set(refused_by(rule.explains)) <= set(rule.targets)
+    } == {}

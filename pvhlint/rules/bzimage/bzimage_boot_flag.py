@@ -29,6 +29,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="bzImage boot_flag is not 0xAA55",
     severity="error",
-    targets=("linux",),
     explains=(GrubError.LINUX_BOOT_FLAG,),
 )

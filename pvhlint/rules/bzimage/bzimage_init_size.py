@@ -30,6 +30,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="init_size smaller than the kernel's protected-mode code",
     severity="error",
-    targets=("linux",),
     explains=(GrubError.LINUX_INIT_SIZE,),
 )

@@ -28,6 +28,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="bzImage without LOADED_HIGH (zImage)",
     severity="error",
-    targets=("linux",),
     explains=(GrubError.LINUX_ZIMAGE,),
 )

@@ -27,13 +27,12 @@ Example:
 
 from __future__ import annotations
 
-from pvhlint.loaders.xen import XEN_TARGETS, XenError
+from pvhlint.loaders.xen import XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
     title="bzImage payload offset or length outside the file",
     severity="error",
-    targets=XEN_TARGETS,
     explains=(
         XenError.PAYLOAD_OFFSET_OVERFLOW,
         XenError.PAYLOAD_LENGTH_OVERFLOW,

@@ -68,6 +68,5 @@ def _newer_fields(image: Image, version: int) -> Iterator[Hit]:
 RULE = Rule(
     title="bzImage boot protocol too old for the loader or for the fields it uses",
     severity="warning",
-    targets=("linux", "xen-pvh", "xen-pv"),
     explains=(GrubError.LINUX_VERSION_TOO_OLD, XenError.BZIMAGE_PROTOCOL_TOO_OLD),
 )

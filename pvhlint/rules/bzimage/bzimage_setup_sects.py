@@ -34,6 +34,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="bzImage setup_sects over 64, or 0 (read differently by Xen)",
     severity="warning",
-    targets=("linux", "xen-pvh", "xen-pv"),
     explains=(GrubError.LINUX_TOO_MANY_SETUP_SECTS, XenError.BZIMAGE_SETUP_SECTS_ZERO),
 )

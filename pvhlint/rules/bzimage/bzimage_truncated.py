@@ -35,7 +35,6 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="file shorter than the setup sectors its header claims (QEMU, GRUB linux)",
     severity="error",
-    targets=("qemu", "linux"),
     explains=(
         QemuError.INVALID_KERNEL_HEADER,
         GrubError.LINUX_PREMATURE_END,

@@ -27,12 +27,11 @@ Example:
 
 from __future__ import annotations
 
-from pvhlint.loaders.xen import XEN_TARGETS, XenError
+from pvhlint.loaders.xen import XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
     title="bzImage payload in an unknown compression format",
     severity="error",
-    targets=XEN_TARGETS,
     explains=(XenError.UNKNOWN_COMPRESSION,),
 )

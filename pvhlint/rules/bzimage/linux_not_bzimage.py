@@ -33,7 +33,6 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="not a bzImage: no Linux boot protocol header",
     severity="error",
-    targets=("linux",),
     explains=(
         GrubError.LINUX_NOT_BZIMAGE,
         GrubError.LINUX_NO_HDRS_SETUP_SECTS,

@@ -42,7 +42,6 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="kernel ELF is not little-endian x86",
     severity="error",
-    targets=("xen-pvh", "xen-pv", "qemu", "multiboot1", "multiboot2", "rust-vmm"),
     explains=(
         XenError.PVH_ELF64_BIG_ENDIAN,
         XenError.PVH_ELF32_BIG_ENDIAN,

@@ -36,7 +36,6 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="No section header count: GRUB 2.12's multiboot ELF loaders refuse it",
     severity="warning",
-    targets=("multiboot1", "multiboot2"),
     explains=(
         GrubError.ELF_SHNUM_NO_TABLE,
         GrubError.ELF_SHNUM_SH_SIZE,

@@ -29,6 +29,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="Multiboot 1 header checksum wrong",
     severity="error",
-    targets=("multiboot1",),
     explains=(GrubError.MB1_BAD_CHECKSUM,),
 )

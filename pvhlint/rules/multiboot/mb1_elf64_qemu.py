@@ -32,6 +32,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="QEMU refuses x86-64 Multiboot 1 ELF kernels",
     severity="error",
-    targets=("qemu",),
     explains=(QemuError.MB1_ELF64,),
 )

@@ -41,6 +41,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="GRUB's Multiboot 1 ELF loader refuses the ELF",
     severity="error",
-    targets=("multiboot1", "qemu"),
     explains=(*MB1_ELF.codes, QemuError.MB1_NOT_ELF, QemuError.MB1_ELF_TRUNCATED),
 )

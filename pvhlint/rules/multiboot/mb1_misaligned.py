@@ -28,6 +28,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="Multiboot 1 header not 4-byte aligned",
     severity="error",
-    targets=("multiboot1",),
     explains=(GrubError.MB1_MISALIGNED,),
 )

@@ -26,15 +26,12 @@ Example:
 
 from __future__ import annotations
 
-from pvhlint.loaders.grub import GrubError
+from pvhlint.loaders.grub import SCAN_CODES
+from pvhlint.multiboot import MB1
 from pvhlint.rule import Rule
 
 RULE = Rule(
     title="no Multiboot 1 header in GRUB's 8 KiB window",
     severity="error",
-    targets=("multiboot1",),
-    explains=(
-        GrubError.MB1_TOO_SHORT,
-        GrubError.MB1_NO_HEADER,
-    ),
+    explains=SCAN_CODES[MB1].no_header,
 )

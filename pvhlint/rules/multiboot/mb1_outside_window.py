@@ -54,7 +54,6 @@ def check(image: Image) -> Iterator[Hit]:
 RULE = Rule(
     title="Multiboot 1 header outside or straddling GRUB's 8 KiB window",
     severity="error",
-    targets=("multiboot1",),
     explains=(
         GrubError.MB1_OUTSIDE_WINDOW,
         GrubError.MB1_FIELDS_PAST_BUFFER,

@@ -30,6 +30,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="Multiboot 1 requirement flags GRUB refuses",
     severity="error",
-    targets=("multiboot1",),
     explains=(GrubError.MB1_UNSUPPORTED_FLAG,),
 )

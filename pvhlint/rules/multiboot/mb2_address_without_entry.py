@@ -29,6 +29,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="Multiboot 2 address tag without an entry address tag",
     severity="error",
-    targets=("multiboot2",),
     explains=(GrubError.MB2_ADDRESS_WITHOUT_ENTRY,),
 )

@@ -30,6 +30,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="Multiboot 2 architecture is not i386 (0)",
     severity="error",
-    targets=("multiboot2",),
     explains=(GrubError.MB2_ARCHITECTURE,),
 )

@@ -29,6 +29,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="Multiboot 2 header checksum wrong",
     severity="error",
-    targets=("multiboot2",),
     explains=(GrubError.MB2_BAD_CHECKSUM,),
 )

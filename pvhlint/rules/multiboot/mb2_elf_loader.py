@@ -39,6 +39,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="GRUB's Multiboot 2 ELF loader refuses the ELF",
     severity="error",
-    targets=("multiboot2",),
     explains=MB2_ELF.codes,
 )

@@ -70,7 +70,6 @@ def _problem(tag: MultibootTag) -> str | None:
 RULE = Rule(
     title="Multiboot 2 tag with a wrong size",
     severity="warning",
-    targets=("multiboot2",),
     explains=(
         GrubError.MB2_TAG_SIZE_ZERO,
         GrubError.MB2_INFO_REQUEST_SHORT,

@@ -28,6 +28,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="Multiboot 2 header not 8-byte aligned",
     severity="error",
-    targets=("multiboot2",),
     explains=(GrubError.MB2_MISALIGNED,),
 )

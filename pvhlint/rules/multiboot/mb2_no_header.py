@@ -24,15 +24,12 @@ Example:
 
 from __future__ import annotations
 
-from pvhlint.loaders.grub import GrubError
+from pvhlint.loaders.grub import SCAN_CODES
+from pvhlint.multiboot import MB2
 from pvhlint.rule import Rule
 
 RULE = Rule(
     title="no Multiboot 2 header in GRUB's 32 KiB window",
     severity="error",
-    targets=("multiboot2",),
-    explains=(
-        GrubError.MB2_TOO_SHORT,
-        GrubError.MB2_NO_HEADER,
-    ),
+    explains=SCAN_CODES[MB2].no_header,
 )

@@ -29,6 +29,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="required Multiboot 2 information request GRUB cannot satisfy",
     severity="error",
-    targets=("multiboot2",),
     explains=(GrubError.MB2_INFO_REQUEST,),
 )

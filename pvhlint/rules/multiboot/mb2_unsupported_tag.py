@@ -29,6 +29,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="required Multiboot 2 tag GRUB does not implement",
     severity="error",
-    targets=("multiboot2",),
     explains=(GrubError.MB2_UNSUPPORTED_TAG,),
 )

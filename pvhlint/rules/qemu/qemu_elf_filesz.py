@@ -34,6 +34,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="A PT_LOAD with p_filesz > p_memsz (QEMU 10.0 refuses it, 7.2 hangs)",
     severity="error",
-    targets=("qemu",),
     explains=(QemuError.FILESZ_ABOVE_MEMSZ,),
 )

@@ -42,7 +42,6 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="QEMU's ELF loader fails: no program headers, or a range it cannot copy back",
     severity="error",
-    targets=("qemu",),
     explains=(
         QemuError.SYMBOLS_MALLOC,
         QemuError.NO_PROGRAM_HEADERS,

@@ -59,7 +59,6 @@ def check(image: Image) -> Iterator[Hit]:
 RULE = Rule(
     title="QEMU -kernel finds no usable PVH entry",
     severity="error",
-    targets=QEMU,
     explains=(
         QemuError.ELFBOOT_FLAGS,
         QemuError.NOTE_ALIGN_ZERO,

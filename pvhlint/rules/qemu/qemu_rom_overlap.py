@@ -32,6 +32,5 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="Segments overlap each other or QEMU's BIOS",
     severity="error",
-    targets=("qemu",),
     explains=(QemuError.ROM_OVERLAP,),
 )

@@ -41,7 +41,6 @@ RUST_VMM = ("rust-vmm",)
 RULE = Rule(
     title="rust-vmm linux-loader finds no PVH entry",
     severity="error",
-    targets=RUST_VMM,
     explains=(
         RustVmmError.READ_ELF_HEADER,
         RustVmmError.INVALID_ELF_MAGIC,

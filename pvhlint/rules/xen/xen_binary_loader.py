@@ -31,13 +31,12 @@ Example:
 
 from __future__ import annotations
 
-from pvhlint.loaders.xen import XEN_TARGETS, XenError, XenLoader
+from pvhlint.loaders.xen import XenError, XenLoader
 from pvhlint.rule import Rule
 
 RULE = Rule(
     title="libxenguest's multiboot-binary loader takes the image",
     severity="error",
-    targets=XEN_TARGETS,
     xen_loader=XenLoader.MULTIBOOT_BINARY,
     explains=(
         XenError.BINARY_FLAGS,

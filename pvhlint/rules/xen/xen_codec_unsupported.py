@@ -22,12 +22,11 @@ Example:
 
 from __future__ import annotations
 
-from pvhlint.loaders.xen import XEN_TARGETS, XenError
+from pvhlint.loaders.xen import XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
     title="Payload codec unsupported by Debian 12's Xen toolstack",
     severity="error",
-    targets=XEN_TARGETS,
     explains=(XenError.DECOMPRESS_UNAVAILABLE,),
 )

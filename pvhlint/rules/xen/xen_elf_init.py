@@ -28,12 +28,11 @@ Example:
 
 from __future__ import annotations
 
-from pvhlint.loaders.xen import XEN_TARGETS, XenError
+from pvhlint.loaders.xen import XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
     title="libelf refuses the ELF: header tables past the end of the image",
     severity="error",
-    targets=XEN_TARGETS,
     explains=(XenError.ELF_PHDR_OVERFLOW, XenError.ELF_SHDR_OVERFLOW),
 )

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pvhlint.loaders.xen import XEN_TARGETS, XenError, feature_notes
+from pvhlint.loaders.xen import XenError, feature_notes
 from pvhlint.model import Image
 from pvhlint.rule import Hit, Rule
 from pvhlint.rulekit import at_note
@@ -45,6 +45,5 @@ def check(image: Image) -> Iterator[Hit]:
 RULE = Rule(
     title="FEATURES names unknown features or requires dom0",
     severity="warning",
-    targets=XEN_TARGETS,
     explains=(XenError.FEATURE_UNKNOWN_REQUIRED, XenError.FEATURE_DOM0_REQUIRED),
 )

@@ -22,12 +22,11 @@ Example:
 
 from __future__ import annotations
 
-from pvhlint.loaders.xen import XEN_TARGETS, XenError
+from pvhlint.loaders.xen import XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
     title="No ELF kernel for Xen's toolstack",
     severity="error",
-    targets=XEN_TARGETS,
     explains=(XenError.NO_LOADER, XenError.PAYLOAD_UNDECODABLE),
 )

@@ -32,7 +32,6 @@ from pvhlint.rule import Rule
 RULE = Rule(
     title="No XEN_ELFNOTE_PHYS32_ENTRY: not bootable as a Xen PVH guest",
     severity="error",
-    targets=("xen-pvh",),
     explains=(
         XenError.PHYS32_MISSING,
         XenError.PHYS32_MISSING_ELF64,

@@ -26,13 +26,12 @@ Example:
 
 from __future__ import annotations
 
-from pvhlint.loaders.xen import PV, XenError
+from pvhlint.loaders.xen import XenError
 from pvhlint.rule import Rule
 
 RULE = Rule(
     title="Xen's PV builder refuses the Xen notes",
     severity="error",
-    targets=PV,
     explains=(
         XenError.PV_NO_NOTES,
         XenError.PV_LOADER_GUEST_OS,
