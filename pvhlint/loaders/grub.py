@@ -1,7 +1,7 @@
 """GRUB 2.06/2.12: the layer it reads (through its gzip, xz and lzop filters), its Multiboot 1
 and 2 scans, and its ELF path (grub-core/loader/multiboot_elfxx.c, shared by `multiboot`, 8 KiB
 window, and `multiboot2`, 32 KiB window), checked against real GRUB (i386-pc, booted in QEMU by
-tests/loaders/grub_boot.py) on the fixtures in tests/test_rules_boot.py.
+tests/loaders/grub_boot.py) on the fixtures in tests/rules/test_boot_real.py.
 """
 
 from __future__ import annotations

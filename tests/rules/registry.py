@@ -91,6 +91,38 @@ ELF_BUILDERS: dict[str, Callable[[], BuiltElf]] = {
     "elf/guest-os-long": lambda: pvh_elf(
         [xen_text(XenNote.GUEST_OS, "linux-with-a-long-name"), *notes64()]
     ),
+    "elf/phys32-missing": lambda: pvh_elf(notes64(None)),
+    "elf/no-notes-elf32": lambda: pvh_elf(areas=[], elf_class=32),
+    "elf/notes-palign0": lambda: pvh_elf(areas=[NoteArea(notes64(), p_align=0)]),
+    # the modern-linker layout: an 8-aligned GNU property note, then 4-padded Xen notes
+    "elf/gnu-property-first": lambda: pvh_elf(
+        areas=[NoteArea([Note(b"GNU\0", 5, bytes(16)), *notes64()], p_align=8)]
+    ),
+    "elf/xen-version-twice": lambda: pvh_elf(
+        [*notes64(), xen_text(XenNote.XEN_VERSION, "xen-3.0-x86_64")]
+    ),
+    # two notes of type 20 and one INFO (0): all unknown to libelf
+    "elf/unknown-notes": lambda: pvh_elf(
+        [*notes64(), xen_num(20, 1, 4), xen_num(20, 2, 4), xen_text(XenNote.INFO, "info")]
+    ),
+    "elf/notes-two-segments": lambda: pvh_elf(
+        areas=[
+            NoteArea([n for n in notes64() if n.type == XenNote.PHYS32_ENTRY], section=".note.a"),
+            NoteArea([n for n in notes64() if n.type != XenNote.PHYS32_ENTRY], section=".note.b"),
+        ]
+    ),
+    # PHYS32_ENTRY with a 4-byte descriptor in an ELF64 (QEMU reads 8: the next note's header),
+    # then a GUEST_VERSION of four 0xff bytes
+    "elf/phys32-desc4": lambda: pvh_elf(
+        [n for n in notes64() if n.type != XenNote.PHYS32_ENTRY]
+        + [xen_num(XenNote.PHYS32_ENTRY, ENTRY, 4)]
+        + [Note(b"Xen\0", XenNote.GUEST_VERSION, b"\xff" * 4)]
+    ),
+    "elf/pvh32": lambda: pvh_elf(linux_pvh_notes(32, ENTRY), elf_class=32),
+    "elf/no-xen-version": lambda: pvh_elf([n for n in notes64() if n.type != XenNote.XEN_VERSION]),
+    # e_flags 0x10001, which QEMU's load_elfboot refuses (printed in full)
+    "elf/e-flags-elf32": lambda: pvh_elf(linux_pvh_notes(32, ENTRY), elf_class=32, e_flags=0x10001),
+    "elf/e-flags-elf64": lambda: pvh_elf(linux_pvh_notes(64, ENTRY), elf_class=64, e_flags=0x10001),
 }
 BZ_BUILDERS: dict[str, Callable[[], bytes]] = {
     # cut 0x40 bytes into its xz payload (the setup and the payload's start intact)

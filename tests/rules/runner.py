@@ -7,6 +7,10 @@ Two kinds of case table, both `{image name: [Expect, ...]}`:
   must be exactly the expected ones; the background rules, which fire on most images, are
   compared only where a case lists them;
 - NAMED cases: only the rules a case names are run, and their findings must be exactly those.
+
+And verdicts (`check_verdicts`): what check_image says each target's loader does with an image,
+a `Verdict` per target compared field by field (accepted, and the rules, message and qemu path
+where a case states them).
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 
 import pytest
 
 from fixtures.multiboot import MB1_MAGIC, MB2_MAGIC
+from pvhlint.checker import ImageResult, Options, check_image
 from pvhlint.rule import Finding, Rule, discover_rules
 
 from . import registry
@@ -139,3 +145,42 @@ def _compare(name: str, expected: list[Expect], got: list[Finding]) -> None:
         assert any(all(quote in f.message for quote in want.fragments) for f in matches), (
             f"{want.rule}: none of {[f.message for f in matches]} holds all of {want.fragments}"
         )
+
+
+class Unstated(Enum):
+    """A field of a Verdict that the case does not state (not compared)."""
+
+    UNSTATED = "unstated"
+
+
+UNSTATED = Unstated.UNSTATED
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What check_image says `target`'s loader does with an image: `accepted` always; the ids
+    of the rules that make it refuse (`rules`, exactly, in order), the loader's own words where
+    it stops (`message`, None: it says nothing) and QEMU's -kernel path (`path`) where stated."""
+
+    target: str
+    accepted: bool
+    message: str | Unstated | None = UNSTATED
+    rules: tuple[str, ...] | Unstated = UNSTATED
+    path: str | Unstated | None = UNSTATED
+
+
+def check_verdicts(name: str, options: Options, expected: Iterable[Verdict]) -> ImageResult:
+    """check_image on a registered image, its verdicts compared with `expected`, field by
+    field; the result, for a case's assertions on its findings."""
+    result = check_image(registry.image(name, full=name in FULL), options)
+    for want in expected:
+        got = result.verdicts[want.target]
+        actual = {"accepted": got.accept, "message": got.message, "rules": tuple(got.rules),
+                  "path": got.path}  # fmt: skip
+        for key, value in actual.items():
+            stated = getattr(want, key)
+            if stated is not UNSTATED:  # the type too: an accept of 1 is not True
+                assert (type(value), value) == (type(stated), stated), (
+                    f"{name}: {want.target}'s {key} is {value!r}, not {stated!r}"
+                )
+    return result

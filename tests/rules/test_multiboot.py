@@ -1,5 +1,5 @@
 """The multiboot family (pvhlint/rules/multiboot/): what each mb1-/mb2- rule reports on the
-boot-protocol images (fixtures/variants_boot.py); tests/test_rules_boot.py asks the real
+boot-protocol images (fixtures/variants_boot.py); tests/rules/test_boot_real.py asks the real
 loaders the same questions."""
 
 from __future__ import annotations

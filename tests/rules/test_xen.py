@@ -1,7 +1,7 @@
 """The xen family (pvhlint/rules/xen/): what libelf and libxenguest make of the notes, on
 small ELFs built for each case (offsets from the builder's record) and catalogue fixtures.
-tests/test_rules_xen.py checks the verdicts these findings lead to, tests/test_verdicts_real.py
-the real loaders."""
+tests/rules/test_xen_verdicts.py checks the verdicts these findings lead to,
+tests/test_verdicts_real.py the real loaders."""
 
 from __future__ import annotations
 

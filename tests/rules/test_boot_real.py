@@ -29,8 +29,9 @@ from tests.loaders import (
     xenguest_available,
 )
 from tests.loaders.grub_boot import grub_boot_available, grub_load_verdict
-from tests.rules import registry
-from tests.rules.runner import BOOT_RULES, FULL, NOT_FOUND_1, RULES
+
+from . import registry
+from .runner import BOOT_RULES, FULL, NOT_FOUND_1, RULES
 
 # The variants' names in tests.rules.registry (the one gzip image is a catalogue fixture).
 REGISTERED = {"mb1-gzip-elf32": "gzip-elf32-mb1"}

@@ -1,5 +1,5 @@
-"""Rule modules: the contract every rule keeps, the CLI that lists and explains them,
-and each rule's behaviour on fixtures and real images."""
+"""Rule modules: the contract every rule keeps (severity, targets, documentation sections),
+the CLI that lists and explains them, and bzimage-crc on Debian's real images."""
 
 from __future__ import annotations
 
