@@ -133,9 +133,9 @@ def test_debian_bzimage_fixed_and_booted(debian_image, tmp_path, name, codec):
 @pytest.mark.parametrize(("name", "codec"), [("amd64", "xz"), ("cloud", "lz4")])
 def test_debian_bzimage_fixed_by_default_boots(debian_image, tmp_path, name, codec):
     """The default profile keeps PADDR_OFFSET, one note more than Debian 12's fix: the
-    re-compressed payload then needs the tighter encoder settings (xz preset 6e/9e, lz4
-    blocks at HC 12) to fit the build's slot. The kernel's own decompressor boots it in
-    QEMU, and Debian 13's libxenguest finds it PVH."""
+    re-compressed payload then needs other encoder settings than the build's to fit the
+    build's slot (xz: lc=4,nice=80; lz4: blocks at HC 12). The kernel's own decompressor
+    boots it in QEMU, and Debian 13's libxenguest finds it PVH."""
     from tests.loaders import Release, found_pvh, xen_verdict
     from tests.loaders.qemu import qemu_boot
     from tests.realimages import debian13_root
