@@ -108,7 +108,15 @@ def _silence_stdout() -> None:
 
 def written_to(flag: str, help: str) -> Any:
     """`FLAG/-o PATH`: where a command writes (check's report, fix's result), -o in both."""
-    return Annotated[Path | None, typer.Option(flag, "-o", help=help)]
+    return typer.Option(flag, "-o", help=help)
+
+
+ReportFile = Annotated[
+    Path | None, written_to("--output-file", "Write the report here instead of stdout.")
+]
+ResultFile = Annotated[
+    Path | None, written_to("--output", "Write the result here; the input is left untouched.")
+]
 
 
 MaxDecompressed = Annotated[
@@ -326,7 +334,7 @@ def check(
             help="console, concise (one line per finding), json, sarif or github.",
         ),
     ] = "console",
-    output_file: written_to("--output-file", "Write the report here instead of stdout.") = None,
+    output_file: ReportFile = None,
     quiet: Annotated[
         bool,
         typer.Option(
@@ -606,7 +614,7 @@ def fix_command(
     image: Annotated[
         Path, typer.Argument(help="An ELF kernel (vmlinux) or bzImage to edit.", readable=False)
     ],
-    output: written_to("--output", "Write the result here; the input is left untouched.") = None,
+    output: ResultFile = None,
     drop_obsolete_notes: Annotated[
         bool,
         typer.Option(

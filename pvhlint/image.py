@@ -26,12 +26,13 @@ from .codecs import (
     DecodedStream,
     detect_codec,
 )
-from .codecs.gzip import GUNZIP_SLACK
+from .codecs.gzip import GUNZIP_SLACK, GZIO_LOOK_AHEAD, grub_gzio_end
 from .codecs.xz import grub_xzio_size
 from .codecs.xz import uncompressed_size as xz_uncompressed_size
 from .elf import ELF_MAGIC, read_elf
 from .errors import FormatError, ImageError
 from .model import (
+    PT_LOAD,
     UKI_KERNEL_SECTION,
     ElfInfo,
     EntryPoint,
@@ -42,7 +43,7 @@ from .model import (
     Problem,
     ProblemCode,
 )
-from .multiboot import Mb2Tag, scan_multiboot
+from .multiboot import MULTIBOOT, Mb2Tag, scan_multiboot
 from .pe import read_pe, read_sections
 from .xenbin import find_bin_table
 from .xennotes import NOTE_NUMBERS
@@ -287,6 +288,7 @@ class _Opener:
                 raise FormatError("gzip inside gzip: only one gzip layer is unwrapped (as Xen)")
             read = lambda: self._kernel(stream, inner.index, head)  # noqa: E731
             self._decoded(stream, inner.index, read, complete)
+            inner.gzio_end = inner.decoded_size if not stream.error else self._gzio_end(inner)
         except FormatError as exc:
             if not self.lenient:
                 raise
@@ -298,6 +300,22 @@ class _Opener:
                 self._problem(ProblemCode.GZIP_NO_KERNEL, str(exc), inner.index, 0)
             self.image.elf = self.image.setup = None
             inner.format = "raw"
+
+    def _gzio_end(self, inner: Layer) -> int | None:
+        """How far GRUB's gzio reads a damaged gzip file, looked for only as far as GRUB's
+        commands read it (the search window; an ELF's headers, loaded segments and the
+        sections it loads), GRUB's size (the last 4 bytes) and GZIO_LOOK_AHEAD."""
+        ends = [MULTIBOOT[2].window]
+        elf = self.image.elf
+        if elf is not None and elf.layer == inner.index:
+            ends.append(elf.phoff + elf.phnum * elf.phentsize)
+            ends += [seg.offset + seg.filesz for seg in elf.segments
+                     if seg.type == PT_LOAD and seg.filesz]  # fmt: skip
+            ends.append(elf.shoff + elf.shnum * elf.shentsize)
+            ends += [sec.offset + sec.size for sec in elf.sections or () if not sec.addr]
+        bound = min(max(ends), inner.size_trailer or 0, GZIO_LOOK_AHEAD)
+        end = grub_gzio_end(self.data, bound)
+        return None if end is None or end >= bound else end
 
     def _decoded(
         self, stream: DecodedStream, layer: int, read: Callable[[], None], complete: bool = False

@@ -85,6 +85,11 @@ class Layer:
     decoded_size: int | None = None  # None while only a prefix has been decoded
     decoded_prefix: int = 0  # bytes decoded so far: the layer holds at least these
     size_trailer: int | None = None  # the decompressed size the build appended
+    # A whole-file gzip: how far GRUB's gzio can read it (codecs.gzip.grub_gzio_end): to the
+    # deflate stream's last block, trailer or not, or, past a cut, to the 32 KiB window where
+    # its inflate of stale input fails. None: no limit within what GRUB reads, or not known
+    # (decoded only in part); loaders/grub.py grub_file.
+    gzio_end: int | None = None
 
 
 @dataclass

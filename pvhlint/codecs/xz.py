@@ -68,11 +68,11 @@ def encode_longest(data: bytes, progress: Progress = no_progress) -> bytes:
 # by about 0.1 % either way: on Debian 12's amd64, rt and 686-pae kernels with their obsolete
 # notes dropped (PADDR_OFFSET kept), the build's options came out 1,788, 9,836 and 164 bytes
 # too long. lc=4 (a literal's context: 4 bits of the byte before) and nice=80 cost the same
-# CPU as the build's options (measured 1.00x) and gave 12.7, 22.5 and 5.2 KB less on those
-# three, so they come first; then the build's options (a small kernel may fare better with
-# them), 6e (about twice the time) and 9e. Every kernel xz decoder reads them all: the same
-# filters, the build's 32 MiB dictionary, and lc + lp <= 4, which xz_dec_lzma2.c's
-# lzma_props (Linux's and Xen's) requires.
+# CPU as the build's options (measured 1.00x) and left 12.7, 22.5 and 5.2 KB free in the
+# slot on those three, so they come first; then the build's options (a small kernel may
+# fare better with them), 6e (about twice the time) and 9e. Every kernel xz decoder reads
+# them all: the same filters, the build's 32 MiB dictionary, and lc + lp <= 4, which
+# xz_dec_lzma2.c's lzma_props (Linux's and Xen's) requires.
 ATTEMPTS = (
     (encode_fitting, "xz --check=crc32 --x86 --lzma2=preset=6,dict=32MiB,lc=4,nice=80"),
     (encode, BUILD_OPTIONS),

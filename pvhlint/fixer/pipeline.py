@@ -49,6 +49,12 @@ def fix(request: FixRequest) -> FixResult:
     """Plan, verify and (unless refused or a dry run) write one fix."""
     with open_target(request) as target:
         result, data = _worked_out(request, target.original)
+        # The checks come as `check`'s results do: without the images' bytes (the decoded
+        # payload before the fix was released before re-compressing) or cached facts.
+        for checked in (result.before, result.after):
+            if checked is not None and checked.image is not None:
+                checked.image.blobs.clear()
+                checked.image.facts.clear()
         result.notes += target.notes
         if request.dry_run or data is None:
             return result

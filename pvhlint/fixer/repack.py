@@ -90,7 +90,8 @@ class CrcState(enum.Enum):
 
 @dataclass(frozen=True)
 class Repacked:
-    """How a bzImage's payload was re-compressed: `codec` with the build's `options`, a
+    """How a bzImage's payload was re-compressed: `codec` with `options` (the build's, or
+    for xz the first of codecs.xz.ATTEMPTS that fits), a
     `stream` of that many bytes plus `padding` its boot decoders skip plus the 4-byte size,
     filling the `slot` at `offset` in the file; and what became of the CRC32 trailer."""
 

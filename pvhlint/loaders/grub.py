@@ -56,10 +56,41 @@ def grub_layer(image: Image) -> int:
     return boot_layer(image)
 
 
+@dataclass(frozen=True)
+class GrubFile:
+    """A layer as GRUB's commands read it: `size` bytes (file->size) of which the first
+    `readable` can be read. Through gzio (grub-core/io/gzio.c) the size is the gzip file's
+    last 4 bytes (test_gzip_header), whatever the stream holds, and a read that needs bytes
+    past the deflate stream's last block fails: "premature end of compressed"
+    (grub_gzio_read). Measured with GRUB 2.06: a gzip ELF without its trailer, or with
+    4 bytes after it, is refused so, or read as shorter."""
+
+    size: int
+    readable: int
+
+    def compressed_end(self, offset: int, length: int) -> int | None:
+        """Where a read of `length` bytes at `offset` (cut to the size, as grub_file_read
+        cuts it) runs past the readable bytes, or None."""
+        end = min(offset + length, self.size)
+        return end if end > self.readable else None
+
+
+def grub_file(image: Image, layer: int) -> GrubFile:
+    """A gzip layer with a known end (or, decoded only in part and undamaged so far, taken to
+    hold what its last 4 bytes say); any other layer as pvhlint decoded it. A stream cut
+    inside its deflate data is read on by gzio through a stale 8 KiB buffer (get_byte), which
+    is not modelled: there the decoded bytes are the file."""
+    info = image.layers[layer]
+    if info.kind == "gzip" and info.size_trailer is not None:
+        return GrubFile(info.size_trailer, min(info.size_trailer, info.gzio_end or 1 << 32))
+    size = layer_size(image, layer)
+    return GrubFile(size, size)
+
+
 def grub_scan_limit(image: Image, version: int) -> int:
     """The last offset GRUB's multiboot scan tries in the layer it reads: it reads the
     first 8 KiB (MB1) or 32 KiB (MB2) and stops 12 or 16 bytes before the end of that."""
-    return MULTIBOOT[version].scan_limit(layer_size(image, grub_layer(image)))
+    return MULTIBOOT[version].scan_limit(grub_file(image, grub_layer(image)).size)
 
 
 def grub_mb1(image: Image) -> MultibootHeader | None:
@@ -114,6 +145,7 @@ class GrubError(ErrorCode):
 
     # grub_multiboot_load (loader/i386/multiboot_mbi.c): read 8 KiB, find_header.
     MB1_TOO_SHORT = "premature end of file <kernel path>"
+    MB1_COMPRESSED_END = "premature end of compressed"  # gzio: the read past the stream's end
     MB1_NO_HEADER = "no multiboot header found"
     MB1_MISALIGNED = "no multiboot header found"
     MB1_BAD_CHECKSUM = "no multiboot header found"
@@ -134,11 +166,13 @@ class GrubError(ErrorCode):
     MB1_ELF_OVERLAP = "overlap detected"
     MB1_ELF_SEEK = "attempt to seek outside of the file"
     MB1_ELF_PREMATURE_END = "premature end of file <kernel path>"
+    MB1_ELF_COMPRESSED_END = "premature end of compressed"
     MB1_ELF_CRASH = CRASH
     MB1_ELF_ENTRY64 = "invalid entry point for ELF64"
     MB1_ELF_ENTRY = "entry point isn't in a segment"
     # grub_multiboot2_load (loader/multiboot_mbi2.c): read 32 KiB, find_header, the tags.
     MB2_TOO_SHORT = "premature end of file <kernel path>"
+    MB2_COMPRESSED_END = "premature end of compressed"
     MB2_NO_HEADER = "no multiboot header found"
     MB2_MISALIGNED = "no multiboot header found"
     MB2_BAD_CHECKSUM = "no multiboot header found"
@@ -158,6 +192,7 @@ class GrubError(ErrorCode):
     MB2_ELF_OVERLAP = "overlap detected"
     MB2_ELF_SEEK = "attempt to seek outside of the file"
     MB2_ELF_PREMATURE_END = "premature end of file <kernel path>"
+    MB2_ELF_COMPRESSED_END = "premature end of compressed"
     MB2_ELF_CRASH = CRASH
     MB2_ELF_ENTRY64 = "invalid entry point for ELF64"
     MB2_ELF_ENTRY = "entry point isn't in a segment"
@@ -204,6 +239,7 @@ class ElfPath:
     entry: GrubError
     relocatable_range: GrubError | None = None  # multiboot2 only: the relocatable tag
     relocs: GrubError | None = None  # multiboot2 only refuses relocation sections
+    compressed_end: GrubError | None = None  # a read past a gzip file's deflate stream
 
     @property
     def mbi2(self) -> bool:
@@ -220,12 +256,13 @@ E = GrubError
 MB1_ELF = ElfPath(MB1, E.MB1_ELF_MAGIC, E.MB1_ELF_TYPE, E.MB1_ELF_PHDR_WINDOW,
                   E.MB1_ELF_CROSSES_4G, E.MB1_ELF_OUT_OF_RANGE, E.MB1_ELF_OVERLAP,
                   E.MB1_ELF_SEEK, E.MB1_ELF_PREMATURE_END, E.MB1_ELF_CRASH,
-                  E.MB1_ELF_ENTRY64, E.MB1_ELF_ENTRY)  # fmt: skip
+                  E.MB1_ELF_ENTRY64, E.MB1_ELF_ENTRY,
+                  compressed_end=E.MB1_ELF_COMPRESSED_END)  # fmt: skip
 MB2_ELF = ElfPath(MB2, E.MB2_ELF_MAGIC, E.MB2_ELF_TYPE, E.MB2_ELF_PHDR_WINDOW,
                   E.MB2_ELF_CROSSES_4G, E.MB2_ELF_OUT_OF_RANGE, E.MB2_ELF_OVERLAP,
                   E.MB2_ELF_SEEK, E.MB2_ELF_PREMATURE_END, E.MB2_ELF_CRASH,
                   E.MB2_ELF_ENTRY64, E.MB2_ELF_ENTRY, E.MB2_ELF_RELOCATABLE_RANGE,
-                  E.MB2_ELF_RELOCS)  # fmt: skip
+                  E.MB2_ELF_RELOCS, E.MB2_ELF_COMPRESSED_END)  # fmt: skip
 
 
 def elf_of_layer(image: Image, layer: int) -> ElfInfo | None:
@@ -269,22 +306,28 @@ NOT_FOUND = 'GRUB: "error: no multiboot header found."'
 
 class ScanCodes(NamedTuple):
     """A command's errors when find_header finds nothing: the file too short to scan, no
-    header at all, and a header passed over for its alignment or its checksum."""
+    header at all, a header passed over for its alignment or its checksum, and (through
+    gzio) the read of the search window failing."""
 
     too_short: GrubError
     not_found: GrubError
     misaligned: GrubError
     bad_checksum: GrubError
+    compressed_end: GrubError
 
     @property
-    def no_header(self) -> tuple[GrubError, GrubError]:
-        """The two that mean no header was there to be passed over (mbN-no-header's)."""
-        return self.too_short, self.not_found
+    def no_header(self) -> tuple[GrubError, GrubError, GrubError]:
+        """Those that mean no header was there to be passed over (mbN-no-header's)."""
+        return self.too_short, self.not_found, self.compressed_end
 
 
 SCAN_CODES = {
-    MB1: ScanCodes(E.MB1_TOO_SHORT, E.MB1_NO_HEADER, E.MB1_MISALIGNED, E.MB1_BAD_CHECKSUM),
-    MB2: ScanCodes(E.MB2_TOO_SHORT, E.MB2_NO_HEADER, E.MB2_MISALIGNED, E.MB2_BAD_CHECKSUM),
+    MB1: ScanCodes(
+        E.MB1_TOO_SHORT, E.MB1_NO_HEADER, E.MB1_MISALIGNED, E.MB1_BAD_CHECKSUM, E.MB1_COMPRESSED_END
+    ),
+    MB2: ScanCodes(
+        E.MB2_TOO_SHORT, E.MB2_NO_HEADER, E.MB2_MISALIGNED, E.MB2_BAD_CHECKSUM, E.MB2_COMPRESSED_END
+    ),
 }
 
 
@@ -306,16 +349,32 @@ def _missed(image: Image, spec: MultibootSpec, *, checksum_ok: bool,
             yield header
 
 
+def _search_read(image: Image, spec: MultibootSpec) -> LoaderError | None:
+    """The window's read (grub-file and both commands read the first 8 or 32 KiB, cut to the
+    file's size) failing in gzio: the file's size, its last 4 bytes, runs past the deflate
+    stream's end."""
+    layer = grub_layer(image)
+    file = grub_file(image, layer)
+    end = file.compressed_end(0, spec.window)
+    if end is None:
+        return None
+    return LoaderError(SCAN_CODES[spec].compressed_end,
+                       f"the gzip file's last 4 bytes give GRUB's gzio a size of {file.size:#x}, "
+                       f"but its deflate stream ends at {file.readable:#x}: reading the first "
+                       f'{end:#x} bytes fails (GRUB: "error: premature end of compressed.")', 0,
+                       image.size - 4, 4, refuses=(spec.target,))  # fmt: skip
+
+
 def _scan_failures(image: Image, spec: MultibootSpec, which: str,
                    looking: str) -> Iterator[LoaderError]:  # fmt: skip
     """find_header finds nothing (fewer than 32 bytes read: "premature end of file"): why,
     and each header it would have taken but for its alignment or checksum. `which` narrows
     what it looks for (" with ..."), `looking` says who only looks at multiples of the
     alignment."""
-    too_short, not_found, misaligned, bad_checksum = SCAN_CODES[spec]
+    too_short, not_found, misaligned, bad_checksum, _ = SCAN_CODES[spec]
     refuses = (spec.target,)
     layer = grub_layer(image)
-    size = layer_size(image, layer)
+    size = grub_file(image, layer).size
     where = f"the first {spec.window_text}" if size >= spec.window else f"the file's {size} bytes"
     if layer:
         where += " of the gunzipped file"
@@ -354,6 +413,18 @@ def _checksummed(header: MultibootHeader) -> tuple[str, list[int]]:
 NEAR = 2 * MB1.window  # further out, a magic is more likely data than a lost header
 
 
+def mb1_search_read(image: Image) -> Iterator[LoaderError]:
+    failed = _search_read(image, MB1)
+    if failed is not None:
+        yield failed
+
+
+def mb2_search_read(image: Image) -> Iterator[LoaderError]:
+    failed = _search_read(image, MB2)
+    if failed is not None:
+        yield failed
+
+
 def mb1_find_header(image: Image) -> Iterator[LoaderError]:
     """grub_multiboot_load (loader/i386/multiboot_mbi.c): reads 8 KiB, fewer than 32 bytes is
     "premature end of file"; find_header tries 4-byte steps up to 12 bytes before the end of
@@ -362,7 +433,7 @@ def mb1_find_header(image: Image) -> Iterator[LoaderError]:
         return
     yield from _scan_failures(image, MB1, "", "GRUB and QEMU only look")
     layer = grub_layer(image)
-    limit = min(MB1.window, layer_size(image, layer)) - MB1.scan_tail
+    limit = min(MB1.window, grub_file(image, layer).size) - MB1.scan_tail
     for header in image.multiboot:
         if (header.version == 1 and header.layer == layer and header.checksum_ok
                 and limit < header.offset < NEAR):  # fmt: skip
@@ -421,7 +492,7 @@ def _fields_past_buffer(image: Image, *, aout: bool) -> Iterator[LoaderError]:
     header = grub_mb1(image)
     if header is None or bool(header.flags & Mb1Flag.AOUT_KLUDGE) != aout:
         return
-    read = min(MB1.window, layer_size(image, header.layer))
+    read = min(MB1.window, grub_file(image, header.layer).size)
     end = header.offset + mb1_header_size(header.flags)
     if end > read and end > MB1.window:
         used = "address fields (flag bit 16)" if aout else "video fields"
@@ -634,7 +705,8 @@ def _segments(
 ) -> LoaderError | None:
     """multiboot_elfxx.c's load loop, per PT_LOAD: allocate p_memsz bytes at p_paddr (one
     chunk for all with a multiboot2 relocatable tag), seek, read p_filesz bytes into it."""
-    size = layer_size(image, elf.layer)
+    file = grub_file(image, elf.layer)
+    size = file.size
     relocatable = path.mbi2 and any(tag.type == Mb2Tag.RELOCATABLE for tag in header.tags)
     chunks: list[Segment] = []  # grub_relocator_alloc_chunk_addr's, in load order
     for seg in _loads(elf):
@@ -668,6 +740,10 @@ def _segments(
                 elf.layer,
                 where,
             )
+        failed = _compressed_end(elf, path, f"PT_LOAD {seg.index}", seg.offset, seg.filesz,
+                                 file, where) if seg.filesz else None  # fmt: skip
+        if failed is not None:
+            return failed
         if seg.filesz and seg.offset + seg.filesz > size:
             return LoaderError(
                 path.premature_end,
@@ -725,7 +801,7 @@ def _sections(
     the file", a short read "premature end of file"."""
     if not elf.shnum:
         return None
-    size = layer_size(image, elf.layer)
+    size = grub_file(image, elf.layer)
     table = (elf.shoff, elf.shnum * elf.shentsize)
     found = _file_range(elf, path, "the section header table", *table, size,
                         32 if elf.elf_class == 64 else 28)  # fmt: skip
@@ -751,17 +827,33 @@ def _sections(
 
 
 def _file_range(
-    elf: ElfInfo, path: ElfPath, what: str, offset: int, length: int, size: int, where: int
+    elf: ElfInfo, path: ElfPath, what: str, offset: int, length: int, file: GrubFile, where: int
 ) -> LoaderError | None:
-    """grub_file_seek then grub_file_read of [offset, offset + length) of a `size`-byte file."""
+    """grub_file_seek then grub_file_read of [offset, offset + length) of the file."""
+    size = file.size
     if offset > size:
         return LoaderError(path.seek, f"{what} starts at file offset {offset:#x}, past the "
                            f"end of the file ({size:#x})", elf.layer, where)  # fmt: skip
+    failed = _compressed_end(elf, path, what, offset, length, file, where)
+    if failed is not None:
+        return failed
     if offset + length > size:
         return LoaderError(path.premature_end, f"{what} needs file bytes up to "
                            f"{offset + length:#x}, but the file ends at {size:#x}", elf.layer,
                            where)  # fmt: skip
     return None
+
+
+def _compressed_end(elf: ElfInfo, path: ElfPath, what: str, offset: int, length: int,
+                    file: GrubFile, where: int) -> LoaderError | None:  # fmt: skip
+    """A read through gzio that needs bytes past the deflate stream's end (GrubFile)."""
+    end = file.compressed_end(offset, length)
+    if end is None or path.compressed_end is None:
+        return None
+    return LoaderError(path.compressed_end, f"{what} needs bytes up to {end:#x} of the "
+                       f"gunzipped file, whose deflate stream ends at {file.readable:#x} "
+                       f"(its size, the gzip file's last 4 bytes, says {file.size:#x}): "
+                       'GRUB: "error: premature end of compressed."', elf.layer, where)  # fmt: skip
 
 
 # --- The ELF path: grub_multiboot_load_elf / grub_multiboot2_load_elf (multiboot_elfxx.c) ---
@@ -1057,7 +1149,8 @@ def linux_truncated(image: Image) -> Iterator[LoaderError]:
 # In GRUB's order, per command (the walk keeps the commands apart by target): multiboot,
 # multiboot2, linux.
 CHECKS: tuple[Check, ...] = (
-    mb1_find_header,  # grub_multiboot_load: read 8 KiB, find_header
+    mb1_search_read,  # grub_multiboot_load: read 8 KiB (through gzio, that can fail)
+    mb1_find_header,  # grub_multiboot_load: find_header in what it read
     mb1_flags,  # grub_multiboot_load: UNSUPPORTED_FLAGS
     mb1_aout_fields_past_buffer,  # load_kernel reads the address fields from the buffer
     mb1_aout,  # load_kernel: the a.out kludge's chunk, seek, read, bss memset
@@ -1067,7 +1160,8 @@ CHECKS: tuple[Check, ...] = (
     mb1_elf_load,  # multiboot_elfxx.c: program headers, segments, entry, sections
     mb1_video_fields_past_buffer,  # grub_multiboot_load reads mode_type from the buffer
     mb1_video_mode,  # grub_multiboot_load: mode_type
-    mb2_find_header,  # grub_multiboot2_load: read 32 KiB, find_header (architecture 0)
+    mb2_search_read,  # grub_multiboot2_load: read 32 KiB (through gzio, that can fail)
+    mb2_find_header,  # grub_multiboot2_load: find_header (architecture 0)
     mb2_tags,  # grub_multiboot2_load: the tag loop
     mb2_address_without_entry,  # grub_multiboot2_load: address tag needs an entry tag
     mb2_elf_machine,  # grub_multiboot2_load_elf: EI_DATA, e_machine
