@@ -27,6 +27,7 @@ from .codecs import (
     detect_codec,
 )
 from .codecs.gzip import GUNZIP_SLACK, GZIO_LOOK_AHEAD, grub_gzio_end
+from .codecs.gzip import MAGIC as GZIP_MAGIC
 from .codecs.xz import grub_xzio_size
 from .codecs.xz import uncompressed_size as xz_uncompressed_size
 from .elf import ELF_MAGIC, read_elf
@@ -48,7 +49,6 @@ from .pe import read_pe, read_sections
 from .xenbin import find_bin_table
 from .xennotes import NOTE_NUMBERS
 
-GZIP_MAGIC = b"\x1f\x8b"
 # Whole-file streams GRUB opens through a filter (xzio, lzopio) and Xen does not unwrap.
 GRUB_ONLY_WRAPPERS = ("xz", "lzo")
 SCAN_LIMIT = 1 << 20

@@ -41,7 +41,7 @@ def decode(data: memoryview, limit: int) -> Chunks:
 # of the file the read brings nothing and the buffer's old bytes are read again, for ever, so
 # past a cut the inflate runs on stale input. The inflate decodes 32 KiB windows (WSIZE): an
 # error anywhere in a window fails every read that needs that window.
-GRUB_MAGICS = (b"\x1f\x8b", b"\x1f\x9e")
+GRUB_MAGICS = (MAGIC, b"\x1f\x9e")  # and gzip's old magic
 GRUB_UNSUPPORTED_FLAGS = 0x02 | 0x20 | 0xC0
 FEXTRA, FNAME, FCOMMENT = 0x04, 0x08, 0x10
 GRUB_INBUF = 0x2000
@@ -88,15 +88,17 @@ def grub_gzio_end(data: bytes | memoryview, bound: int) -> int | None:
     """How far GRUB's reads of the gunzipped file can go: the bytes its inflate yields before
     the stream's last block ends (exactly), or up to the 32 KiB window in which it fails, at
     most `bound`; None when GRUB does not read the file as gzip. zlib stands in for gzio's
-    inflate (the same deflate format); it refuses a few things gzio lets pass (a dynamic
-    block without an end-of-block code, a repeat before any length, a distance before the
-    start), so on stale input it may stop where GRUB reads on."""
+    inflate (the same deflate format), primed with gzio's zeroed window; it refuses a few
+    things gzio lets pass (a dynamic block without an end-of-block code, a repeat before any
+    length), so on stale input it may stop where GRUB reads on."""
     import zlib
 
     start = grub_deflate_start(data)
     if start is None:
         return None
-    decoder, produced = zlib.decompressobj(-zlib.MAX_WBITS), 0
+    # gzio's window starts zeroed (grub_zalloc): a distance before the start copies zeros
+    decoder = zlib.decompressobj(-zlib.MAX_WBITS, zdict=bytes(GRUB_WINDOW))
+    produced = 0
     for block in _grub_input(bytes(data[start:])):
         for at in range(0, len(block), _FEED):
             pending = block[at : at + _FEED]

@@ -82,7 +82,8 @@ def grub_file(image: Image, layer: int) -> GrubFile:
     is not modelled: there the decoded bytes are the file."""
     info = image.layers[layer]
     if info.kind == "gzip" and info.size_trailer is not None:
-        return GrubFile(info.size_trailer, min(info.size_trailer, info.gzio_end or 1 << 32))
+        end = info.size_trailer if info.gzio_end is None else info.gzio_end  # 0: fails at once
+        return GrubFile(info.size_trailer, min(info.size_trailer, end))
     size = layer_size(image, layer)
     return GrubFile(size, size)
 
@@ -801,9 +802,9 @@ def _sections(
     the file", a short read "premature end of file"."""
     if not elf.shnum:
         return None
-    size = grub_file(image, elf.layer)
+    file = grub_file(image, elf.layer)
     table = (elf.shoff, elf.shnum * elf.shentsize)
-    found = _file_range(elf, path, "the section header table", *table, size,
+    found = _file_range(elf, path, "the section header table", *table, file,
                         32 if elf.elf_class == 64 else 28)  # fmt: skip
     if found is not None or elf.sections is None:
         return found
@@ -820,7 +821,7 @@ def _sections(
             )
         if sec.addr == 0 and sec.size:
             name = f"section {sec.name or sec.index} (sh_addr 0, so GRUB loads it)"
-            found = _file_range(elf, path, name, sec.offset, sec.size, size, where)
+            found = _file_range(elf, path, name, sec.offset, sec.size, file, where)
             if found is not None:
                 return found
     return None
